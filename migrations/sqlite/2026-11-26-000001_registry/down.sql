@@ -1,0 +1,12 @@
+DROP TABLE idempotency_keys;
+DROP TRIGGER events_append_only_delete;
+DROP TRIGGER events_append_only_update;
+DROP TABLE events;
+DROP TABLE dismantlings;
+DROP TABLE recycling_certificates;
+DROP TABLE qualification_status_history;
+DROP TABLE qualification_revisions;
+DROP TABLE qualifications;
+DROP TABLE tokens;
+DROP TABLE branches;
+DROP TABLE enterprises;

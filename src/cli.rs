@@ -1,0 +1,125 @@
+//! The command line: `serve` (default), `migrate`, `token create`.
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::Principal;
+use crate::config::Settings;
+use crate::db::{self, DatabaseTarget};
+use crate::routes::tokens::{CreateTokenDto, validate};
+use crate::startup::{Application, init_tracing};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scrapcert",
+    version,
+    about = "Registry and verifier of scrap-vehicle certificates"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Create the database if needed and apply pending migrations.
+    Migrate,
+    /// Manage bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it alone on stdout.
+    Create {
+        /// authority, enterprise, clerk or police.
+        #[arg(long)]
+        role: String,
+        /// The enterprise (USCC) an enterprise token is bound to.
+        #[arg(long)]
+        enterprise: Option<String>,
+        /// A label saying who holds the token.
+        #[arg(long)]
+        label: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            init_tracing(&settings.log);
+            let app = Application::build(settings)?;
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            init_tracing(&settings.log);
+            let target = DatabaseTarget::parse(&settings.database_url)?;
+            let mut conn = db::connect(&target)?;
+            let applied = db::run_migrations(&mut conn)?;
+            eprintln!(
+                "{} migration(s) applied to {}",
+                applied.len(),
+                db::describe(&target)
+            );
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    role,
+                    enterprise,
+                    label,
+                },
+        } => {
+            let secret = create_token(&settings, role, enterprise, label)?;
+            println!("{secret}");
+        }
+    }
+    Ok(())
+}
+
+/// Creates a token directly in the database (the bootstrap path for the
+/// first authority token); returns the secret.
+pub fn create_token(
+    settings: &Settings,
+    role: String,
+    enterprise: Option<String>,
+    label: String,
+) -> anyhow::Result<String> {
+    let target = DatabaseTarget::parse(&settings.database_url)?;
+    let mut conn = db::connect(&target)?;
+    db::run_migrations(&mut conn)?;
+    let new = validate(
+        CreateTokenDto::new(role, enterprise, label),
+        crate::clock::now(),
+    )
+    .map_err(describe_api_error)?;
+    let (_, secret) =
+        db::tokens::create(&mut conn, &Principal::operator(), new).map_err(describe_api_error)?;
+    Ok(secret)
+}
+
+fn describe_api_error(e: crate::error::ApiError) -> anyhow::Error {
+    match e {
+        crate::error::ApiError::Problem(p) => {
+            let fields: Vec<String> = p
+                .errors
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect();
+            if fields.is_empty() {
+                anyhow::anyhow!("{}: {}", p.code, p.detail)
+            } else {
+                anyhow::anyhow!("{}: {}", p.code, fields.join("; "))
+            }
+        }
+        other => anyhow::anyhow!("{other:?}"),
+    }
+}

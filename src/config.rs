@@ -1,0 +1,138 @@
+//! One `Settings` struct from command-line flags and `SCRAPCERT_*` variables.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Database URL: `sqlite://PATH` (or a bare path) or `postgres://…`.
+    #[arg(
+        long,
+        env = "SCRAPCERT_DATABASE_URL",
+        default_value = "sqlite://./data/scrapcert.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "SCRAPCERT_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+
+    /// Directory of the signing keys.
+    #[arg(
+        long,
+        env = "SCRAPCERT_KEYS_DIR",
+        default_value = "./keys",
+        global = true
+    )]
+    pub keys_dir: PathBuf,
+
+    /// Base of QR URLs (default: http:// + the bind address).
+    #[arg(long, env = "SCRAPCERT_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Short id of this deployment (the `iss` claim), at most 16 ASCII characters.
+    #[arg(long, env = "SCRAPCERT_ISSUER", default_value = "local", global = true)]
+    pub issuer: String,
+
+    /// Days after receipt before an RC with no dismantling record is flagged.
+    #[arg(
+        long,
+        env = "SCRAPCERT_DISMANTLE_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub dismantle_days: u32,
+
+    /// Database connections per instance.
+    #[arg(
+        long,
+        env = "SCRAPCERT_DB_POOL_SIZE",
+        default_value_t = 8,
+        global = true
+    )]
+    pub db_pool_size: u32,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "SCRAPCERT_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Log filter (tracing `EnvFilter` syntax).
+    #[arg(long, env = "SCRAPCERT_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+impl Settings {
+    /// Settings with every default, for tests and embedding.
+    pub fn defaults() -> Settings {
+        Settings {
+            database_url: "sqlite://./data/scrapcert.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            keys_dir: PathBuf::from("./keys"),
+            public_url: None,
+            issuer: "local".into(),
+            dismantle_days: 30,
+            db_pool_size: 8,
+            workers: None,
+            log: "info".into(),
+        }
+    }
+
+    /// Checks what clap cannot.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.issuer.is_empty()
+                && self.issuer.len() <= 16
+                && self.issuer.bytes().all(|b| b.is_ascii_graphic()),
+            "SCRAPCERT_ISSUER must be 1 to 16 visible ASCII characters"
+        );
+        anyhow::ensure!(
+            self.db_pool_size >= 1,
+            "SCRAPCERT_DB_POOL_SIZE must be at least 1"
+        );
+        if let Some(url) = &self.public_url {
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "SCRAPCERT_PUBLIC_URL must start with http:// or https://"
+            );
+        }
+        Ok(())
+    }
+
+    /// The base of QR URLs, without a trailing slash.
+    pub fn public_base_url(&self, bound: &str) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_is_short_ascii() {
+        let mut s = Settings::defaults();
+        assert!(s.validate().is_ok());
+        s.issuer = "x".repeat(17);
+        assert!(s.validate().is_err());
+        s.issuer = "湖南".into();
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn public_url_defaults_to_bind_address() {
+        let mut s = Settings::defaults();
+        assert_eq!(s.public_base_url("127.0.0.1:8080"), "http://127.0.0.1:8080");
+        s.public_url = Some("https://v.example.cn/".into());
+        assert_eq!(s.public_base_url("x"), "https://v.example.cn");
+    }
+}

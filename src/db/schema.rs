@@ -1,0 +1,161 @@
+//! Table definitions shared by both backends (portable column types only).
+
+diesel::table! {
+    enterprises (uscc) {
+        uscc -> Text,
+        name -> Text,
+        legal_representative -> Text,
+        address -> Text,
+        dismantling_sites -> Text,
+        uscc_override_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    branches (id) {
+        id -> Text,
+        enterprise_uscc -> Text,
+        name -> Text,
+        address -> Text,
+        uscc -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        role -> Text,
+        enterprise_uscc -> Nullable<Text>,
+        label -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    qualifications (number) {
+        number -> Text,
+        enterprise_uscc -> Text,
+        issuing_authority -> Text,
+        issued_on -> Date,
+        valid_until -> Nullable<Date>,
+        revision -> Integer,
+        status -> Text,
+        revocation_kind -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    qualification_revisions (number, revision) {
+        number -> Text,
+        revision -> Integer,
+        enterprise_name -> Text,
+        legal_representative -> Text,
+        address -> Text,
+        dismantling_sites -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    qualification_status_history (id) {
+        id -> BigInt,
+        number -> Text,
+        status -> Text,
+        kind -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        at -> Timestamp,
+        effective_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recycling_certificates (number) {
+        number -> Text,
+        enterprise_uscc -> Text,
+        qualification_number -> Text,
+        branch_id -> Nullable<Text>,
+        revision -> Integer,
+        vin -> Text,
+        vin_override_reason -> Nullable<Text>,
+        plate -> Text,
+        plate_type -> Text,
+        vehicle_type -> Text,
+        commercial -> Bool,
+        brand_model -> Text,
+        engine_number -> Text,
+        fuel_type -> Text,
+        battery_codes -> Text,
+        owner_name -> Text,
+        owner_id_type -> Text,
+        owner_id_number -> Text,
+        received_on -> Date,
+        status -> Text,
+        registered_at -> Timestamp,
+        voided_at -> Nullable<Timestamp>,
+        void_reason -> Nullable<Text>,
+        deregistered_at -> Nullable<Timestamp>,
+        deregistration_office -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    dismantlings (rc_number) {
+        rc_number -> Text,
+        dismantled_on -> Date,
+        site -> Text,
+        supervision_kind -> Nullable<Text>,
+        supervision_officer -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        subject_kind -> Text,
+        subject_id -> Text,
+        event_type -> Text,
+        at -> Timestamp,
+        actor_role -> Text,
+        actor_token_id -> Nullable<Text>,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (enterprise_uscc, idempotency_key) {
+        enterprise_uscc -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(branches -> enterprises (enterprise_uscc));
+diesel::joinable!(qualifications -> enterprises (enterprise_uscc));
+diesel::joinable!(recycling_certificates -> enterprises (enterprise_uscc));
+diesel::joinable!(dismantlings -> recycling_certificates (rc_number));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    enterprises,
+    branches,
+    tokens,
+    qualifications,
+    qualification_revisions,
+    qualification_status_history,
+    recycling_certificates,
+    dismantlings,
+    events,
+    idempotency_keys,
+);

@@ -1,0 +1,265 @@
+//! HTTP routes: one file per resource, and the one table the router is built
+//! from (a test checks it against `openapi.yaml`).
+
+pub mod enterprises;
+pub mod health;
+pub mod qualifications;
+pub mod recycling;
+pub mod tokens;
+
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, Route, web};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::domain::FieldError;
+use crate::error::{ApiError, FieldIssue};
+
+/// JSON request bodies are limited to 64 KiB.
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+/// Every route of the service: method, path (actix and OpenAPI share the
+/// `{param}` syntax) and handler.
+pub fn table() -> Vec<(Method, &'static str, Route)> {
+    use Method as M;
+    vec![
+        (M::GET, "/healthz", web::get().to(health::healthz)),
+        (M::GET, "/readyz", web::get().to(health::readyz)),
+        (M::POST, "/api/v1/tokens", web::post().to(tokens::create)),
+        (
+            M::DELETE,
+            "/api/v1/tokens/{id}",
+            web::delete().to(tokens::revoke),
+        ),
+        (
+            M::POST,
+            "/api/v1/enterprises",
+            web::post().to(enterprises::create),
+        ),
+        (
+            M::GET,
+            "/api/v1/enterprises/{uscc}",
+            web::get().to(enterprises::read),
+        ),
+        (
+            M::POST,
+            "/api/v1/enterprises/{uscc}/branches",
+            web::post().to(enterprises::add_branch),
+        ),
+        (
+            M::POST,
+            "/api/v1/qualifications",
+            web::post().to(qualifications::create),
+        ),
+        (
+            M::GET,
+            "/api/v1/qualifications/{number}",
+            web::get().to(qualifications::read),
+        ),
+        (
+            M::POST,
+            "/api/v1/qualifications/{number}/reissue",
+            web::post().to(qualifications::reissue),
+        ),
+        (
+            M::POST,
+            "/api/v1/qualifications/{number}/suspend",
+            web::post().to(qualifications::suspend),
+        ),
+        (
+            M::POST,
+            "/api/v1/qualifications/{number}/reinstate",
+            web::post().to(qualifications::reinstate),
+        ),
+        (
+            M::POST,
+            "/api/v1/qualifications/{number}/revoke",
+            web::post().to(qualifications::revoke),
+        ),
+        (
+            M::GET,
+            "/api/v1/qualifications/{number}/events",
+            web::get().to(qualifications::events),
+        ),
+        (
+            M::POST,
+            "/api/v1/recycling-certificates",
+            web::post().to(recycling::register),
+        ),
+        (
+            M::GET,
+            "/api/v1/recycling-certificates/{number}",
+            web::get().to(recycling::read),
+        ),
+        (
+            M::POST,
+            "/api/v1/recycling-certificates/{number}/dismantled",
+            web::post().to(recycling::dismantled),
+        ),
+        (
+            M::POST,
+            "/api/v1/recycling-certificates/{number}/void",
+            web::post().to(recycling::void),
+        ),
+        (
+            M::GET,
+            "/api/v1/recycling-certificates/{number}/events",
+            web::get().to(recycling::events),
+        ),
+    ]
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for (_, path, route) in table() {
+        cfg.route(path, route);
+    }
+}
+
+/// Unknown paths and methods: a problem+json 404.
+pub async fn fallback(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let _ = req;
+    Err(ApiError::problem(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "not_found",
+        "no such route",
+    ))
+}
+
+/// Reads a request body up to the JSON limit (413 beyond it).
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Overflow => ApiError::payload_too_large(),
+            other => ApiError::malformed(format!("cannot read the request body: {other}"), vec![]),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Reads and parses a JSON body: 400 `malformed_request` for anything that is
+/// not JSON of the right shape (wrong types, unknown fields), naming the field.
+/// Also returns the parsed JSON value (for idempotency fingerprints).
+pub async fn json_body<T: DeserializeOwned>(
+    payload: web::Payload,
+) -> Result<(T, serde_json::Value), ApiError> {
+    let bytes = read_body(payload, JSON_BODY_LIMIT).await?;
+    if bytes.is_empty() {
+        return Err(ApiError::malformed(
+            "the request body is empty; JSON expected",
+            vec![],
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::malformed(format!("the request body is not valid JSON: {e}"), vec![])
+    })?;
+    let typed = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        let message = e.inner().to_string();
+        ApiError::malformed(
+            format!("the request body does not have the expected shape: {message}"),
+            vec![FieldIssue {
+                field,
+                code: "invalid_format",
+                message,
+            }],
+        )
+    })?;
+    Ok((typed, value))
+}
+
+/// Collects field-level problems so that one answer names all of them.
+#[derive(Default)]
+pub struct Checks {
+    errors: Vec<FieldIssue>,
+}
+
+impl Checks {
+    /// A required field, parsed by `parse`.
+    pub fn required<S, T>(
+        &mut self,
+        field: &str,
+        value: Option<S>,
+        parse: impl FnOnce(S) -> Result<T, FieldError>,
+    ) -> Option<T> {
+        match value {
+            None => {
+                self.push(field, FieldError::new("required", "this field is required"));
+                None
+            }
+            Some(v) => self.check(field, parse(v)),
+        }
+    }
+
+    /// An optional field: `Ok(None)` when absent or null.
+    pub fn optional<S, T>(
+        &mut self,
+        field: &str,
+        value: Option<S>,
+        parse: impl FnOnce(S) -> Result<T, FieldError>,
+    ) -> Option<Option<T>> {
+        match value {
+            None => Some(None),
+            Some(v) => self.check(field, parse(v)).map(Some),
+        }
+    }
+
+    pub fn check<T>(&mut self, field: &str, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.push(field, e);
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, field: &str, error: FieldError) {
+        self.errors.push(FieldIssue::new(field, error));
+    }
+
+    pub fn is_clean(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// `Err(validation_failed)` if anything was wrong.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.errors))
+        }
+    }
+}
+
+/// Unwraps a value that `Checks::finish` has vouched for.
+pub fn take<T>(value: Option<T>) -> Result<T, ApiError> {
+    value.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validated field missing")))
+}
+
+/// Parses an RFC 3339 timestamp field.
+pub fn timestamp(s: String) -> Result<chrono::NaiveDateTime, FieldError> {
+    crate::clock::parse_rfc3339(&s).ok_or_else(|| {
+        FieldError::new(
+            "invalid_format",
+            "expected an RFC 3339 timestamp such as 2024-03-01T08:00:00+08:00",
+        )
+    })
+}
+
+/// A `{"reason": "..."}` override object.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideDto {
+    pub reason: Option<String>,
+}
+
+/// A body with just a reason (void; also part of status changes).
+pub fn parse_reason(checks: &mut Checks, field: &str, reason: Option<String>) -> Option<String> {
+    checks.required(field, reason, |s| crate::domain::text::reason(&s))
+}
