@@ -119,7 +119,7 @@ impl QualificationRecord {
             && !self
                 .history
                 .iter()
-                .any(|h| h.effective_at > start && h.effective_at <= end && h.status != "active")
+                .any(|h| h.effective_at > start && h.effective_at < end && h.status != "active")
     }
 
     /// The status a reader sees now: active, suspended, revoked or expired.

@@ -1,0 +1,16 @@
+use crate::helpers::*;
+
+#[tokio::test]
+async fn liveness_and_readiness_answer() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz", None).await.expect(200)["status"], "ok");
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.expect(200)["database"], "ok");
+}
+
+#[tokio::test]
+async fn unknown_routes_are_problem_404() {
+    let app = spawn_app().await;
+    let a = app.get("/api/v1/nothing-here", None).await;
+    a.expect_problem(404, "not_found");
+}

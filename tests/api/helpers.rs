@@ -1,0 +1,367 @@
+//! `spawn_app()` and one helper per endpoint.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use reqwest::StatusCode;
+use scrapcert::config::Settings;
+use scrapcert::startup::Application;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    /// An authority token made the way an operator bootstraps one (CLI path).
+    pub authority: String,
+    pub settings: Settings,
+    pub dir: TempDir,
+}
+
+/// The answer to one request: status, content type and JSON body (Null if none).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The problem+json `code` member.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// The `errors[].field` values of a validation problem.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The `errors[].code` of the given field.
+    pub fn field_code(&self, field: &str) -> Option<String> {
+        self.body["errors"].as_array()?.iter().find_map(|e| {
+            (e["field"] == field).then(|| e["code"].as_str().unwrap_or("").to_string())
+        })
+    }
+
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {:#}",
+            self.body
+        );
+        &self.body
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "unexpected answer: {:#}",
+            self.body
+        );
+        assert_eq!(self.content_type, "application/problem+json");
+    }
+}
+
+pub fn settings_for(dir: &std::path::Path) -> Settings {
+    let mut settings = Settings::defaults();
+    settings.database_url = format!("sqlite://{}", dir.join("data/scrapcert.db").display());
+    settings.keys_dir = dir.join("keys");
+    settings.bind = "127.0.0.1:0".into();
+    settings.db_pool_size = 4;
+    settings.workers = Some(2);
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = settings_for(dir.path());
+    let authority =
+        scrapcert::cli::create_token(&settings, "authority".into(), None, "test authority".into())
+            .expect("bootstrap authority token");
+    let app = Application::build(settings.clone()).expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        authority,
+        settings,
+        dir,
+    }
+}
+
+impl TestApp {
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("data/scrapcert.db")
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = resp.bytes().await.expect("body read");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Answer {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    fn with_token(req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+        match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.send(Self::with_token(self.client.get(self.url(path)), token))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        self.send(Self::with_token(self.client.post(self.url(path)), token).json(body))
+            .await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> Answer {
+        self.send(
+            Self::with_token(self.client.post(self.url(path)), token)
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Answer {
+        self.send(Self::with_token(self.client.delete(self.url(path)), token))
+            .await
+    }
+
+    /// Creates a token through the API and returns its secret.
+    pub async fn token(&self, role: &str, enterprise: Option<&str>) -> String {
+        let mut body = json!({"role": role, "label": format!("{role} for tests")});
+        if let Some(uscc) = enterprise {
+            body["enterprise_uscc"] = json!(uscc);
+        }
+        let a = self
+            .post("/api/v1/tokens", Some(&self.authority), &body)
+            .await;
+        a.expect(201)["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn create_enterprise(&self, uscc: &str) -> Answer {
+        self.post(
+            "/api/v1/enterprises",
+            Some(&self.authority),
+            &enterprise_body(uscc),
+        )
+        .await
+    }
+
+    pub async fn create_qc(&self, number: &str, uscc: &str) -> Answer {
+        self.post(
+            "/api/v1/qualifications",
+            Some(&self.authority),
+            &json!({"number": number, "enterprise_uscc": uscc,
+                    "issuing_authority": "湖南省商务厅", "issued_on": "2024-01-15"}),
+        )
+        .await
+    }
+
+    /// An enterprise with an active QC and an enterprise token.
+    pub async fn qualified_enterprise(&self, n: u32) -> Enterprise {
+        let uscc = make_uscc(n);
+        self.create_enterprise(&uscc).await.expect(201);
+        let qc = format!("湘报废资字2024{n:03}");
+        self.create_qc(&qc, &uscc).await.expect(201);
+        let token = self.token("enterprise", Some(&uscc)).await;
+        Enterprise { uscc, qc, token }
+    }
+
+    pub async fn register_rc(&self, e: &Enterprise, body: &Value) -> Answer {
+        self.post("/api/v1/recycling-certificates", Some(&e.token), body)
+            .await
+    }
+
+    pub async fn rc_events(&self, number: &str) -> Vec<Value> {
+        let a = self
+            .get(
+                &format!("/api/v1/recycling-certificates/{number}/events"),
+                Some(&self.authority),
+            )
+            .await;
+        a.expect(200).as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn qc_events(&self, number: &str) -> Vec<Value> {
+        let a = self
+            .get(
+                &format!("/api/v1/qualifications/{}/events", enc(number)),
+                Some(&self.authority),
+            )
+            .await;
+        a.expect(200).as_array().cloned().unwrap_or_default()
+    }
+
+    /// Counts rows of a table straight from the SQLite file.
+    pub fn count_rows(&self, table: &str) -> i64 {
+        count_rows_in(&self.db_path(), table)
+    }
+}
+
+/// Counts rows with diesel on a separate connection.
+pub fn count_rows_in(path: &std::path::Path, table: &str) -> i64 {
+    use diesel::prelude::*;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn =
+        diesel::SqliteConnection::establish(&path.to_string_lossy()).expect("open sqlite");
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+        .get_result::<Count>(&mut conn)
+        .expect("count")
+        .n
+}
+
+pub struct Enterprise {
+    pub uscc: String,
+    pub qc: String,
+    pub token: String,
+}
+
+/// Percent-encodes a path segment (QC numbers hold Chinese characters).
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub fn enterprise_body(uscc: &str) -> Value {
+    json!({
+        "uscc": uscc,
+        "name": "益阳某某报废汽车回收拆解有限公司",
+        "legal_representative": "张三",
+        "address": "益阳市赫山区龙岭大道1号",
+        "dismantling_sites": [SITE],
+        "uscc_checksum_override": null
+    })
+}
+
+pub const SITE: &str = "益阳市赫山区龙岭大道1号拆解场地";
+
+/// A plain RC body for a small private car.
+pub fn rc_body(number: &str, vin: &str) -> Value {
+    json!({
+        "number": number,
+        "vehicle": {"vin": vin, "plate": "湘H12345", "plate_type": "small",
+                    "vehicle_type": "small_passenger", "commercial": false,
+                    "brand_model": "大众牌SVW7182", "engine_number": "E123456",
+                    "fuel_type": "gasoline", "battery_codes": [],
+                    "frame_present": true, "engine_present": true, "encumbered": false},
+        "owner": {"name": "李四", "id_type": "resident_id", "id_number": "11010519491231002X"},
+        "received_on": "2024-03-01",
+        "branch_id": null,
+        "vin_check_override": null,
+        "dismantling": null
+    })
+}
+
+// Check characters are computed here independently of the crate under test.
+
+const VIN_WEIGHTS: [u32; 17] = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
+
+fn vin_value(c: char) -> u32 {
+    match c {
+        '0'..='9' => c as u32 - '0' as u32,
+        'A'..='H' => c as u32 - 'A' as u32 + 1,
+        'J'..='N' => c as u32 - 'J' as u32 + 1,
+        'P' => 7,
+        'R' => 9,
+        'S'..='Z' => c as u32 - 'S' as u32 + 2,
+        _ => panic!("not a VIN char {c}"),
+    }
+}
+
+/// A valid VIN whose serial part is `n`.
+pub fn make_vin(n: u32) -> String {
+    let body: Vec<char> = format!("LSJA24U60JG{:06}", n % 1_000_000).chars().collect();
+    let sum: u32 = body
+        .iter()
+        .zip(VIN_WEIGHTS)
+        .map(|(c, w)| vin_value(*c) * w)
+        .sum();
+    let check = match sum % 11 {
+        10 => 'X',
+        d => char::from_digit(d, 10).unwrap(),
+    };
+    let mut vin = body;
+    vin[8] = check;
+    vin.into_iter().collect()
+}
+
+/// The same VIN with a wrong check digit.
+pub fn bad_vin(n: u32) -> String {
+    let mut v: Vec<char> = make_vin(n).chars().collect();
+    v[8] = if v[8] == '1' { '2' } else { '1' };
+    v.into_iter().collect()
+}
+
+const USCC_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+const USCC_WEIGHTS: [usize; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
+
+/// A valid USCC numbered `n`.
+pub fn make_uscc(n: u32) -> String {
+    let body = format!("91430903MA4L{:05}", n % 100_000);
+    let sum: usize = body
+        .chars()
+        .zip(USCC_WEIGHTS)
+        .map(|(c, w)| USCC_CHARS.find(c).unwrap() * w)
+        .sum();
+    let check = (31 - sum % 31) % 31;
+    format!("{body}{}", USCC_CHARS.chars().nth(check).unwrap())
+}

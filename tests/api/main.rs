@@ -1,0 +1,15 @@
+//! Integration tests: each test starts the real server on a free port with
+//! its own temporary database and key directory.
+
+mod cli;
+mod enterprises;
+mod errors;
+mod health;
+mod helpers;
+mod idempotency;
+mod openapi;
+mod qualifications;
+mod recycling;
+mod roles;
+mod storage;
+mod tokens;
