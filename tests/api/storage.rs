@@ -1,1 +1,159 @@
+//! What the SQLite file itself guarantees, checked on the file.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
 use crate::helpers::*;
+
+#[derive(QueryableByName)]
+struct Text {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+fn open(app: &TestApp) -> SqliteConnection {
+    SqliteConnection::establish(&app.db_path().to_string_lossy()).unwrap()
+}
+
+#[tokio::test]
+async fn the_database_is_in_wal_mode_with_foreign_keys() {
+    let app = spawn_app().await;
+    let mut conn = open(&app);
+    let mode: Text = diesel::sql_query("SELECT journal_mode AS value FROM pragma_journal_mode")
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(mode.value, "wal");
+    // A branch of a missing enterprise violates a foreign key once enforced.
+    conn.batch_execute("PRAGMA foreign_keys = ON").unwrap();
+    let err = conn.batch_execute(
+        "INSERT INTO branches (id, enterprise_uscc, name, address, created_at) VALUES ('b', 'nope', 'n', 'a', '2024-01-01 00:00:00')",
+    );
+    assert!(err.is_err());
+}
+
+#[derive(QueryableByName)]
+struct Int {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    value: i64,
+}
+
+#[test]
+fn service_connections_are_durable_and_patient() {
+    let dir = tempfile::tempdir().unwrap();
+    let target =
+        scrapcert::db::DatabaseTarget::parse(dir.path().join("d.db").to_str().unwrap()).unwrap();
+    let scrapcert::db::DbConnection::Sqlite(mut conn) = scrapcert::db::connect(&target).unwrap()
+    else {
+        panic!("expected SQLite");
+    };
+    let mut pragma = |name: &str| -> i64 {
+        diesel::sql_query(format!("SELECT {name} AS value FROM pragma_{name}"))
+            .get_result::<Int>(&mut conn)
+            .unwrap()
+            .value
+    };
+    assert_eq!(pragma("synchronous"), 2, "synchronous=FULL");
+    assert_eq!(pragma("foreign_keys"), 1);
+    #[derive(QueryableByName)]
+    struct Timeout {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        timeout: i64,
+    }
+    let t: Timeout = diesel::sql_query("PRAGMA busy_timeout")
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(t.timeout, 5000);
+}
+
+#[tokio::test]
+async fn uniqueness_is_enforced_by_the_database_not_only_the_code() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(1).await;
+    let vin = make_vin(1);
+    app.register_rc(&e, &rc_body("RC-U1", &vin))
+        .await
+        .expect(201);
+    let mut conn = open(&app);
+    let copy = |number: &str, status: &str| {
+        format!(
+            "INSERT INTO recycling_certificates SELECT '{number}', enterprise_uscc, qualification_number, branch_id, revision, vin, vin_override_reason, plate, plate_type, vehicle_type, commercial, brand_model, engine_number, fuel_type, battery_codes, owner_name, owner_id_type, owner_id_number, received_on, '{status}', registered_at, voided_at, void_reason, deregistered_at, deregistration_office FROM recycling_certificates WHERE number = 'RC-U1'"
+        )
+    };
+    // A second live RC for the VIN violates the partial unique index...
+    let err = conn.batch_execute(&copy("RC-U2", "active")).unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    // ...a voided one does not.
+    conn.batch_execute(&copy("RC-U3", "voided")).unwrap();
+    // The number is a primary key.
+    let err = conn.batch_execute(&copy("RC-U1", "voided")).unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    // One live QC per enterprise.
+    let err = conn
+        .batch_execute(&format!(
+            "INSERT INTO qualifications SELECT 'Q-2', enterprise_uscc, issuing_authority, issued_on, valid_until, revision, 'active', NULL, created_at, updated_at FROM qualifications WHERE number = '{}'",
+            e.qc
+        ))
+        .unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+}
+
+#[tokio::test]
+async fn the_event_log_is_append_only() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(2).await;
+    app.register_rc(&e, &rc_body("RC-E", &make_vin(2)))
+        .await
+        .expect(201);
+    let mut conn = open(&app);
+    let err = conn
+        .batch_execute("UPDATE events SET actor_role = 'x'")
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    let err = conn.batch_execute("DELETE FROM events").unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_a_restart() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(3).await;
+    app.register_rc(&e, &rc_body("RC-R", &make_vin(3)))
+        .await
+        .expect(201);
+    // A second server on the same files sees everything the first acknowledged.
+    let second = scrapcert::startup::Application::build(app.settings.clone()).unwrap();
+    let address = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until_stopped());
+    let resp = app
+        .client
+        .get(format!("{address}/api/v1/recycling-certificates/RC-R"))
+        .bearer_auth(&app.authority)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn migrations_run_down_and_up_again() {
+    use diesel_migrations::MigrationHarness;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+    conn.run_pending_migrations(scrapcert::db::SQLITE_MIGRATIONS)
+        .unwrap();
+    conn.revert_all_migrations(scrapcert::db::SQLITE_MIGRATIONS)
+        .unwrap();
+    let tables: Vec<Text> = diesel::sql_query(
+        "SELECT name AS value FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations'",
+    )
+    .load(&mut conn)
+    .unwrap();
+    assert!(
+        tables.is_empty(),
+        "left behind: {:?}",
+        tables.iter().map(|t| &t.value).collect::<Vec<_>>()
+    );
+    conn.run_pending_migrations(scrapcert::db::SQLITE_MIGRATIONS)
+        .unwrap();
+}
