@@ -3,16 +3,21 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
-/// The process is up.
-pub async fn healthz() -> HttpResponse {
+/// The process is up. A request carrying a bad token is still refused (the
+/// `Principal` extractor), so that a misconfigured client notices.
+pub async fn healthz(_principal: Principal) -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// The process can serve: the database answers.
-pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn readyz(
+    _principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     state
         .db(|conn| crate::db::ping(conn).map_err(|e| ApiError::Unavailable(e.into())))
         .await?;

@@ -14,3 +14,13 @@ async fn unknown_routes_are_problem_404() {
     let a = app.get("/api/v1/nothing-here", None).await;
     a.expect_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn a_bad_token_is_refused_even_on_health_endpoints() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz"] {
+        app.get(path, Some("sct_not-a-real-token"))
+            .await
+            .expect_problem(401, "unauthorized");
+    }
+}
