@@ -433,17 +433,17 @@ pub fn register(
 ) -> Result<(u16, String), ApiError> {
     let now = clock::now();
     super::write_tx(conn, |conn| {
-        if let Some(idem) = &idem {
-            if let Some(stored) = idempotency::find(conn, enterprise_uscc, &idem.key)? {
-                if stored.request_hash != idem.request_hash {
-                    return Err(ApiError::unprocessable(
-                        "idempotency_key_reused",
-                        "this Idempotency-Key was used with a different request body",
-                    ));
-                }
-                let status = u16::try_from(stored.response_status).unwrap_or(201);
-                return Ok((status, stored.response_body));
+        if let Some(idem) = &idem
+            && let Some(stored) = idempotency::find(conn, enterprise_uscc, &idem.key)?
+        {
+            if stored.request_hash != idem.request_hash {
+                return Err(ApiError::unprocessable(
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with a different request body",
+                ));
             }
+            let status = u16::try_from(stored.response_status).unwrap_or(201);
+            return Ok((status, stored.response_body));
         }
         let view = insert_rc(conn, actor, enterprise_uscc, new, now)?;
         let body = json!({ "certificate": view }).to_string();

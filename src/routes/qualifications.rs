@@ -74,13 +74,13 @@ pub async fn create(
                 FieldError::new("in_future", "issued_on may not lie in the future"),
             );
         }
-        if let Some(Some(v)) = valid_until {
-            if v < d {
-                c.push(
-                    "valid_until",
-                    FieldError::new("out_of_order", "valid_until precedes issued_on"),
-                );
-            }
+        if let Some(Some(v)) = valid_until
+            && v < d
+        {
+            c.push(
+                "valid_until",
+                FieldError::new("out_of_order", "valid_until precedes issued_on"),
+            );
         }
     }
     c.finish()?;

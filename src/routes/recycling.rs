@@ -190,21 +190,9 @@ fn parse_owner(c: &mut Checks, dto: Option<OwnerDto>, today: chrono::NaiveDate) 
         return None;
     };
     let name = c.required("owner.name", o.name, |s| text::name(&s));
-    let identity = match (o.id_type, o.id_number) {
-        (None, _) => {
-            c.push(
-                "owner.id_type",
-                FieldError::new("required", "this field is required"),
-            );
-            None
-        }
-        (_, None) => {
-            c.push(
-                "owner.id_number",
-                FieldError::new("required", "this field is required"),
-            );
-            None
-        }
+    let id_type = c.required("owner.id_type", o.id_type, Ok);
+    let id_number = c.required("owner.id_number", o.id_number, Ok);
+    let identity = match (id_type, id_number) {
         (Some(t), Some(n)) => match OwnerIdentity::parse(&t, &n, today) {
             Ok(id) => Some(id),
             Err((field, e)) => {
@@ -212,6 +200,7 @@ fn parse_owner(c: &mut Checks, dto: Option<OwnerDto>, today: chrono::NaiveDate) 
                 None
             }
         },
+        _ => None,
     };
     let identity = identity?;
     Some(Owner {
@@ -291,16 +280,16 @@ fn validate_rc(dto: RcDto, today: chrono::NaiveDate) -> Result<NewRc, ApiError> 
         None => Some(None),
         Some(d) => parse_dismantling(&mut c, "dismantling.", d, today).map(Some),
     };
-    if let (Some(received), Some(Some(d))) = (received_on, &dismantling) {
-        if d.dismantled_on < received {
-            c.push(
-                "dismantling.dismantled_on",
-                FieldError::new(
-                    "out_of_order",
-                    "a vehicle cannot be dismantled before it was received",
-                ),
-            );
-        }
+    if let (Some(received), Some(Some(d))) = (received_on, &dismantling)
+        && d.dismantled_on < received
+    {
+        c.push(
+            "dismantling.dismantled_on",
+            FieldError::new(
+                "out_of_order",
+                "a vehicle cannot be dismantled before it was received",
+            ),
+        );
     }
     c.finish()?;
     Ok(NewRc {

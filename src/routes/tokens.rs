@@ -50,13 +50,13 @@ pub fn validate(dto: CreateTokenDto, now: chrono::NaiveDateTime) -> Result<NewTo
     }
     let label = c.required("label", dto.label, |s| text::name(&s));
     let expires_at = c.optional("expires_at", dto.expires_at, timestamp);
-    if let Some(Some(t)) = expires_at {
-        if t <= now {
-            c.push(
-                "expires_at",
-                FieldError::new("out_of_order", "expires_at must lie in the future"),
-            );
-        }
+    if let Some(Some(t)) = expires_at
+        && t <= now
+    {
+        c.push(
+            "expires_at",
+            FieldError::new("out_of_order", "expires_at must lie in the future"),
+        );
     }
     c.finish()?;
     Ok(NewToken {

@@ -1,1 +1,865 @@
+//! The role matrix of SPEC §5–§6: every endpoint of the router (except the
+//! health probes) called by every kind of caller, and the token checks that
+//! come before anything else a handler does.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use serde_json::{Value, json};
+
 use crate::helpers::*;
+
+/// Every row of every table of the SQLite file, as text. Two dumps are equal
+/// exactly when nothing in the registry changed (it is read on a connection
+/// of its own, so it sees what the service committed).
+pub fn database_dump(path: &Path) -> BTreeMap<String, String> {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    #[derive(QueryableByName)]
+    struct Rows {
+        #[diesel(sql_type = Text)]
+        rows: String,
+    }
+
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy()).expect("open sqlite");
+    let tables: Vec<Name> = diesel::sql_query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .load(&mut conn)
+    .expect("list tables");
+    let mut dump = BTreeMap::new();
+    for table in tables {
+        let columns: Vec<Name> = diesel::sql_query("SELECT name FROM pragma_table_info(?)")
+            .bind::<Text, _>(&table.name)
+            .load(&mut conn)
+            .expect("list columns");
+        let row = columns
+            .iter()
+            .map(|c| format!("quote(\"{}\")", c.name))
+            .collect::<Vec<_>>()
+            .join(" || ',' || ");
+        let query = format!(
+            "SELECT COALESCE(group_concat(r, char(10)), '') AS rows \
+             FROM (SELECT {row} AS r FROM \"{}\" ORDER BY r)",
+            table.name
+        );
+        let rows: Rows = diesel::sql_query(query)
+            .get_result(&mut conn)
+            .expect("dump table");
+        dump.insert(table.name, rows.rows);
+    }
+    dump
+}
+
+/// The kinds of caller of SPEC §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    Public,
+    Authority,
+    /// An enterprise token of the enterprise that issued the RC under test.
+    OwnEnterprise,
+    /// An enterprise token of a second, unrelated enterprise.
+    OtherEnterprise,
+    Clerk,
+    Police,
+}
+
+const EVERYONE: [Who; 6] = [
+    Who::Public,
+    Who::Authority,
+    Who::OwnEnterprise,
+    Who::OtherEnterprise,
+    Who::Clerk,
+    Who::Police,
+];
+
+/// The two enterprise tokens: the role `enterprise`, whoever holds it.
+const ENTERPRISES: [Who; 2] = [Who::OwnEnterprise, Who::OtherEnterprise];
+
+/// What SPEC says a caller gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Past authorisation; the request was valid, so this success status.
+    Allowed(u16),
+    /// No token where a role is needed.
+    Unauthorized,
+    /// A token of a role that may not do this.
+    Forbidden,
+    /// Another enterprise's RC: 404 exactly like an RC that does not exist.
+    LikeMissing,
+}
+
+struct Callers {
+    authority: String,
+    own: String,
+    other: String,
+    clerk: String,
+    police: String,
+}
+
+impl Callers {
+    fn token(&self, who: Who) -> Option<&str> {
+        match who {
+            Who::Public => None,
+            Who::Authority => Some(&self.authority),
+            Who::OwnEnterprise => Some(&self.own),
+            Who::OtherEnterprise => Some(&self.other),
+            Who::Clerk => Some(&self.clerk),
+            Who::Police => Some(&self.police),
+        }
+    }
+}
+
+/// One row of the matrix: a route, a concrete request for it, and who may
+/// call it.
+struct Case {
+    method: Method,
+    /// The route exactly as `scrapcert::routes::table()` spells it.
+    route: &'static str,
+    path: String,
+    /// The same request for a resource that does not exist (for `LikeMissing`).
+    missing_path: Option<String>,
+    /// A valid body: a caller refused with it would otherwise have changed
+    /// the registry, so "nothing changed" means something.
+    body: Box<dyn Fn(Who) -> Option<Value>>,
+    allowed: Vec<(Who, u16)>,
+    like_missing: Vec<Who>,
+}
+
+impl Case {
+    fn new(method: Method, route: &'static str, path: String) -> Self {
+        Case {
+            method,
+            route,
+            path,
+            missing_path: None,
+            body: Box::new(|_| None),
+            allowed: Vec::new(),
+            like_missing: Vec::new(),
+        }
+    }
+
+    fn body(mut self, body: Value) -> Self {
+        self.body = Box::new(move |_| Some(body.clone()));
+        self
+    }
+
+    fn body_for(mut self, body: impl Fn(Who) -> Value + 'static) -> Self {
+        self.body = Box::new(move |who| Some(body(who)));
+        self
+    }
+
+    fn allow(mut self, who: &[Who], status: u16) -> Self {
+        self.allowed.extend(who.iter().map(|w| (*w, status)));
+        self
+    }
+
+    fn hidden_from(mut self, who: &[Who], missing_path: String) -> Self {
+        self.like_missing.extend(who);
+        self.missing_path = Some(missing_path);
+        self
+    }
+
+    fn expected(&self, who: Who) -> Outcome {
+        if let Some((_, status)) = self.allowed.iter().find(|(w, _)| *w == who) {
+            Outcome::Allowed(*status)
+        } else if self.like_missing.contains(&who) {
+            Outcome::LikeMissing
+        } else if who == Who::Public {
+            Outcome::Unauthorized
+        } else {
+            Outcome::Forbidden
+        }
+    }
+
+    /// Refused callers first, so that each of them meets the registry in the
+    /// state the allowed (and valid) request then changes.
+    fn callers(&self) -> Vec<Who> {
+        let mut order: Vec<Who> = EVERYONE.to_vec();
+        order.sort_by_key(|w| matches!(self.expected(*w), Outcome::Allowed(_)));
+        order
+    }
+}
+
+async fn call(
+    app: &TestApp,
+    method: &Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> Answer {
+    let mut req = app.client.request(method.clone(), app.url(path));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        req = req.json(body);
+    }
+    app.send(req).await
+}
+
+/// The registry the matrix runs against: two qualified enterprises A and B,
+/// enterprise 3 without a QC, one RC of A, and a spare token to revoke.
+struct World {
+    app: TestApp,
+    callers: Callers,
+    a: Enterprise,
+    b: Enterprise,
+    uscc3: String,
+    rc: String,
+    spare_token_id: String,
+    spare_token: String,
+}
+
+async fn world() -> World {
+    let app = spawn_app().await;
+    let a = app.qualified_enterprise(1).await;
+    let b = app.qualified_enterprise(2).await;
+    let rc = "4309032024000001".to_string();
+    app.register_rc(&a, &rc_body(&rc, &make_vin(1)))
+        .await
+        .expect(201);
+    let spare = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.authority),
+            &json!({"role": "police", "label": "spare, revoked by the matrix"}),
+        )
+        .await;
+    let spare = spare.expect(201);
+    let spare_token_id = spare["id"].as_str().expect("token id").to_string();
+    let spare_token = spare["token"].as_str().expect("token").to_string();
+    app.get(
+        &format!("/api/v1/enterprises/{}", a.uscc),
+        Some(&spare_token),
+    )
+    .await
+    .expect(200);
+    let callers = Callers {
+        authority: app.authority.clone(),
+        own: a.token.clone(),
+        other: b.token.clone(),
+        clerk: app.token("clerk", None).await,
+        police: app.token("police", None).await,
+    };
+    World {
+        callers,
+        a,
+        b,
+        uscc3: make_uscc(3),
+        rc,
+        spare_token_id,
+        spare_token,
+        app,
+    }
+}
+
+/// The matrix, in router order. Writes run in this order, so each valid
+/// body fits the state the previous rows left behind.
+fn cases(w: &World) -> Vec<Case> {
+    use Who::*;
+    let (a, b, rc) = (&w.a, &w.b, &w.rc);
+    let qc3 = "湘报废资字2024003";
+    let rc_path = |suffix: &str| format!("/api/v1/recycling-certificates/{rc}{suffix}");
+    let missing_rc =
+        |suffix: &str| format!("/api/v1/recycling-certificates/4309039999999999{suffix}");
+    let dismantling = json!({"dismantled_on": "2024-03-05", "site": SITE});
+    vec![
+        Case::new(Method::POST, "/api/v1/tokens", "/api/v1/tokens".into())
+            .body(json!({"role": "clerk", "label": "made by the role matrix"}))
+            .allow(&[Authority], 201),
+        Case::new(
+            Method::DELETE,
+            "/api/v1/tokens/{id}",
+            format!("/api/v1/tokens/{}", w.spare_token_id),
+        )
+        .allow(&[Authority], 200),
+        Case::new(
+            Method::POST,
+            "/api/v1/enterprises",
+            "/api/v1/enterprises".into(),
+        )
+        .body(enterprise_body(&w.uscc3))
+        .allow(&[Authority], 201),
+        Case::new(
+            Method::GET,
+            "/api/v1/enterprises/{uscc}",
+            format!("/api/v1/enterprises/{}", a.uscc),
+        )
+        .allow(&EVERYONE, 200),
+        Case::new(
+            Method::POST,
+            "/api/v1/enterprises/{uscc}/branches",
+            format!("/api/v1/enterprises/{}/branches", a.uscc),
+        )
+        .body(json!({"name": "赫山区龙岭回收网点", "address": "益阳市赫山区龙岭大道88号"}))
+        .allow(&[Authority], 201),
+        Case::new(
+            Method::POST,
+            "/api/v1/qualifications",
+            "/api/v1/qualifications".into(),
+        )
+        .body(json!({"number": qc3, "enterprise_uscc": w.uscc3,
+                         "issuing_authority": "湖南省商务厅", "issued_on": "2024-02-01"}))
+        .allow(&[Authority], 201),
+        Case::new(
+            Method::GET,
+            "/api/v1/qualifications/{number}",
+            format!("/api/v1/qualifications/{}", enc(&a.qc)),
+        )
+        .allow(&EVERYONE, 200),
+        Case::new(
+            Method::POST,
+            "/api/v1/qualifications/{number}/reissue",
+            format!("/api/v1/qualifications/{}/reissue", enc(&a.qc)),
+        )
+        .body(json!({"legal_representative": "王五", "reason": "法定代表人变更"}))
+        .allow(&[Authority], 200),
+        Case::new(
+            Method::POST,
+            "/api/v1/qualifications/{number}/suspend",
+            format!("/api/v1/qualifications/{}/suspend", enc(&b.qc)),
+        )
+        .body(json!({"reason": "限期整改"}))
+        .allow(&[Authority], 200),
+        Case::new(
+            Method::POST,
+            "/api/v1/qualifications/{number}/reinstate",
+            format!("/api/v1/qualifications/{}/reinstate", enc(&b.qc)),
+        )
+        .body(json!({"reason": "整改完成"}))
+        .allow(&[Authority], 200),
+        Case::new(
+            Method::POST,
+            "/api/v1/qualifications/{number}/revoke",
+            format!("/api/v1/qualifications/{}/revoke", enc(qc3)),
+        )
+        .body(json!({"reason": "拆解场地迁移后未重新认定", "kind": "cancelled"}))
+        .allow(&[Authority], 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/qualifications/{number}/events",
+            format!("/api/v1/qualifications/{}/events", enc(&a.qc)),
+        )
+        .allow(&[Authority, Police], 200),
+        // Any enterprise token registers its own RCs: one number per caller,
+        // so a refused caller that got through would leave a row behind.
+        Case::new(
+            Method::POST,
+            "/api/v1/recycling-certificates",
+            "/api/v1/recycling-certificates".into(),
+        )
+        .body_for(|who| {
+            rc_body(
+                &format!("43090320249{:05}", who as u32),
+                &make_vin(100 + who as u32),
+            )
+        })
+        .allow(&ENTERPRISES, 201),
+        Case::new(
+            Method::GET,
+            "/api/v1/recycling-certificates/{number}",
+            rc_path(""),
+        )
+        .allow(&[OwnEnterprise, Clerk, Police, Authority], 200)
+        .hidden_from(&[OtherEnterprise], missing_rc("")),
+        Case::new(
+            Method::POST,
+            "/api/v1/recycling-certificates/{number}/dismantled",
+            rc_path("/dismantled"),
+        )
+        .body(dismantling)
+        .allow(&[OwnEnterprise], 200)
+        .hidden_from(&[OtherEnterprise], missing_rc("/dismantled")),
+        Case::new(
+            Method::POST,
+            "/api/v1/recycling-certificates/{number}/void",
+            rc_path("/void"),
+        )
+        .body(json!({"reason": "号码打印错误，重新开具"}))
+        .allow(&[Authority], 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/recycling-certificates/{number}/events",
+            rc_path("/events"),
+        )
+        .allow(&[Authority, Police], 200),
+    ]
+}
+
+#[tokio::test]
+async fn the_matrix_covers_every_route_but_the_health_probes() {
+    let w = world().await;
+    let covered: BTreeSet<(String, String)> = cases(&w)
+        .iter()
+        .map(|c| (c.method.as_str().to_string(), c.route.to_string()))
+        .collect();
+    let routed: BTreeSet<(String, String)> = scrapcert::routes::table()
+        .into_iter()
+        .filter(|(_, path, _)| !matches!(*path, "/healthz" | "/readyz"))
+        .map(|(method, path, _)| (method.as_str().to_string(), path.to_string()))
+        .collect();
+    assert_eq!(covered, routed);
+    for case in cases(&w) {
+        for who in EVERYONE {
+            if case.expected(who) == Outcome::LikeMissing {
+                assert!(
+                    case.missing_path.is_some(),
+                    "{} {}",
+                    case.method,
+                    case.route
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
+    let w = world().await;
+    let app = &w.app;
+    let db = app.db_path();
+    for case in cases(&w) {
+        for who in case.callers() {
+            let expected = case.expected(who);
+            let body = (case.body)(who);
+            let before = database_dump(&db);
+            let a = call(
+                app,
+                &case.method,
+                &case.path,
+                w.callers.token(who),
+                body.as_ref(),
+            )
+            .await;
+            let context = format!("{} {} as {who:?}: {:#}", case.method, case.path, a.body);
+            match expected {
+                Outcome::Allowed(status) => {
+                    assert_eq!(a.status.as_u16(), status, "{context}");
+                    let after = database_dump(&db);
+                    if case.method == Method::GET {
+                        assert_eq!(before, after, "a read changed the registry: {context}");
+                    } else {
+                        assert_ne!(
+                            before, after,
+                            "an accepted write changed nothing: {context}"
+                        );
+                    }
+                }
+                Outcome::Unauthorized => {
+                    a.expect_problem(401, "unauthorized");
+                    assert_eq!(before, database_dump(&db), "{context}");
+                }
+                Outcome::Forbidden => {
+                    a.expect_problem(403, "forbidden");
+                    assert_eq!(before, database_dump(&db), "{context}");
+                }
+                Outcome::LikeMissing => {
+                    a.expect_problem(404, "not_found");
+                    let missing = case.missing_path.as_deref().expect("missing path");
+                    let m = call(
+                        app,
+                        &case.method,
+                        missing,
+                        w.callers.token(who),
+                        body.as_ref(),
+                    )
+                    .await;
+                    assert_eq!(
+                        (a.status, &a.content_type, &a.body),
+                        (m.status, &m.content_type, &m.body),
+                        "another enterprise's RC must look exactly like a missing one: {context}"
+                    );
+                    assert_eq!(before, database_dump(&db), "{context}");
+                }
+            }
+        }
+    }
+    // The allowed writes did what they say.
+    let rc = app
+        .get(
+            &format!("/api/v1/recycling-certificates/{}", w.rc),
+            Some(&app.authority),
+        )
+        .await;
+    let rc = rc.expect(200);
+    assert_eq!(rc["status"], "voided");
+    assert_eq!(rc["dismantling"]["site"], SITE);
+    let spare = app
+        .get(
+            &format!("/api/v1/enterprises/{}", w.a.uscc),
+            Some(&w.spare_token),
+        )
+        .await;
+    spare.expect_problem(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn readers_of_an_rc_see_the_owner_in_full() {
+    let w = world().await;
+    let app = &w.app;
+    for who in [Who::OwnEnterprise, Who::Clerk, Who::Police, Who::Authority] {
+        let a = app
+            .get(
+                &format!("/api/v1/recycling-certificates/{}", w.rc),
+                w.callers.token(who),
+            )
+            .await;
+        let rc = a.expect(200);
+        assert_eq!(rc["number"], w.rc.as_str(), "{who:?}");
+        assert_eq!(rc["enterprise"]["uscc"], w.a.uscc.as_str(), "{who:?}");
+        assert_eq!(rc["owner"]["name"], "李四", "{who:?}");
+        assert_eq!(rc["owner"]["id_number"], "11010519491231002X", "{who:?}");
+    }
+    // The second enterprise learns nothing, not even that the number exists.
+    let theirs = app
+        .get(
+            &format!("/api/v1/recycling-certificates/{}", w.rc),
+            Some(&w.b.token),
+        )
+        .await;
+    theirs.expect_problem(404, "not_found");
+    assert!(!theirs.body.to_string().contains(&w.rc));
+    assert!(!theirs.body.to_string().contains(&w.a.uscc));
+}
+
+/// GET with a raw `Authorization` header value (or none); returns the answer
+/// and its `WWW-Authenticate` header.
+async fn get_with_authorization(
+    app: &TestApp,
+    path: &str,
+    authorization: Option<&str>,
+) -> (Answer, Option<String>) {
+    let mut req = app.client.get(app.url(path));
+    if let Some(value) = authorization {
+        req = req.header(AUTHORIZATION, value);
+    }
+    let resp = req.send().await.expect("request sent");
+    let challenge = resp
+        .headers()
+        .get(WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+    (
+        Answer {
+            status,
+            content_type,
+            body,
+        },
+        challenge,
+    )
+}
+
+#[track_caller]
+fn assert_refused_token(answer: &Answer, challenge: Option<&str>, what: &str) {
+    assert_eq!(
+        (answer.status.as_u16(), answer.code()),
+        (401, "unauthorized"),
+        "{what}: {:#}",
+        answer.body
+    );
+    assert_eq!(answer.content_type, "application/problem+json", "{what}");
+    let challenge = challenge.unwrap_or_else(|| panic!("{what}: no WWW-Authenticate header"));
+    assert!(
+        challenge.starts_with("Bearer"),
+        "{what}: WWW-Authenticate: {challenge}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_token_is_refused_even_on_a_public_endpoint() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(1).await;
+    let public_read = format!("/api/v1/enterprises/{}", e.uscc);
+    app.get(&public_read, None).await.expect(200);
+
+    // A token nobody issued.
+    let (a, challenge) = get_with_authorization(
+        &app,
+        &public_read,
+        Some("Bearer sct_ThisTokenWasNeverIssuedByTheRegistry0000000"),
+    )
+    .await;
+    assert_refused_token(&a, challenge.as_deref(), "unknown token");
+    // A well-formed, random one that was never stored.
+    let (never_issued, _) = scrapcert::auth::generate_token().expect("random token");
+    let header = format!("Bearer {never_issued}");
+    let (a, challenge) = get_with_authorization(&app, &public_read, Some(&header)).await;
+    assert_refused_token(&a, challenge.as_deref(), "random token");
+
+    // Not a bearer token at all.
+    for header in [
+        "Basic YWRtaW46YWRtaW4=",
+        "Bearer",
+        "Bearer    ",
+        "sct_no_scheme",
+    ] {
+        let (a, challenge) = get_with_authorization(&app, &public_read, Some(header)).await;
+        assert_refused_token(&a, challenge.as_deref(), header);
+    }
+
+    // A revoked token.
+    let created = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.authority),
+            &json!({"role": "police", "label": "patrol 9"}),
+        )
+        .await;
+    let created = created.expect(201).clone();
+    let (id, secret) = (
+        created["id"].as_str().expect("id"),
+        created["token"].as_str().expect("token"),
+    );
+    app.get(&public_read, Some(secret)).await.expect(200);
+    app.delete(&format!("/api/v1/tokens/{id}"), Some(&app.authority))
+        .await
+        .expect(200);
+    let (a, challenge) =
+        get_with_authorization(&app, &public_read, Some(&format!("Bearer {secret}"))).await;
+    assert_refused_token(&a, challenge.as_deref(), "revoked token");
+    // Also where the role would have been enough: 401, not 403 or 200.
+    let events = format!("/api/v1/qualifications/{}/events", enc(&e.qc));
+    let (a, challenge) =
+        get_with_authorization(&app, &events, Some(&format!("Bearer {secret}"))).await;
+    assert_refused_token(&a, challenge.as_deref(), "revoked token on events");
+
+    // An expired token: valid for a few seconds, then refused.
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let created = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.authority),
+            &json!({"role": "clerk", "label": "short-lived",
+                    "expires_at": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)}),
+        )
+        .await;
+    let created = created.expect(201).clone();
+    assert!(created["expires_at"].is_string(), "{created:#}");
+    let secret = created["token"].as_str().expect("token");
+    app.get(&public_read, Some(secret)).await.expect(200);
+    let expired_at =
+        chrono::DateTime::parse_from_rfc3339(created["expires_at"].as_str().expect("expires_at"))
+            .expect("RFC 3339");
+    let wait =
+        (expired_at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds() + 1_200;
+    tokio::time::sleep(std::time::Duration::from_millis(wait.max(0).unsigned_abs())).await;
+    let (a, challenge) =
+        get_with_authorization(&app, &public_read, Some(&format!("Bearer {secret}"))).await;
+    assert_refused_token(&a, challenge.as_deref(), "expired token");
+
+    // A public call without any header still works; where a role is needed
+    // it gets the same challenge.
+    app.get(&public_read, None).await.expect(200);
+    let (a, challenge) = get_with_authorization(&app, &events, None).await;
+    assert_refused_token(&a, challenge.as_deref(), "no token on events");
+}
+
+#[tokio::test]
+async fn a_token_works_until_it_expires() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(1).await;
+    let public_read = format!("/api/v1/enterprises/{}", e.uscc);
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(60);
+    let created = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.authority),
+            &json!({"role": "police", "label": "a minute",
+                    "expires_at": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)}),
+        )
+        .await;
+    let secret = created.expect(201)["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    app.get(&public_read, Some(&secret)).await.expect(200);
+    app.get(
+        &format!("/api/v1/qualifications/{}/events", enc(&e.qc)),
+        Some(&secret),
+    )
+    .await
+    .expect(200);
+}
+
+/// Bodies that must never be looked at before the caller is known.
+fn bad_bodies() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("not JSON", b"{\"reason\": ".to_vec()),
+        ("not UTF-8", vec![0xff, 0xfe, 0x00, 0x7b]),
+        ("empty", Vec::new()),
+        ("a JSON array", b"[1, 2, 3]".to_vec()),
+        ("unknown fields", br#"{"surprise": true}"#.to_vec()),
+        (
+            "wrong types",
+            br#"{"reason": 42, "kind": ["penalty"]}"#.to_vec(),
+        ),
+        ("missing fields", b"{}".to_vec()),
+    ]
+}
+
+#[tokio::test]
+async fn authentication_comes_before_the_body_is_read() {
+    let w = world().await;
+    let app = &w.app;
+    let db = app.db_path();
+    let authority_writes = [
+        "/api/v1/tokens".to_string(),
+        "/api/v1/enterprises".to_string(),
+        format!("/api/v1/enterprises/{}/branches", w.a.uscc),
+        "/api/v1/qualifications".to_string(),
+        format!("/api/v1/qualifications/{}/reissue", enc(&w.a.qc)),
+        format!("/api/v1/qualifications/{}/suspend", enc(&w.a.qc)),
+        format!("/api/v1/qualifications/{}/reinstate", enc(&w.a.qc)),
+        format!("/api/v1/qualifications/{}/revoke", enc(&w.a.qc)),
+        format!("/api/v1/recycling-certificates/{}/void", w.rc),
+    ];
+    let register = "/api/v1/recycling-certificates".to_string();
+    let dismantled = format!("/api/v1/recycling-certificates/{}/dismantled", w.rc);
+    let before = database_dump(&db);
+    for (what, body) in bad_bodies() {
+        for path in &authority_writes {
+            let context = format!("{what} to {path}");
+            let a = app.post_raw(path, None, body.clone()).await;
+            assert_eq!(
+                (a.status.as_u16(), a.code()),
+                (401, "unauthorized"),
+                "{context}: {:#}",
+                a.body
+            );
+            for who in [Who::Clerk, Who::Police, Who::OwnEnterprise] {
+                let a = app.post_raw(path, w.callers.token(who), body.clone()).await;
+                assert_eq!(
+                    (a.status.as_u16(), a.code()),
+                    (403, "forbidden"),
+                    "{context} as {who:?}: {:#}",
+                    a.body
+                );
+            }
+        }
+        for path in [&register, &dismantled] {
+            let a = app.post_raw(path, None, body.clone()).await;
+            assert_eq!(
+                (a.status.as_u16(), a.code()),
+                (401, "unauthorized"),
+                "{what} to {path}"
+            );
+            for who in [Who::Clerk, Who::Police, Who::Authority] {
+                let a = app.post_raw(path, w.callers.token(who), body.clone()).await;
+                assert_eq!(
+                    (a.status.as_u16(), a.code()),
+                    (403, "forbidden"),
+                    "{what} to {path} as {who:?}: {:#}",
+                    a.body
+                );
+            }
+        }
+        // Another enterprise's RC is missing before its body is looked at.
+        let a = app
+            .post_raw(&dismantled, Some(&w.b.token), body.clone())
+            .await;
+        a.expect_problem(404, "not_found");
+    }
+    // A body over the size limit is not read either.
+    let huge = vec![b' '; 70 * 1024];
+    for path in &authority_writes {
+        app.post_raw(path, None, huge.clone())
+            .await
+            .expect_problem(401, "unauthorized");
+        app.post_raw(path, Some(&w.callers.clerk), huge.clone())
+            .await
+            .expect_problem(403, "forbidden");
+    }
+    assert_eq!(before, database_dump(&db));
+
+    // The same bodies from the right role are then judged on their merits.
+    let a = app
+        .post_raw(
+            &authority_writes[1],
+            Some(&app.authority),
+            b"{\"reason\": ".to_vec(),
+        )
+        .await;
+    a.expect_problem(400, "malformed_request");
+    let a = app
+        .post_raw(&authority_writes[1], Some(&app.authority), b"{}".to_vec())
+        .await;
+    a.expect_problem(422, "validation_failed");
+    let a = app
+        .post_raw(&dismantled, Some(&w.a.token), b"{}".to_vec())
+        .await;
+    a.expect_problem(422, "validation_failed");
+    assert_eq!(before, database_dump(&db));
+}
+
+#[tokio::test]
+async fn roles_are_checked_before_the_resource_is_looked_up() {
+    let w = world().await;
+    let app = &w.app;
+    let missing_rc = "/api/v1/recycling-certificates/4309039999999999";
+    let missing_qc = format!("/api/v1/qualifications/{}", enc("湘报废资字2099999"));
+    let gets = [
+        (
+            format!("{missing_qc}/events"),
+            vec![Who::Clerk, Who::OwnEnterprise],
+        ),
+        (
+            format!("{missing_rc}/events"),
+            vec![Who::Clerk, Who::OwnEnterprise],
+        ),
+    ];
+    for (path, forbidden) in gets {
+        app.get(&path, None)
+            .await
+            .expect_problem(401, "unauthorized");
+        for who in forbidden {
+            app.get(&path, w.callers.token(who))
+                .await
+                .expect_problem(403, "forbidden");
+        }
+        // Allowed roles learn that it is missing.
+        app.get(&path, Some(&app.authority))
+            .await
+            .expect_problem(404, "not_found");
+    }
+    let void = format!("{missing_rc}/void");
+    let reason = json!({"reason": "作废"});
+    app.post(&void, None, &reason)
+        .await
+        .expect_problem(401, "unauthorized");
+    app.post(&void, Some(&w.callers.clerk), &reason)
+        .await
+        .expect_problem(403, "forbidden");
+    app.post(&void, Some(&app.authority), &reason)
+        .await
+        .expect_problem(404, "not_found");
+    let suspend = format!("{missing_qc}/suspend");
+    app.post(&suspend, Some(&w.callers.police), &reason)
+        .await
+        .expect_problem(403, "forbidden");
+    app.post(&suspend, Some(&app.authority), &reason)
+        .await
+        .expect_problem(404, "not_found");
+    app.get(missing_rc, None)
+        .await
+        .expect_problem(401, "unauthorized");
+    app.get(missing_rc, Some(&w.callers.clerk))
+        .await
+        .expect_problem(404, "not_found");
+}
