@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 use crate::auth::Principal;
 use crate::config::Settings;
+use crate::crypto::keyring::{KeyInfo, KeyRing};
 use crate::db::{self, DatabaseTarget};
 use crate::routes::tokens::{CreateTokenDto, validate};
 use crate::startup::{Application, init_tracing};
@@ -32,6 +33,28 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Manage the signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the keys (public information only).
+    List,
+    /// Make a new signing key current; older keys keep verifying.
+    Rotate,
+    /// Mark a key compromised from a time on: QRs it signed at or after that
+    /// time verify as `qr_key_compromised`.
+    Compromise {
+        /// The key id (kid) or full thumbprint.
+        kid: String,
+        /// RFC 3339 time from which the key is no longer trusted.
+        #[arg(long)]
+        since: String,
     },
 }
 
@@ -81,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let secret = create_token(&settings, role, enterprise, label)?;
             println!("{secret}");
         }
+        Command::Keys { command } => keys(&settings, command)?,
     }
     Ok(())
 }
@@ -122,4 +146,48 @@ fn describe_api_error(e: crate::error::ApiError) -> anyhow::Error {
         }
         other => anyhow::anyhow!("{other:?}"),
     }
+}
+
+/// `keys list|rotate|compromise`: changes are recorded in the event log, and
+/// running servers pick them up within a second (they watch the key ring).
+pub fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
+    let dir = &settings.keys_dir;
+    let record = |event: &str, info: &KeyInfo| -> anyhow::Result<()> {
+        let target = DatabaseTarget::parse(&settings.database_url)?;
+        let mut conn = db::connect(&target)?;
+        db::run_migrations(&mut conn)?;
+        let data = serde_json::to_value(info)?;
+        db::write_tx(&mut conn, |conn| {
+            db::events::record(
+                conn,
+                db::events::Subject::Key(&info.kid),
+                event,
+                &Principal::operator(),
+                crate::clock::now(),
+                data,
+            )
+        })
+        .map_err(describe_api_error)
+    };
+    match command {
+        KeysCommand::List => {
+            let ring = KeyRing::open_or_create(dir)?;
+            for k in ring.list() {
+                println!("{}", serde_json::to_string(&k)?);
+            }
+        }
+        KeysCommand::Rotate => {
+            let info = KeyRing::rotate(dir)?;
+            record("key_rotated", &info)?;
+            println!("{}", serde_json::to_string(&info)?);
+        }
+        KeysCommand::Compromise { kid, since } => {
+            let since = crate::clock::parse_rfc3339(&since)
+                .ok_or_else(|| anyhow::anyhow!("--since must be an RFC 3339 time"))?;
+            let info = KeyRing::compromise(dir, &kid, since)?;
+            record("key_compromised", &info)?;
+            println!("{}", serde_json::to_string(&info)?);
+        }
+    }
+    Ok(())
 }

@@ -50,6 +50,42 @@ pub struct Settings {
     )]
     pub dismantle_days: u32,
 
+    /// Scans of one certificate in 24 hours above which `scan_anomaly` fires.
+    #[arg(
+        long,
+        env = "SCRAPCERT_SCAN_DAILY_LIMIT",
+        default_value_t = 20,
+        global = true
+    )]
+    pub scan_daily_limit: u32,
+
+    /// Days scans are kept (0 = forever).
+    #[arg(
+        long,
+        env = "SCRAPCERT_SCAN_RETENTION_DAYS",
+        default_value_t = 365,
+        global = true
+    )]
+    pub scan_retention_days: u32,
+
+    /// Scans waiting to be written, at most; more are dropped and counted.
+    #[arg(
+        long,
+        env = "SCRAPCERT_SCAN_QUEUE",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub scan_queue: usize,
+
+    /// QR error correction level: M (default), Q or H.
+    #[arg(
+        long,
+        env = "SCRAPCERT_QR_EC_LEVEL",
+        default_value = "M",
+        global = true
+    )]
+    pub qr_ec_level: String,
+
     /// Database connections per instance.
     #[arg(
         long,
@@ -78,6 +114,10 @@ impl Settings {
             public_url: None,
             issuer: "local".into(),
             dismantle_days: 30,
+            scan_daily_limit: 20,
+            scan_retention_days: 365,
+            scan_queue: 10_000,
+            qr_ec_level: "M".into(),
             db_pool_size: 8,
             workers: None,
             log: "info".into(),
@@ -91,6 +131,10 @@ impl Settings {
                 && self.issuer.len() <= 16
                 && self.issuer.bytes().all(|b| b.is_ascii_graphic()),
             "SCRAPCERT_ISSUER must be 1 to 16 visible ASCII characters"
+        );
+        anyhow::ensure!(
+            matches!(self.qr_ec_level.as_str(), "M" | "Q" | "H"),
+            "SCRAPCERT_QR_EC_LEVEL must be M, Q or H"
         );
         anyhow::ensure!(
             self.db_pool_size >= 1,

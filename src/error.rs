@@ -33,6 +33,8 @@ pub struct Problem {
     pub code: &'static str,
     pub detail: String,
     pub errors: Vec<FieldIssue>,
+    /// Extension members (RFC 9457 §3.2), e.g. when and where an RC was consumed.
+    pub extensions: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(thiserror::Error)]
@@ -67,6 +69,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            extensions: None,
         })
     }
 
@@ -100,6 +103,7 @@ impl ApiError {
             code: "malformed_request",
             detail: detail.into(),
             errors,
+            extensions: None,
         })
     }
 
@@ -109,6 +113,7 @@ impl ApiError {
             code: "validation_failed",
             detail: "one or more fields are invalid".into(),
             errors,
+            extensions: None,
         })
     }
 
@@ -118,6 +123,16 @@ impl ApiError {
             code,
             message: message.into(),
         }])
+    }
+
+    /// Adds an extension member to a problem.
+    pub fn with_extension(mut self, name: &str, value: serde_json::Value) -> Self {
+        if let ApiError::Problem(p) = &mut self {
+            p.extensions
+                .get_or_insert_with(serde_json::Map::new)
+                .insert(name.to_string(), value);
+        }
+        self
     }
 
     pub fn payload_too_large() -> Self {
@@ -152,6 +167,8 @@ struct ProblemBody<'a> {
     detail: &'a str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     errors: &'a [FieldIssue],
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    extensions: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ResponseError for ApiError {
@@ -171,10 +188,14 @@ impl ResponseError for ApiError {
             }
             ApiError::Problem(_) => {}
         }
-        let (detail, errors): (&str, &[FieldIssue]) = match self {
-            ApiError::Problem(p) => (&p.detail, &p.errors),
-            ApiError::Unavailable(_) => ("the registry database cannot be reached; try again", &[]),
-            ApiError::Internal(_) => ("an internal error occurred", &[]),
+        let (detail, errors, extensions): (&str, &[FieldIssue], _) = match self {
+            ApiError::Problem(p) => (&p.detail, &p.errors, p.extensions.as_ref()),
+            ApiError::Unavailable(_) => (
+                "the registry database cannot be reached; try again",
+                &[],
+                None,
+            ),
+            ApiError::Internal(_) => ("an internal error occurred", &[], None),
         };
         let code = self.code();
         let body = ProblemBody {
@@ -184,6 +205,7 @@ impl ResponseError for ApiError {
             code,
             detail,
             errors,
+            extensions,
         };
         let mut resp = HttpResponse::build(status);
         resp.content_type("application/problem+json");

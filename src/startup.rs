@@ -11,16 +11,41 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Settings;
 use crate::db::{self, DatabaseTarget, DbConnection, DbPool};
 use crate::error::ApiError;
+use crate::keys::{Keys, SigningContext};
 use crate::routes;
+use crate::scan_log::ScanLog;
+use crate::verification::Rules;
 
 /// What every handler shares.
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
     pub public_url: String,
+    pub keys: Arc<Keys>,
+    pub scan_log: Arc<ScanLog>,
 }
 
 impl AppState {
+    pub fn rules(&self) -> Rules {
+        Rules {
+            dismantle_days: self.settings.dismantle_days,
+            scan_daily_limit: self.settings.scan_daily_limit,
+        }
+    }
+
+    pub fn qr_level(&self) -> qrcode::EcLevel {
+        crate::qr_image::ec_level(&self.settings.qr_ec_level)
+    }
+
+    /// What registration needs to sign a certificate's QR.
+    pub fn signing(&self) -> SigningContext {
+        SigningContext {
+            ring: self.keys.ring(),
+            issuer: self.settings.issuer.clone(),
+            public_url: self.public_url.clone(),
+        }
+    }
+
     /// Runs blocking diesel work on the blocking thread pool, keeping the
     /// request's tracing span.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
@@ -43,6 +68,7 @@ impl AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    scan_log: Arc<ScanLog>,
 }
 
 impl Application {
@@ -52,6 +78,7 @@ impl Application {
         settings.validate()?;
         let target = DatabaseTarget::parse(&settings.database_url)?;
         ensure_keys_dir(&settings)?;
+        let keys = Arc::new(Keys::open_or_create(&settings.keys_dir)?);
         let pool = db::build_pool(&target, settings.db_pool_size)?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -60,10 +87,18 @@ impl Application {
         let public_url = settings.public_base_url(&local.to_string());
         tracing::info!(address = %local, database = %db::describe(&target), "scrapcert listening");
         let workers = settings.workers;
+        let (scan_log, _writer) = ScanLog::start(
+            pool.clone(),
+            settings.scan_queue,
+            settings.scan_retention_days,
+        );
+        let scan_log = Arc::new(scan_log);
         let state = web::Data::new(AppState {
             pool,
             settings: Arc::new(settings),
             public_url,
+            keys,
+            scan_log: Arc::clone(&scan_log),
         });
         let mut server = HttpServer::new(move || {
             App::new()
@@ -85,6 +120,7 @@ impl Application {
         Ok(Application {
             port,
             server: server.run(),
+            scan_log,
         })
     }
 
@@ -92,12 +128,16 @@ impl Application {
         self.port
     }
 
+    /// Serves until a shutdown signal, then writes the scans still queued.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        let log = Arc::clone(&self.scan_log);
+        let _ = web::block(move || log.flush()).await;
+        result
     }
 }
 
-/// The key directory exists and is private (keys arrive with QR signing).
+/// The key directory exists and is private.
 fn ensure_keys_dir(settings: &Settings) -> anyhow::Result<()> {
     let dir = &settings.keys_dir;
     std::fs::create_dir_all(dir)

@@ -55,6 +55,7 @@ pub enum Subject<'a> {
     Qualification(&'a str),
     RecyclingCertificate(&'a str),
     Token(&'a str),
+    Key(&'a str),
 }
 
 impl Subject<'_> {
@@ -64,6 +65,7 @@ impl Subject<'_> {
             Subject::Qualification(id) => ("QC", id),
             Subject::RecyclingCertificate(id) => ("RC", id),
             Subject::Token(id) => ("token", id),
+            Subject::Key(id) => ("key", id),
         }
     }
 }

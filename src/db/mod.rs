@@ -6,6 +6,7 @@ pub mod events;
 pub mod idempotency;
 pub mod qualifications;
 pub mod recycling;
+pub mod scans;
 pub mod schema;
 pub mod tokens;
 

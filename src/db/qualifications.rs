@@ -15,7 +15,9 @@ use super::schema::{
 use super::{DbConnection, unique_violation};
 use crate::auth::Principal;
 use crate::clock;
+use crate::domain::claims::Claims;
 use crate::error::ApiError;
+use crate::keys::{Qr, SigningContext};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = qualifications)]
@@ -43,6 +45,7 @@ pub struct RevisionRow {
     pub dismantling_sites: String,
     pub reason: Option<String>,
     pub created_at: NaiveDateTime,
+    pub qr_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -263,6 +266,19 @@ fn revision_row(
         .first(conn)?)
 }
 
+/// One revision of a QC, if it exists.
+pub fn revision(
+    conn: &mut DbConnection,
+    number: &str,
+    revision: i32,
+) -> Result<Option<RevisionRow>, ApiError> {
+    Ok(qualification_revisions::table
+        .find((number, revision))
+        .select(RevisionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// The QC that binds an enterprise's RCs: the one that is not revoked, else
 /// the newest revoked one.
 pub fn current_for_enterprise(
@@ -298,7 +314,7 @@ pub fn view(
     Ok(render(&record, &shown))
 }
 
-fn render(record: &QualificationRecord, shown: &RevisionRow) -> QualificationView {
+pub fn render(record: &QualificationRecord, shown: &RevisionRow) -> QualificationView {
     let today = clock::china_date(clock::now());
     let status = if shown.revision < record.row.revision {
         "superseded"
@@ -358,11 +374,29 @@ fn push_history(
     Ok(())
 }
 
+/// Signs one QC revision's QR.
+fn sign_revision(
+    signing: &SigningContext,
+    now: NaiveDateTime,
+    row: &QualificationRow,
+    revision: i32,
+) -> Qr {
+    signing.sign(&Claims::qualification(
+        &signing.issuer,
+        SigningContext::iat(now),
+        &row.number,
+        revision,
+        &row.enterprise_uscc,
+        row.valid_until,
+    ))
+}
+
 pub fn create(
     conn: &mut DbConnection,
     actor: &Principal,
     new: NewQualification,
-) -> Result<QualificationView, ApiError> {
+    signing: &SigningContext,
+) -> Result<(QualificationView, Qr), ApiError> {
     let now = clock::now();
     super::write_tx(conn, |conn| {
         let enterprise: Option<EnterpriseRow> = enterprises_t::table
@@ -403,6 +437,7 @@ pub fn create(
                 ),
                 None => e.into(),
             })?;
+        let qr = sign_revision(signing, now, &row, 1);
         diesel::insert_into(qualification_revisions::table)
             .values(RevisionRow {
                 number: row.number.clone(),
@@ -413,6 +448,7 @@ pub fn create(
                 dismantling_sites: enterprise.dismantling_sites.clone(),
                 reason: None,
                 created_at: now,
+                qr_url: Some(qr.url.clone()),
             })
             .execute(conn)?;
         push_history(
@@ -438,7 +474,7 @@ pub fn create(
                 "revision": 1,
             }),
         )?;
-        view(conn, &row.number, None)
+        Ok((view(conn, &row.number, None)?, qr))
     })
 }
 
@@ -447,7 +483,8 @@ pub fn reissue(
     actor: &Principal,
     number: &str,
     change: Reissue,
-) -> Result<QualificationView, ApiError> {
+    signing: &SigningContext,
+) -> Result<(QualificationView, Qr), ApiError> {
     let now = clock::now();
     super::write_tx(conn, |conn| {
         let record = load(conn, number)?;
@@ -516,6 +553,7 @@ pub fn reissue(
                 "the qualification certificate changed concurrently; retry",
             ));
         }
+        let qr = sign_revision(signing, now, &record.row, new_revision);
         diesel::insert_into(qualification_revisions::table)
             .values(RevisionRow {
                 number: number.to_string(),
@@ -526,6 +564,7 @@ pub fn reissue(
                 dismantling_sites: sites_text,
                 reason: Some(change.reason.clone()),
                 created_at: now,
+                qr_url: Some(qr.url.clone()),
             })
             .execute(conn)?;
         events::record(
@@ -536,7 +575,7 @@ pub fn reissue(
             now,
             json!({"revision": new_revision, "reason": change.reason, "changed": changed}),
         )?;
-        view(conn, number, None)
+        Ok((view(conn, number, None)?, qr))
     })
 }
 

@@ -16,7 +16,9 @@ use super::schema::{
 use super::{DbConnection, unique_violation};
 use crate::auth::{Principal, Role};
 use crate::clock;
+use crate::domain::claims::Claims;
 use crate::error::ApiError;
+use crate::keys::SigningContext;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = rcs)]
@@ -46,6 +48,7 @@ pub struct RcRow {
     pub void_reason: Option<String>,
     pub deregistered_at: Option<NaiveDateTime>,
     pub deregistration_office: Option<String>,
+    pub qr_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -301,6 +304,21 @@ pub fn load(conn: &mut DbConnection, number: &str) -> Result<RcRecord, ApiError>
     })
 }
 
+/// Is there another RC for this VIN that is not voided?
+pub fn other_live_rc_for_vin(
+    conn: &mut DbConnection,
+    vin: &str,
+    number: &str,
+) -> Result<bool, ApiError> {
+    let n: i64 = rcs::table
+        .filter(rcs::vin.eq(vin))
+        .filter(rcs::number.ne(number))
+        .filter(rcs::status.ne("voided"))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// Loads an RC the caller may see: another enterprise's RC is `not_found`,
 /// exactly like a missing one.
 pub fn load_visible(
@@ -430,6 +448,7 @@ pub fn register(
     enterprise_uscc: &str,
     new: NewRc,
     idem: Option<IdempotencyRequest>,
+    signing: &SigningContext,
 ) -> Result<(u16, String), ApiError> {
     let now = clock::now();
     super::write_tx(conn, |conn| {
@@ -445,8 +464,8 @@ pub fn register(
             let status = u16::try_from(stored.response_status).unwrap_or(201);
             return Ok((status, stored.response_body));
         }
-        let view = insert_rc(conn, actor, enterprise_uscc, new, now)?;
-        let body = json!({ "certificate": view }).to_string();
+        let (view, qr) = insert_rc(conn, actor, enterprise_uscc, new, now, signing)?;
+        let body = json!({ "certificate": view, "qr": qr }).to_string();
         if let Some(idem) = idem {
             idempotency::store(
                 conn,
@@ -470,7 +489,8 @@ fn insert_rc(
     enterprise_uscc: &str,
     new: NewRc,
     now: NaiveDateTime,
-) -> Result<RcView, ApiError> {
+    signing: &SigningContext,
+) -> Result<(RcView, crate::keys::Qr), ApiError> {
     check_vehicle(&new)?;
     let qc = binding_qualification(
         conn,
@@ -513,6 +533,15 @@ fn insert_rc(
         return Err(duplicate_vehicle());
     }
     let v = &new.vehicle;
+    let qr = signing.sign(&Claims::recycling(
+        &signing.issuer,
+        SigningContext::iat(now),
+        &new.number,
+        1,
+        enterprise_uscc,
+        &v.vin,
+        &v.plate,
+    ));
     let row = RcRow {
         number: new.number.clone(),
         enterprise_uscc: enterprise_uscc.to_string(),
@@ -539,6 +568,7 @@ fn insert_rc(
         void_reason: None,
         deregistered_at: None,
         deregistration_office: None,
+        qr_url: Some(qr.url.clone()),
     };
     diesel::insert_into(rcs::table)
         .values(&row)
@@ -569,7 +599,7 @@ fn insert_rc(
             "dismantling": new.dismantling.as_ref().map(dismantling_json),
         }),
     )?;
-    Ok(load(conn, &row.number)?.view())
+    Ok((load(conn, &row.number)?.view(), qr))
 }
 
 fn duplicate_number() -> ApiError {
@@ -709,6 +739,78 @@ pub fn void(
             actor,
             now,
             json!({ "reason": reason }),
+        )?;
+        Ok(load(conn, number)?.view())
+    })
+}
+
+/// What the clerk presents at deregistration.
+pub struct Deregistration {
+    pub vin: String,
+    pub plate: String,
+    pub office: String,
+}
+
+/// Consumes an RC exactly once (注销登记): one conditional update inside one
+/// transaction, so that of any number of concurrent attempts, on any number
+/// of instances, exactly one succeeds.
+pub fn deregister(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    number: &str,
+    d: Deregistration,
+) -> Result<RcView, ApiError> {
+    let now = clock::now();
+    super::write_tx(conn, |conn| {
+        let record = load(conn, number)?;
+        let mut mismatched = Vec::new();
+        if record.row.vin != d.vin {
+            mismatched.push("vin");
+        }
+        if record.row.plate != d.plate {
+            mismatched.push("plate");
+        }
+        if !mismatched.is_empty() {
+            return Err(ApiError::conflict(
+                "presented_mismatch",
+                format!(
+                    "the presented {} do not match the certificate",
+                    mismatched.join(" and ")
+                ),
+            )
+            .with_extension("fields", json!(mismatched)));
+        }
+        let updated = diesel::update(rcs::table.find(number).filter(rcs::status.eq("active")))
+            .set((
+                rcs::status.eq("deregistered"),
+                rcs::deregistered_at.eq(Some(now)),
+                rcs::deregistration_office.eq(Some(&d.office)),
+            ))
+            .execute(conn)?;
+        if updated != 1 {
+            let current = load(conn, number)?;
+            return Err(match current.row.status.as_str() {
+                "voided" => ApiError::conflict("voided", "the certificate is voided"),
+                _ => ApiError::conflict(
+                    "already_deregistered",
+                    "the certificate was already consumed by a deregistration",
+                )
+                .with_extension(
+                    "deregistration",
+                    json!({
+                        "at": current.row.deregistered_at.map(clock::rfc3339),
+                        "office": current.row.deregistration_office,
+                    }),
+                ),
+            });
+        }
+        events::record(
+            conn,
+            Subject::RecyclingCertificate(number),
+            "rc_deregistered",
+            actor,
+            now,
+            json!({ "office": d.office, "vin": d.vin, "plate": d.plate }),
         )?;
         Ok(load(conn, number)?.view())
     })

@@ -62,6 +62,7 @@ diesel::table! {
         dismantling_sites -> Text,
         reason -> Nullable<Text>,
         created_at -> Timestamp,
+        qr_url -> Nullable<Text>,
     }
 }
 
@@ -104,6 +105,7 @@ diesel::table! {
         void_reason -> Nullable<Text>,
         deregistered_at -> Nullable<Timestamp>,
         deregistration_office -> Nullable<Text>,
+        qr_url -> Nullable<Text>,
     }
 }
 
@@ -142,6 +144,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scans (id) {
+        id -> BigInt,
+        cert_kind -> Nullable<Text>,
+        cert_number -> Nullable<Text>,
+        signature_ok -> Bool,
+        at -> Timestamp,
+        role -> Text,
+        token_id -> Nullable<Text>,
+        purpose -> Text,
+        checkpoint -> Nullable<Text>,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        verdict -> Text,
+    }
+}
+
 diesel::joinable!(branches -> enterprises (enterprise_uscc));
 diesel::joinable!(qualifications -> enterprises (enterprise_uscc));
 diesel::joinable!(recycling_certificates -> enterprises (enterprise_uscc));
@@ -158,4 +177,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     dismantlings,
     events,
     idempotency_keys,
+    scans,
 );

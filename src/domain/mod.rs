@@ -4,12 +4,14 @@
 use std::fmt;
 
 pub mod certificate;
+pub mod claims;
 pub mod id_number;
 pub mod owner;
 pub mod plate;
 pub mod text;
 pub mod uscc;
 pub mod vehicle;
+pub mod verdict;
 pub mod vin;
 
 pub use certificate::{QcNumber, RcNumber, parse_date};

@@ -3,9 +3,11 @@
 
 pub mod enterprises;
 pub mod health;
+pub mod pages;
 pub mod qualifications;
 pub mod recycling;
 pub mod tokens;
+pub mod verify;
 
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, Route, web};
@@ -21,91 +23,45 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 /// Every route of the service: method, path (actix and OpenAPI share the
 /// `{param}` syntax) and handler.
 pub fn table() -> Vec<(Method, &'static str, Route)> {
-    use Method as M;
+    macro_rules! route {
+        ($method:ident $path:literal => $handler:path) => {
+            (
+                Method::$method,
+                $path,
+                web::method(Method::$method).to($handler),
+            )
+        };
+    }
     vec![
-        (M::GET, "/healthz", web::get().to(health::healthz)),
-        (M::GET, "/readyz", web::get().to(health::readyz)),
-        (M::POST, "/api/v1/tokens", web::post().to(tokens::create)),
-        (
-            M::DELETE,
-            "/api/v1/tokens/{id}",
-            web::delete().to(tokens::revoke),
-        ),
-        (
-            M::POST,
-            "/api/v1/enterprises",
-            web::post().to(enterprises::create),
-        ),
-        (
-            M::GET,
-            "/api/v1/enterprises/{uscc}",
-            web::get().to(enterprises::read),
-        ),
-        (
-            M::POST,
-            "/api/v1/enterprises/{uscc}/branches",
-            web::post().to(enterprises::add_branch),
-        ),
-        (
-            M::POST,
-            "/api/v1/qualifications",
-            web::post().to(qualifications::create),
-        ),
-        (
-            M::GET,
-            "/api/v1/qualifications/{number}",
-            web::get().to(qualifications::read),
-        ),
-        (
-            M::POST,
-            "/api/v1/qualifications/{number}/reissue",
-            web::post().to(qualifications::reissue),
-        ),
-        (
-            M::POST,
-            "/api/v1/qualifications/{number}/suspend",
-            web::post().to(qualifications::suspend),
-        ),
-        (
-            M::POST,
-            "/api/v1/qualifications/{number}/reinstate",
-            web::post().to(qualifications::reinstate),
-        ),
-        (
-            M::POST,
-            "/api/v1/qualifications/{number}/revoke",
-            web::post().to(qualifications::revoke),
-        ),
-        (
-            M::GET,
-            "/api/v1/qualifications/{number}/events",
-            web::get().to(qualifications::events),
-        ),
-        (
-            M::POST,
-            "/api/v1/recycling-certificates",
-            web::post().to(recycling::register),
-        ),
-        (
-            M::GET,
-            "/api/v1/recycling-certificates/{number}",
-            web::get().to(recycling::read),
-        ),
-        (
-            M::POST,
-            "/api/v1/recycling-certificates/{number}/dismantled",
-            web::post().to(recycling::dismantled),
-        ),
-        (
-            M::POST,
-            "/api/v1/recycling-certificates/{number}/void",
-            web::post().to(recycling::void),
-        ),
-        (
-            M::GET,
-            "/api/v1/recycling-certificates/{number}/events",
-            web::get().to(recycling::events),
-        ),
+        route!(GET "/healthz" => health::healthz),
+        route!(GET "/readyz" => health::readyz),
+        route!(GET "/.well-known/jwks.json" => verify::jwks),
+        route!(POST "/api/v1/tokens" => tokens::create),
+        route!(DELETE "/api/v1/tokens/{id}" => tokens::revoke),
+        route!(POST "/api/v1/enterprises" => enterprises::create),
+        route!(GET "/api/v1/enterprises/{uscc}" => enterprises::read),
+        route!(POST "/api/v1/enterprises/{uscc}/branches" => enterprises::add_branch),
+        route!(POST "/api/v1/qualifications" => qualifications::create),
+        route!(GET "/api/v1/qualifications/{number}" => qualifications::read),
+        route!(POST "/api/v1/qualifications/{number}/reissue" => qualifications::reissue),
+        route!(POST "/api/v1/qualifications/{number}/suspend" => qualifications::suspend),
+        route!(POST "/api/v1/qualifications/{number}/reinstate" => qualifications::reinstate),
+        route!(POST "/api/v1/qualifications/{number}/revoke" => qualifications::revoke),
+        route!(GET "/api/v1/qualifications/{number}/events" => qualifications::events),
+        route!(GET "/api/v1/qualifications/{number}/scans" => qualifications::scans),
+        route!(GET "/api/v1/qualifications/{number}/qr.png" => qualifications::qr_png),
+        route!(GET "/api/v1/qualifications/{number}/qr.svg" => qualifications::qr_svg),
+        route!(POST "/api/v1/recycling-certificates" => recycling::register),
+        route!(GET "/api/v1/recycling-certificates/{number}" => recycling::read),
+        route!(POST "/api/v1/recycling-certificates/{number}/dismantled" => recycling::dismantled),
+        route!(POST "/api/v1/recycling-certificates/{number}/void" => recycling::void),
+        route!(POST "/api/v1/recycling-certificates/{number}/deregister" => recycling::deregister),
+        route!(GET "/api/v1/recycling-certificates/{number}/events" => recycling::events),
+        route!(GET "/api/v1/recycling-certificates/{number}/scans" => recycling::scans),
+        route!(GET "/api/v1/recycling-certificates/{number}/qr.png" => recycling::qr_png),
+        route!(GET "/api/v1/recycling-certificates/{number}/qr.svg" => recycling::qr_svg),
+        route!(POST "/api/v1/verify" => verify::verify),
+        route!(GET "/v/{jws}" => verify::page),
     ]
 }
 
@@ -262,4 +218,25 @@ pub struct OverrideDto {
 /// A body with just a reason (void; also part of status changes).
 pub fn parse_reason(checks: &mut Checks, field: &str, reason: Option<String>) -> Option<String> {
     checks.required(field, reason, |s| crate::domain::text::reason(&s))
+}
+
+/// Answers a QR image of a stored QR URL (`png` or `svg`).
+pub fn qr_image(
+    url: Option<String>,
+    format: &str,
+    level: qrcode::EcLevel,
+    cache: &str,
+) -> Result<HttpResponse, ApiError> {
+    let url = url.ok_or_else(ApiError::not_found)?;
+    let resp = match format {
+        "png" => HttpResponse::Ok()
+            .content_type("image/png")
+            .insert_header(("Cache-Control", cache))
+            .body(crate::qr_image::png(&url, level)?),
+        _ => HttpResponse::Ok()
+            .content_type("image/svg+xml")
+            .insert_header(("Cache-Control", cache))
+            .body(crate::qr_image::svg(&url, level)?),
+    };
+    Ok(resp)
 }

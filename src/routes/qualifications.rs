@@ -91,10 +91,11 @@ pub async fn create(
         issued_on: take(issued_on)?,
         valid_until: take(valid_until)?,
     };
-    let view = state
-        .db(move |conn| qualifications::create(conn, &principal, new))
+    let signing = state.signing();
+    let (view, qr) = state
+        .db(move |conn| qualifications::create(conn, &principal, new, &signing))
         .await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({ "certificate": view })))
+    Ok(HttpResponse::Created().json(serde_json::json!({ "certificate": view, "qr": qr })))
 }
 
 pub async fn read(
@@ -139,10 +140,11 @@ pub async fn reissue(
         reason: take(reason)?,
     };
     let number = path.into_inner();
-    let view = state
-        .db(move |conn| qualifications::reissue(conn, &principal, &number, change))
+    let signing = state.signing();
+    let (view, qr) = state
+        .db(move |conn| qualifications::reissue(conn, &principal, &number, change, &signing))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "certificate": view })))
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "certificate": view, "qr": qr })))
 }
 
 async fn change_status(
@@ -243,6 +245,61 @@ pub async fn events(
         .db(move |conn| {
             qualifications::load(conn, &number)?;
             events::list(conn, Subject::Qualification(&number))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+async fn qc_qr(
+    state: web::Data<AppState>,
+    number: String,
+    revision: Option<i32>,
+    format: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    let url = state
+        .db(move |conn| {
+            let record = qualifications::load(conn, &number)?;
+            let rev = revision.unwrap_or(record.row.revision);
+            Ok(qualifications::revision(conn, &number, rev)?
+                .ok_or_else(ApiError::not_found)?
+                .qr_url)
+        })
+        .await?;
+    super::qr_image(url, format, state.qr_level(), "public, max-age=300")
+}
+
+pub async fn qr_png(
+    _principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<ReadQuery>,
+) -> Result<HttpResponse, ApiError> {
+    qc_qr(state, path.into_inner(), query.into_inner().revision, "png").await
+}
+
+pub async fn qr_svg(
+    _principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<ReadQuery>,
+) -> Result<HttpResponse, ApiError> {
+    qc_qr(state, path.into_inner(), query.into_inner().revision, "svg").await
+}
+
+/// `GET …/{number}/scans` (police, authority): newest first.
+pub async fn scans(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Authority, Role::Police])?;
+    let number = path.into_inner();
+    let log = std::sync::Arc::clone(&state.scan_log);
+    let list = state
+        .db(move |conn| {
+            qualifications::load(conn, &number)?;
+            log.flush();
+            crate::db::scans::list(conn, crate::domain::claims::QC, &number)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))

@@ -334,8 +334,9 @@ pub async fn register(
     let today = clock::china_date(clock::now());
     let new = validate_rc(dto, today)?;
     let idem = key.map(|k| IdempotencyRequest::new(k, &raw));
+    let signing = state.signing();
     let (status, body) = state
-        .db(move |conn| recycling::register(conn, &principal, &enterprise, new, idem))
+        .db(move |conn| recycling::register(conn, &principal, &enterprise, new, idem, &signing))
         .await?;
     let status = actix_web::http::StatusCode::from_u16(status).map_err(ApiError::internal)?;
     Ok(HttpResponse::build(status)
@@ -415,6 +416,118 @@ pub async fn events(
         .db(move |conn| {
             recycling::load(conn, &number)?;
             events::list(conn, Subject::RecyclingCertificate(&number))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeregisterDto {
+    vin: Option<String>,
+    plate: Option<String>,
+    office: Option<String>,
+    qr: Option<String>,
+}
+
+/// `POST …/{number}/deregister` (clerk): consume the RC exactly once.
+pub async fn deregister(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Clerk])?;
+    let (dto, _) = json_body::<DeregisterDto>(body).await?;
+    let mut c = Checks::default();
+    // Old vehicles may fail the check digit; the clerk reads what is stamped.
+    let vin = c.required("vin", dto.vin, |s| {
+        Vin::parse(&s, true).map(|v| v.as_str().to_string())
+    });
+    let plate = c.required("plate", dto.plate, |s| {
+        if s.trim().is_empty() {
+            Err(FieldError::new("required", "this field is required"))
+        } else {
+            Ok(crate::verification::normalise_plate(&s))
+        }
+    });
+    let office = c.required("office", dto.office, |s| text::name(&s));
+    c.finish()?;
+    let number = path.into_inner();
+    if let Some(qr) = dto.qr {
+        let ring = state.keys.ring();
+        let names_this_rc = matches!(
+            crate::verification::check_signature(&ring, &qr),
+            crate::verification::SignatureCheck::Good(claims)
+                if claims.cert == crate::domain::claims::RC && claims.no == number
+        );
+        if !names_this_rc {
+            return Err(ApiError::conflict(
+                "presented_mismatch",
+                "the presented QR is not a genuine QR of this certificate",
+            )
+            .with_extension("fields", serde_json::json!(["qr"])));
+        }
+    }
+    let d = recycling::Deregistration {
+        vin: take(vin)?,
+        plate: take(plate)?,
+        office: take(office)?,
+    };
+    let view = state
+        .db(move |conn| recycling::deregister(conn, &principal, &number, d))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn rc_qr(
+    principal: Principal,
+    state: web::Data<AppState>,
+    number: String,
+    format: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(READERS)?;
+    let url = state
+        .db(move |conn| {
+            Ok(recycling::load_visible(conn, &principal, &number)?
+                .row
+                .qr_url)
+        })
+        .await?;
+    super::qr_image(url, format, state.qr_level(), "private, no-store")
+}
+
+pub async fn qr_png(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    rc_qr(principal, state, path.into_inner(), "png").await
+}
+
+pub async fn qr_svg(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    rc_qr(principal, state, path.into_inner(), "svg").await
+}
+
+/// `GET …/{number}/scans` (police, authority): newest first.
+pub async fn scans(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Authority, Role::Police])?;
+    let number = path.into_inner();
+    let log = std::sync::Arc::clone(&state.scan_log);
+    let list = state
+        .db(move |conn| {
+            recycling::load(conn, &number)?;
+            // Read your own scans: commit what is queued first.
+            log.flush();
+            crate::db::scans::list(conn, crate::domain::claims::RC, &number)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))

@@ -87,8 +87,14 @@ pub fn settings_for(dir: &std::path::Path) -> Settings {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the app with settings adjusted by `adjust`.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let settings = settings_for(dir.path());
+    let mut settings = settings_for(dir.path());
+    adjust(&mut settings);
     let authority =
         scrapcert::cli::create_token(&settings, "authority".into(), None, "test authority".into())
             .expect("bootstrap authority token");
@@ -258,6 +264,56 @@ pub fn count_rows_in(path: &std::path::Path, table: &str) -> i64 {
         .get_result::<Count>(&mut conn)
         .expect("count")
         .n
+}
+
+/// Today's date in China, as RC bodies write it.
+pub fn today() -> String {
+    scrapcert::clock::china_date(scrapcert::clock::now()).to_string()
+}
+
+/// An RC body received today (so that no dismantling is overdue).
+pub fn fresh_rc_body(number: &str, vin: &str) -> Value {
+    let mut body = rc_body(number, vin);
+    body["received_on"] = json!(today());
+    body
+}
+
+impl TestApp {
+    /// Verifies a QR as `token` (public if None).
+    pub async fn verify(&self, token: Option<&str>, body: &Value) -> Value {
+        self.post("/api/v1/verify", token, body)
+            .await
+            .expect(200)
+            .clone()
+    }
+
+    /// Verifies a QR text with no other input.
+    pub async fn verify_qr(&self, qr: &str) -> Value {
+        self.verify(None, &json!({ "qr": qr })).await
+    }
+
+    /// The key ring on disk (as the CLI would open it).
+    pub fn ring(&self) -> scrapcert::crypto::keyring::KeyRing {
+        scrapcert::crypto::keyring::KeyRing::open(&self.settings.keys_dir).expect("key ring")
+    }
+
+    /// Signs arbitrary claims with the service's current key.
+    pub fn sign(&self, claims: &Value) -> String {
+        let ring = self.ring();
+        scrapcert::crypto::jws::sign_compact(ring.signer(), claims.to_string().as_bytes())
+    }
+}
+
+/// The finding codes of a verdict, in order.
+pub fn codes(verdict: &Value) -> Vec<String> {
+    verdict["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["code"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub struct Enterprise {

@@ -2,14 +2,18 @@
 //! its own temporary database and key directory.
 
 mod cli;
+mod deregister;
 mod enterprises;
 mod errors;
 mod health;
 mod helpers;
 mod idempotency;
+mod keys;
 mod openapi;
+mod qr;
 mod qualifications;
 mod recycling;
 mod roles;
 mod storage;
 mod tokens;
+mod verify;

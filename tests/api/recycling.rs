@@ -42,7 +42,13 @@ async fn an_enterprise_registers_an_rc_and_privileged_roles_read_it() {
     assert_eq!(rc["owner"]["id_number"], "11010519491231002X");
     assert_eq!(rc["received_on"], "2024-03-01");
     assert_eq!(rc["dismantling"], json!(null));
-    assert!(a.body.get("qr").is_none(), "no QR before signing exists");
+    let qr = &a.body["qr"];
+    let jws = qr["jws"].as_str().unwrap();
+    assert_eq!(jws.split('.').count(), 3);
+    assert_eq!(
+        qr["url"].as_str().unwrap(),
+        format!("{}/v/{jws}", app.address)
+    );
 
     for token in [
         app.authority.clone(),

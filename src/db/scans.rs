@@ -1,0 +1,123 @@
+//! The scan log: one row per verification (SPEC §5). Written in batches by
+//! `crate::scan_log`, never on the request path.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::DbConnection;
+use super::schema::scans;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = scans)]
+pub struct ScanRecord {
+    pub cert_kind: Option<String>,
+    pub cert_number: Option<String>,
+    pub signature_ok: bool,
+    pub at: NaiveDateTime,
+    pub role: String,
+    pub token_id: Option<String>,
+    pub purpose: String,
+    pub checkpoint: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct RecentScan {
+    pub at: NaiveDateTime,
+    pub checkpoint: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScanView {
+    pub at: String,
+    pub role: String,
+    pub purpose: String,
+    pub checkpoint: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub verdict: String,
+}
+
+pub fn insert_batch(conn: &mut DbConnection, batch: &[ScanRecord]) -> Result<(), ApiError> {
+    super::write_tx(conn, |conn| {
+        // One commit for the whole batch; multi-row VALUES is not portable
+        // across the connection enum, and row inserts in one transaction are cheap.
+        for scan in batch {
+            diesel::insert_into(scans::table)
+                .values(scan)
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// Scans of one certificate whose signature verified, since `since`, newest first.
+pub fn recent(
+    conn: &mut DbConnection,
+    kind: &str,
+    number: &str,
+    since: NaiveDateTime,
+) -> Result<Vec<RecentScan>, ApiError> {
+    Ok(scans::table
+        .filter(scans::cert_kind.eq(kind))
+        .filter(scans::cert_number.eq(number))
+        .filter(scans::signature_ok.eq(true))
+        .filter(scans::at.ge(since))
+        .order(scans::at.desc())
+        .select((scans::at, scans::checkpoint, scans::lat, scans::lon))
+        .load(conn)?)
+}
+
+/// Scan history of one certificate, newest first.
+pub fn list(conn: &mut DbConnection, kind: &str, number: &str) -> Result<Vec<ScanView>, ApiError> {
+    let rows: Vec<(
+        NaiveDateTime,
+        String,
+        String,
+        Option<String>,
+        Option<f64>,
+        Option<f64>,
+        String,
+    )> = scans::table
+        .filter(scans::cert_kind.eq(kind))
+        .filter(scans::cert_number.eq(number))
+        .order((scans::at.desc(), scans::id.desc()))
+        .select((
+            scans::at,
+            scans::role,
+            scans::purpose,
+            scans::checkpoint,
+            scans::lat,
+            scans::lon,
+            scans::verdict,
+        ))
+        .limit(1000)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(at, role, purpose, checkpoint, lat, lon, verdict)| ScanView {
+                at: crate::clock::rfc3339(at),
+                role,
+                purpose,
+                checkpoint,
+                lat,
+                lon,
+                verdict,
+            },
+        )
+        .collect())
+}
+
+/// Deletes scans older than the retention period (PIPL: keep no longer than needed).
+pub fn purge_before(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<usize, ApiError> {
+    super::write_tx(conn, |conn| {
+        Ok(diesel::delete(scans::table.filter(scans::at.lt(cutoff))).execute(conn)?)
+    })
+}

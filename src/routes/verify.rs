@@ -1,0 +1,250 @@
+//! `POST /api/v1/verify` and the page a phone opens from a QR, `GET /v/{jws}`.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::{Checks, json_body, take};
+use crate::auth::Principal;
+use crate::clock;
+use crate::domain::verdict::Finding;
+use crate::domain::{FieldError, text};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::verification::{
+    self, Presented, Purpose, Request, ScanContext, SignatureCheck, Verdict, check_signature,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresentedDto {
+    vin: Option<String>,
+    plate: Option<String>,
+    uscc: Option<String>,
+    enterprise_name: Option<String>,
+    owner_name: Option<String>,
+    owner_id_number: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextDto {
+    checkpoint: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyDto {
+    qr: Option<String>,
+    purpose: Option<String>,
+    presented: Option<PresentedDto>,
+    context: Option<ContextDto>,
+}
+
+fn presented_text(c: &mut Checks, field: &str, value: Option<String>) -> Option<Option<String>> {
+    c.optional(field, value, |s| text::clean(&s, text::MAX_ADDRESS))
+}
+
+/// Validates the scan context (shared with the page's query parameters).
+pub fn parse_context(
+    c: &mut Checks,
+    prefix: &str,
+    checkpoint: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+) -> Option<ScanContext> {
+    let checkpoint = c.optional(&format!("{prefix}checkpoint"), checkpoint, |s| {
+        text::name(&s)
+    });
+    let lat_ok = lat.is_none_or(|v| (-90.0..=90.0).contains(&v));
+    let lon_ok = lon.is_none_or(|v| (-180.0..=180.0).contains(&v));
+    if !lat_ok {
+        c.push(
+            &format!("{prefix}lat"),
+            FieldError::new("invalid_format", "lat must lie in -90..90"),
+        );
+    }
+    if !lon_ok {
+        c.push(
+            &format!("{prefix}lon"),
+            FieldError::new("invalid_format", "lon must lie in -180..180"),
+        );
+    }
+    if lat.is_some() != lon.is_some() {
+        c.push(
+            &format!("{prefix}{}", if lat.is_some() { "lon" } else { "lat" }),
+            FieldError::new("required", "lat and lon go together"),
+        );
+    }
+    Some(ScanContext {
+        checkpoint: checkpoint?,
+        lat,
+        lon,
+    })
+}
+
+fn validate(dto: VerifyDto) -> Result<Request, ApiError> {
+    let mut c = Checks::default();
+    let qr = c.required("qr", dto.qr, |s| {
+        if s.is_empty() {
+            Err(FieldError::new("required", "qr is empty"))
+        } else {
+            Ok(s)
+        }
+    });
+    let purpose = match dto.purpose {
+        None => Some(Purpose::Inspection),
+        Some(p) => c.check(
+            "purpose",
+            Purpose::parse(&p).ok_or_else(|| {
+                FieldError::new(
+                    "unknown_value",
+                    "purpose must be inspection or deregistration",
+                )
+            }),
+        ),
+    };
+    let presented = match dto.presented {
+        None => Some(Presented::default()),
+        Some(p) => {
+            let vin = presented_text(&mut c, "presented.vin", p.vin);
+            let plate = presented_text(&mut c, "presented.plate", p.plate);
+            let uscc = presented_text(&mut c, "presented.uscc", p.uscc);
+            let name = presented_text(&mut c, "presented.enterprise_name", p.enterprise_name);
+            let owner = presented_text(&mut c, "presented.owner_name", p.owner_name);
+            let id = presented_text(&mut c, "presented.owner_id_number", p.owner_id_number);
+            match (vin, plate, uscc, name, owner, id) {
+                (
+                    Some(vin),
+                    Some(plate),
+                    Some(uscc),
+                    Some(enterprise_name),
+                    Some(owner_name),
+                    Some(owner_id_number),
+                ) => Some(Presented {
+                    vin,
+                    plate,
+                    uscc,
+                    enterprise_name,
+                    owner_name,
+                    owner_id_number,
+                }),
+                _ => None,
+            }
+        }
+    };
+    let context = match dto.context {
+        None => Some(ScanContext::default()),
+        Some(ctx) => parse_context(&mut c, "context.", ctx.checkpoint, ctx.lat, ctx.lon),
+    };
+    c.finish()?;
+    Ok(Request {
+        qr: take(qr)?,
+        purpose: take(purpose)?,
+        presented: take(presented)?,
+        context: take(context)?,
+    })
+}
+
+/// Runs one verification and queues its scan. Never fails: an unreachable
+/// registry gives `indeterminate`.
+pub async fn run(state: &web::Data<AppState>, principal: Principal, request: Request) -> Verdict {
+    let now = clock::now();
+    let ring = state.keys.ring();
+    let (verdict, claims) = match check_signature(&ring, &request.qr) {
+        SignatureCheck::Bad(finding) => (
+            verification::verdict(None, None, vec![finding], None, now),
+            None,
+        ),
+        SignatureCheck::Good(claims) => {
+            let rules = state.rules();
+            let (p, c, r) = (principal.clone(), claims.clone(), request.clone());
+            let outcome = state
+                .db(move |conn| {
+                    let jws = verification::extract_jws(&r.qr);
+                    verification::check_registry(conn, &p, &c, jws, &r, rules, now)
+                })
+                .await;
+            let verdict = match outcome {
+                Ok(o) => verification::verdict(
+                    Some(claims.cert.clone()),
+                    Some(claims.no.clone()),
+                    o.findings,
+                    o.certificate,
+                    now,
+                ),
+                Err(e) => {
+                    tracing::warn!(error = ?e, "registry unreadable during verification");
+                    verification::verdict(
+                        Some(claims.cert.clone()),
+                        Some(claims.no.clone()),
+                        vec![Finding::registry_unavailable()],
+                        None,
+                        now,
+                    )
+                }
+            };
+            (verdict, Some(claims))
+        }
+    };
+    state.scan_log.record(verification::scan_record(
+        &principal,
+        &request,
+        claims.as_ref(),
+        verdict.verdict,
+        now,
+    ));
+    verdict
+}
+
+pub async fn verify(
+    principal: Principal,
+    state: web::Data<AppState>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (dto, _) = json_body::<VerifyDto>(body).await?;
+    let request = validate(dto)?;
+    let verdict = run(&state, principal, request).await;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(verdict))
+}
+
+fn wants_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
+}
+
+/// The page a phone camera opens: zh-CN HTML, or JSON for `Accept:
+/// application/json`.
+pub async fn page(
+    principal: Principal,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let request = Request {
+        qr: path.into_inner(),
+        purpose: Purpose::Inspection,
+        presented: Presented::default(),
+        context: ScanContext::default(),
+    };
+    let verdict = run(&state, principal, request).await;
+    if wants_json(&req) {
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(verdict));
+    }
+    Ok(super::pages::verdict_page(&verdict))
+}
+
+/// `GET /.well-known/jwks.json`: every public key, retired ones included.
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(state.keys.ring().jwks())
+}

@@ -1,0 +1,195 @@
+//! Exactly-once consumption of an RC at deregistration (注销登记).
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+const OFFICE: &str = "益阳市公安局交通警察支队车辆管理所";
+
+fn body(vin: &str) -> serde_json::Value {
+    json!({"vin": vin, "plate": "湘H12345", "office": OFFICE})
+}
+
+#[tokio::test]
+async fn a_clerk_consumes_an_rc_once() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(1).await;
+    let vin = make_vin(1);
+    app.register_rc(&e, &fresh_rc_body("RC-1", &vin))
+        .await
+        .expect(201);
+    let clerk = app.token("clerk", None).await;
+    let a = app
+        .post(
+            "/api/v1/recycling-certificates/RC-1/deregister",
+            Some(&clerk),
+            &body(&vin),
+        )
+        .await;
+    let rc = a.expect(200).clone();
+    assert_eq!(rc["status"], "deregistered");
+    assert_eq!(rc["deregistration"]["office"], OFFICE);
+    let at = rc["deregistration"]["at"].as_str().unwrap().to_string();
+
+    let again = app
+        .post(
+            "/api/v1/recycling-certificates/RC-1/deregister",
+            Some(&clerk),
+            &body(&vin),
+        )
+        .await;
+    again.expect_problem(409, "already_deregistered");
+    assert_eq!(again.body["deregistration"]["at"], at.as_str());
+    assert_eq!(again.body["deregistration"]["office"], OFFICE);
+
+    let events = app.rc_events("RC-1").await;
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["rc_registered", "rc_deregistered"]);
+    assert_eq!(events[1]["actor"]["role"], "clerk");
+    // A deregistered RC cannot be voided.
+    app.post(
+        "/api/v1/recycling-certificates/RC-1/void",
+        Some(&app.authority),
+        &json!({"reason": "x"}),
+    )
+    .await
+    .expect_problem(409, "invalid_transition");
+}
+
+#[tokio::test]
+async fn fifty_concurrent_deregistrations_consume_once() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(2).await;
+    let vin = make_vin(2);
+    app.register_rc(&e, &fresh_rc_body("RC-RACE", &vin))
+        .await
+        .expect(201);
+    let clerk = app.token("clerk", None).await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/recycling-certificates/RC-RACE/deregister");
+        let (clerk, body) = (clerk.clone(), body(&vin));
+        tasks.push(tokio::spawn(async move {
+            let resp = client
+                .post(url)
+                .bearer_auth(clerk)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let v: serde_json::Value = resp.json().await.unwrap();
+            (status, v["code"].as_str().unwrap_or("").to_string())
+        }));
+    }
+    let mut ok = 0;
+    let mut consumed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (200, _) => ok += 1,
+            (409, code) if code == "already_deregistered" => consumed += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!((ok, consumed), (1, 49));
+    let events = app.rc_events("RC-RACE").await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["type"] == "rc_deregistered")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn refusals_change_nothing() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(3).await;
+    let vin = make_vin(3);
+    let a = app.register_rc(&e, &fresh_rc_body("RC-3", &vin)).await;
+    let qr = a.expect(201)["qr"]["url"].as_str().unwrap().to_string();
+    app.register_rc(&e, &fresh_rc_body("RC-4", &make_vin(4)))
+        .await
+        .expect(201);
+    let other_qr = {
+        let a = app
+            .register_rc(&e, &fresh_rc_body("RC-5", &make_vin(5)))
+            .await;
+        a.expect(201)["qr"]["url"].as_str().unwrap().to_string()
+    };
+    let clerk = app.token("clerk", None).await;
+    let path = "/api/v1/recycling-certificates/RC-3/deregister";
+
+    let a = app.post(path, Some(&clerk), &body(&make_vin(9))).await;
+    a.expect_problem(409, "presented_mismatch");
+    assert_eq!(a.body["fields"], json!(["vin"]));
+    let mut b = body(&vin);
+    b["plate"] = json!("湘A00001");
+    app.post(path, Some(&clerk), &b)
+        .await
+        .expect_problem(409, "presented_mismatch");
+    // A QR of another RC, or a forged one.
+    let mut b = body(&vin);
+    b["qr"] = json!(other_qr);
+    app.post(path, Some(&clerk), &b)
+        .await
+        .expect_problem(409, "presented_mismatch");
+    b["qr"] = json!("eyJhbGciOiJub25lIn0.e30.");
+    app.post(path, Some(&clerk), &b)
+        .await
+        .expect_problem(409, "presented_mismatch");
+    // Missing fields, wrong roles, unknown RC.
+    let a = app.post(path, Some(&clerk), &json!({})).await;
+    assert_eq!(a.fields(), ["vin", "plate", "office"]);
+    app.post(path, Some(&app.authority), &body(&vin))
+        .await
+        .expect_problem(403, "forbidden");
+    app.post(path, None, &body(&vin))
+        .await
+        .expect_problem(401, "unauthorized");
+    app.post(
+        "/api/v1/recycling-certificates/NOPE/deregister",
+        Some(&clerk),
+        &body(&vin),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    let rc = app
+        .get("/api/v1/recycling-certificates/RC-3", Some(&clerk))
+        .await;
+    assert_eq!(rc.expect(200)["status"], "active");
+    assert_eq!(app.rc_events("RC-3").await.len(), 1);
+
+    // With its own QR and a full-width plate, it goes through.
+    let mut b = body(&vin);
+    b["qr"] = json!(qr);
+    b["plate"] = json!("湘Ｈ12345");
+    app.post(path, Some(&clerk), &b).await.expect(200);
+}
+
+#[tokio::test]
+async fn a_voided_rc_cannot_be_deregistered() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(6).await;
+    let vin = make_vin(6);
+    app.register_rc(&e, &fresh_rc_body("RC-6", &vin))
+        .await
+        .expect(201);
+    app.post(
+        "/api/v1/recycling-certificates/RC-6/void",
+        Some(&app.authority),
+        &json!({"reason": "错开"}),
+    )
+    .await
+    .expect(200);
+    let clerk = app.token("clerk", None).await;
+    app.post(
+        "/api/v1/recycling-certificates/RC-6/deregister",
+        Some(&clerk),
+        &body(&vin),
+    )
+    .await
+    .expect_problem(409, "voided");
+}

@@ -1,0 +1,242 @@
+//! The published keys, interoperability with an independent JOSE library,
+//! rotation and compromise.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Verifies a compact JWS with the `jsonwebtoken` crate against a JWKS
+/// fetched over HTTP, the way a police app would offline.
+fn verify_with_jsonwebtoken(jwks: &Value, jws: &str) -> Result<Value, String> {
+    use jsonwebtoken::jwk::JwkSet;
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+    let set: JwkSet = serde_json::from_value(jwks.clone()).map_err(|e| e.to_string())?;
+    let header = decode_header(jws).map_err(|e| e.to_string())?;
+    let kid = header.kid.ok_or("no kid")?;
+    let jwk = set.find(&kid).ok_or("kid not in JWKS")?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    decode::<Value>(jws, &key, &validation)
+        .map(|d| d.claims)
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn the_jwks_publishes_okp_keys_and_an_independent_library_verifies_our_qrs() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(1).await;
+    let a = app
+        .register_rc(&e, &fresh_rc_body("RC-1", &make_vin(1)))
+        .await;
+    let jws = a.expect(201)["qr"]["jws"].as_str().unwrap().to_string();
+    let resp = app.get("/.well-known/jwks.json", None).await;
+    let jwks = resp.expect(200).clone();
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kty"], "OKP");
+    assert_eq!(key["crv"], "Ed25519");
+    assert_eq!(key["use"], "sig");
+    assert_eq!(key["alg"], "EdDSA");
+    assert!(key.get("d").is_none(), "no private part");
+    assert_eq!(key["x"].as_str().unwrap().len(), 43);
+    let claims = verify_with_jsonwebtoken(&jwks, &jws).expect("jsonwebtoken accepts our JWS");
+    assert_eq!(claims["no"], "RC-1");
+    assert_eq!(claims["vin"], make_vin(1));
+
+    // The same library refuses an altered payload.
+    let (h, _, s) = {
+        let p: Vec<&str> = jws.split('.').collect();
+        (p[0].to_string(), p[1].to_string(), p[2].to_string())
+    };
+    use base64::Engine;
+    let forged_payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(json!({"no": "RC-1", "vin": make_vin(2)}).to_string());
+    assert!(verify_with_jsonwebtoken(&jwks, &format!("{h}.{forged_payload}.{s}")).is_err());
+}
+
+#[tokio::test]
+async fn keys_are_private_files_and_never_leave_the_server() {
+    let app = spawn_app().await;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = &app.settings.keys_dir;
+    assert_eq!(
+        std::fs::metadata(dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let mut pems = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "pem") {
+            pems += 1;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            let pem = std::fs::read_to_string(&path).unwrap();
+            assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "PKCS#8 PEM");
+        }
+    }
+    assert_eq!(pems, 1);
+}
+
+#[tokio::test]
+async fn after_rotation_new_qrs_use_the_new_key_and_old_ones_still_verify() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(2).await;
+    let a = app
+        .register_rc(&e, &fresh_rc_body("RC-OLD", &make_vin(2)))
+        .await;
+    let old = a.expect(201)["qr"]["url"].as_str().unwrap().to_string();
+    let old_kid = app.ring().signer().kid().to_string();
+
+    // An operator rotates with the command line while the server runs.
+    scrapcert::cli::keys(&app.settings, scrapcert::cli::KeysCommand::Rotate).unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    let a = app
+        .register_rc(&e, &fresh_rc_body("RC-NEW", &make_vin(3)))
+        .await;
+    let new = a.expect(201)["qr"]["jws"].as_str().unwrap().to_string();
+    let new_kid = app.ring().signer().kid().to_string();
+    assert_ne!(new_kid, old_kid);
+    use base64::Engine;
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(new.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["kid"], new_kid);
+    assert_eq!(app.verify_qr(&old).await["verdict"], "valid");
+    assert_eq!(app.verify_qr(&new).await["verdict"], "valid");
+    let jwks = app
+        .get("/.well-known/jwks.json", None)
+        .await
+        .expect(200)
+        .clone();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()));
+    // The rotation is an event.
+    assert!(count_rows_in(&app.db_path(), "events") > 0);
+}
+
+#[tokio::test]
+async fn qrs_signed_after_a_key_was_compromised_are_refused() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(3).await;
+    let a = app
+        .register_rc(&e, &fresh_rc_body("RC-BEFORE", &make_vin(4)))
+        .await;
+    let before = a.expect(201)["qr"]["url"].as_str().unwrap().to_string();
+    let kid = app.ring().signer().kid().to_string();
+    // A thief's QR signed with the stolen key, dated after the theft.
+    let stolen = app.sign(
+        &json!({"iss": "local", "iat": 4_000_000_000i64, "cert": "RC", "no": "RC-BEFORE",
+        "rev": 1, "sub": e.uscc, "vin": make_vin(4), "plate": "湘H12345"}),
+    );
+
+    let since = scrapcert::clock::rfc3339(scrapcert::clock::now() + chrono::Duration::seconds(2));
+    scrapcert::cli::keys(
+        &app.settings,
+        scrapcert::cli::KeysCommand::Compromise {
+            kid: kid.clone(),
+            since,
+        },
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    assert_eq!(codes(&app.verify_qr(&stolen).await), ["qr_key_compromised"]);
+    // Signed before the compromise: still good.
+    assert_eq!(app.verify_qr(&before).await["verdict"], "valid");
+    // New registrations are signed by a fresh key.
+    let a = app
+        .register_rc(&e, &fresh_rc_body("RC-AFTER", &make_vin(5)))
+        .await;
+    let after = a.expect(201)["qr"]["url"].as_str().unwrap().to_string();
+    assert_eq!(app.verify_qr(&after).await["verdict"], "valid");
+    assert_ne!(app.ring().signer().kid(), kid);
+}
+
+#[tokio::test]
+async fn the_verification_page_speaks_chinese_and_json() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(4).await;
+    let a = app
+        .register_rc(&e, &fresh_rc_body("RC-PAGE", &make_vin(6)))
+        .await;
+    let url = a.expect(201)["qr"]["url"].as_str().unwrap().to_string();
+    let path = url.strip_prefix(&app.address).unwrap().to_string();
+
+    let resp = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let headers = resp.headers().clone();
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(
+        !headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src")
+    );
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("lang=\"zh-CN\""));
+    assert!(html.contains("有效"));
+    assert!(html.contains(&make_vin(6)));
+    assert!(html.contains("李*"));
+    assert!(!html.contains("11010519491231002X"));
+    assert!(!html.contains("<script"));
+
+    let resp = app
+        .client
+        .get(app.url(&path))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["verdict"], "valid");
+
+    // A forged QR on the page says 无效.
+    let html = app
+        .client
+        .get(app.url("/v/abc.def.ghi"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("无效"));
+}
+
+#[tokio::test]
+async fn the_keys_command_lists_public_information_only() {
+    let app = spawn_app().await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scrapcert"))
+        .args(["keys", "list", "--keys-dir"])
+        .arg(&app.settings.keys_dir)
+        .args(["--database-url", &app.settings.database_url])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let line: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(line["kid"], app.ring().signer().kid());
+    assert!(!stdout.contains("PRIVATE"));
+}
