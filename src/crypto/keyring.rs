@@ -206,6 +206,7 @@ impl KeyRing {
     /// Generates a new key and makes it current; the previous current key is
     /// retired now but stays published and keeps verifying.
     pub fn rotate(dir: &Path) -> anyhow::Result<KeyInfo> {
+        let _lock = lock_ring(dir)?;
         let mut meta = load_or_start(dir)?;
         let key = fresh_key(&meta)?;
         let thumbprint = add_current_key(dir, &mut meta, &key, clock::now())?;
@@ -221,6 +222,7 @@ impl KeyRing {
     /// again can move `compromised_since` earlier, never later. Returns the
     /// compromised key.
     pub fn compromise(dir: &Path, kid: &str, since: NaiveDateTime) -> anyhow::Result<KeyInfo> {
+        let _lock = lock_ring(dir)?;
         let mut meta =
             read_metadata(dir)?.ok_or_else(|| anyhow!("no signing keys in {}", dir.display()))?;
         let thumbprints: Vec<&str> = meta.keys.iter().map(|k| k.thumbprint.as_str()).collect();
@@ -619,6 +621,27 @@ fn metadata_json(meta: &Metadata) -> anyhow::Result<Vec<u8>> {
 
 /// Replaces `keyring.json` atomically: a reader sees the old file or the new
 /// one, never a mixture.
+/// An exclusive lock on the ring for a read-modify-write (released when the
+/// file is dropped), so that two `scrapcert keys …` commands on one directory
+/// cannot lose each other's update.
+fn lock_ring(dir: &Path) -> anyhow::Result<fs::File> {
+    ensure_dir(dir)?;
+    let path = dir.join("keyring.lock");
+    let mut options = fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(file)
+}
+
 fn write_metadata(dir: &Path, meta: &Metadata) -> anyhow::Result<()> {
     let previous = KeyRing::fingerprint(dir);
     let tmp = temp_path(dir);
@@ -733,6 +756,24 @@ mod tests {
     use super::*;
     use chrono::Timelike;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn concurrent_rotations_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        KeyRing::open_or_create(dir.path()).unwrap();
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let path = dir.path().to_path_buf();
+                std::thread::spawn(move || KeyRing::rotate(&path).unwrap())
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let ring = KeyRing::open(dir.path()).unwrap();
+        assert_eq!(ring.list().len(), 9, "every rotation kept its key");
+        assert_eq!(ring.list().iter().filter(|k| k.current).count(), 1);
+    }
 
     fn jose_vectors() -> serde_json::Value {
         serde_json::from_str(include_str!("../../tests/data/jose-vectors.json")).unwrap()

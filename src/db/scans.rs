@@ -74,17 +74,20 @@ pub fn recent(
         .load(conn)?)
 }
 
-/// Scan history of one certificate, newest first.
+#[derive(Queryable)]
+struct ScanRow {
+    at: NaiveDateTime,
+    role: String,
+    purpose: String,
+    checkpoint: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    verdict: String,
+}
+
+/// Scan history of one certificate, newest first (at most 1000).
 pub fn list(conn: &mut DbConnection, kind: &str, number: &str) -> Result<Vec<ScanView>, ApiError> {
-    let rows: Vec<(
-        NaiveDateTime,
-        String,
-        String,
-        Option<String>,
-        Option<f64>,
-        Option<f64>,
-        String,
-    )> = scans::table
+    let rows: Vec<ScanRow> = scans::table
         .filter(scans::cert_kind.eq(kind))
         .filter(scans::cert_number.eq(number))
         .order((scans::at.desc(), scans::id.desc()))
@@ -101,17 +104,15 @@ pub fn list(conn: &mut DbConnection, kind: &str, number: &str) -> Result<Vec<Sca
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(
-            |(at, role, purpose, checkpoint, lat, lon, verdict)| ScanView {
-                at: crate::clock::rfc3339(at),
-                role,
-                purpose,
-                checkpoint,
-                lat,
-                lon,
-                verdict,
-            },
-        )
+        .map(|r| ScanView {
+            at: crate::clock::rfc3339(r.at),
+            role: r.role,
+            purpose: r.purpose,
+            checkpoint: r.checkpoint,
+            lat: r.lat,
+            lon: r.lon,
+            verdict: r.verdict,
+        })
         .collect())
 }
 
