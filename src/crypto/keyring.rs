@@ -795,10 +795,12 @@ mod tests {
         fs::metadata(path).unwrap().permissions().mode() & 0o777
     }
 
+    /// The files of a ring directory, but the lock file of key commands.
     fn file_names(dir: &Path) -> BTreeSet<String> {
         fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name != "keyring.lock")
             .collect()
     }
 

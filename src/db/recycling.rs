@@ -749,6 +749,28 @@ pub struct Deregistration {
     pub vin: String,
     pub plate: String,
     pub office: String,
+    /// Whether the presented QR (if any) is a genuine QR of this RC.
+    pub qr_matches: Option<bool>,
+}
+
+fn consumed_or_voided(row: &RcRow) -> Option<ApiError> {
+    match row.status.as_str() {
+        "voided" => Some(ApiError::conflict("voided", "the certificate is voided")),
+        "deregistered" => Some(
+            ApiError::conflict(
+                "already_deregistered",
+                "the certificate was already consumed by a deregistration",
+            )
+            .with_extension(
+                "deregistration",
+                json!({
+                    "at": row.deregistered_at.map(clock::rfc3339),
+                    "office": row.deregistration_office,
+                }),
+            ),
+        ),
+        _ => None,
+    }
 }
 
 /// Consumes an RC exactly once (注销登记): one conditional update inside one
@@ -763,7 +785,14 @@ pub fn deregister(
     let now = clock::now();
     super::write_tx(conn, |conn| {
         let record = load(conn, number)?;
+        // A second presentation is the reuse signal: say so before anything else.
+        if let Some(refusal) = consumed_or_voided(&record.row) {
+            return Err(refusal);
+        }
         let mut mismatched = Vec::new();
+        if d.qr_matches == Some(false) {
+            mismatched.push("qr");
+        }
         if record.row.vin != d.vin {
             mismatched.push("vin");
         }
@@ -788,21 +817,14 @@ pub fn deregister(
             ))
             .execute(conn)?;
         if updated != 1 {
+            // Another transaction consumed or voided it since we read it.
             let current = load(conn, number)?;
-            return Err(match current.row.status.as_str() {
-                "voided" => ApiError::conflict("voided", "the certificate is voided"),
-                _ => ApiError::conflict(
+            return Err(consumed_or_voided(&current.row).unwrap_or_else(|| {
+                ApiError::conflict(
                     "already_deregistered",
-                    "the certificate was already consumed by a deregistration",
+                    "the certificate changed concurrently",
                 )
-                .with_extension(
-                    "deregistration",
-                    json!({
-                        "at": current.row.deregistered_at.map(clock::rfc3339),
-                        "office": current.row.deregistration_office,
-                    }),
-                ),
-            });
+            }));
         }
         events::record(
             conn,

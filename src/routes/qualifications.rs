@@ -294,11 +294,13 @@ pub async fn scans(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Authority, Role::Police])?;
     let number = path.into_inner();
+    // Read your own scans: commit what is queued first (without holding a
+    // connection, which the scan writer needs).
     let log = std::sync::Arc::clone(&state.scan_log);
+    web::block(move || log.flush()).await?;
     let list = state
         .db(move |conn| {
             qualifications::load(conn, &number)?;
-            log.flush();
             crate::db::scans::list(conn, crate::domain::claims::QC, &number)
         })
         .await?;

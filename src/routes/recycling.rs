@@ -454,25 +454,19 @@ pub async fn deregister(
     let office = c.required("office", dto.office, |s| text::name(&s));
     c.finish()?;
     let number = path.into_inner();
-    if let Some(qr) = dto.qr {
+    let qr_matches = dto.qr.map(|qr| {
         let ring = state.keys.ring();
-        let names_this_rc = matches!(
+        matches!(
             crate::verification::check_signature(&ring, &qr),
             crate::verification::SignatureCheck::Good(claims)
                 if claims.cert == crate::domain::claims::RC && claims.no == number
-        );
-        if !names_this_rc {
-            return Err(ApiError::conflict(
-                "presented_mismatch",
-                "the presented QR is not a genuine QR of this certificate",
-            )
-            .with_extension("fields", serde_json::json!(["qr"])));
-        }
-    }
+        )
+    });
     let d = recycling::Deregistration {
         vin: take(vin)?,
         plate: take(plate)?,
         office: take(office)?,
+        qr_matches,
     };
     let view = state
         .db(move |conn| recycling::deregister(conn, &principal, &number, d))
@@ -521,12 +515,13 @@ pub async fn scans(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Authority, Role::Police])?;
     let number = path.into_inner();
+    // Read your own scans: commit what is queued first (without holding a
+    // connection, which the scan writer needs).
     let log = std::sync::Arc::clone(&state.scan_log);
+    web::block(move || log.flush()).await?;
     let list = state
         .db(move |conn| {
             recycling::load(conn, &number)?;
-            // Read your own scans: commit what is queued first.
-            log.flush();
             crate::db::scans::list(conn, crate::domain::claims::RC, &number)
         })
         .await?;

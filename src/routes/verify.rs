@@ -243,7 +243,7 @@ pub async fn page(
 }
 
 /// `GET /.well-known/jwks.json`: every public key, retired ones included.
-pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+pub async fn jwks(_principal: Principal, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .json(state.keys.ring().jwks())

@@ -193,3 +193,40 @@ async fn a_voided_rc_cannot_be_deregistered() {
     .await
     .expect_problem(409, "voided");
 }
+
+#[tokio::test]
+async fn reuse_is_reported_before_any_mismatch_and_missing_before_the_qr() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(7).await;
+    let vin = make_vin(7);
+    let a = app.register_rc(&e, &fresh_rc_body("RC-7", &vin)).await;
+    let qr = a.expect(201)["qr"]["url"].as_str().unwrap().to_string();
+    let clerk = app.token("clerk", None).await;
+    app.post(
+        "/api/v1/recycling-certificates/RC-7/deregister",
+        Some(&clerk),
+        &body(&vin),
+    )
+    .await
+    .expect(200);
+    // A resold paper presented with another vehicle's data: still a reuse.
+    let mut other = body(&make_vin(8));
+    other["plate"] = json!("湘H54321");
+    app.post(
+        "/api/v1/recycling-certificates/RC-7/deregister",
+        Some(&clerk),
+        &other,
+    )
+    .await
+    .expect_problem(409, "already_deregistered");
+    // An unknown RC is not found, whatever QR comes with it.
+    let mut b = body(&vin);
+    b["qr"] = json!(qr);
+    app.post(
+        "/api/v1/recycling-certificates/RC-NONE/deregister",
+        Some(&clerk),
+        &b,
+    )
+    .await
+    .expect_problem(404, "not_found");
+}

@@ -9,7 +9,7 @@ use crate::helpers::*;
 
 /// Verifies a compact JWS with the `jsonwebtoken` crate against a JWKS
 /// fetched over HTTP, the way a police app would offline.
-fn verify_with_jsonwebtoken(jwks: &Value, jws: &str) -> Result<Value, String> {
+pub fn verify_with_jsonwebtoken(jwks: &Value, jws: &str) -> Result<Value, String> {
     use jsonwebtoken::jwk::JwkSet;
     use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
     let set: JwkSet = serde_json::from_value(jwks.clone()).map_err(|e| e.to_string())?;
@@ -239,4 +239,12 @@ async fn the_keys_command_lists_public_information_only() {
     let line: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
     assert_eq!(line["kid"], app.ring().signer().kid());
     assert!(!stdout.contains("PRIVATE"));
+}
+
+#[tokio::test]
+async fn a_bad_token_is_refused_on_the_jwks_too() {
+    let app = spawn_app().await;
+    app.get("/.well-known/jwks.json", Some("sct_nope"))
+        .await
+        .expect_problem(401, "unauthorized");
 }

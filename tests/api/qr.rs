@@ -42,9 +42,19 @@ async fn a_typical_rc_fits_version_16_and_decodes_to_the_registered_url() {
     let (text, version) = decode_png(&bytes);
     assert_eq!(text, url);
     assert!(version <= 16, "typical RC needs version {version}");
-    // What the reader decoded verifies.
+    // What the reader decoded verifies, through our API and through an
+    // independent JOSE library holding only our published JWKS.
     let v = app.verify_qr(&text).await;
     assert_eq!(v["verdict"], "valid", "{v:#}");
+    let jwks = app
+        .get("/.well-known/jwks.json", None)
+        .await
+        .expect(200)
+        .clone();
+    let jws = text.rsplit_once("/v/").unwrap().1;
+    let claims =
+        crate::keys::verify_with_jsonwebtoken(&jwks, jws).expect("independent verification");
+    assert_eq!(claims["no"], "4309032024000123");
 
     // The SVG encodes the same text.
     let resp = app

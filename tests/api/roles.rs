@@ -132,6 +132,10 @@ struct Case {
     body: Box<dyn Fn(Who) -> Option<Value>>,
     allowed: Vec<(Who, u16)>,
     like_missing: Vec<Who>,
+    /// A verification: a read that logs one scan of the certificate, off the
+    /// request path. This is that certificate's scans endpoint, whose read
+    /// commits the queued scans first.
+    logs_scan_at: Option<String>,
 }
 
 impl Case {
@@ -144,6 +148,7 @@ impl Case {
             body: Box::new(|_| None),
             allowed: Vec::new(),
             like_missing: Vec::new(),
+            logs_scan_at: None,
         }
     }
 
@@ -159,6 +164,11 @@ impl Case {
 
     fn allow(mut self, who: &[Who], status: u16) -> Self {
         self.allowed.extend(who.iter().map(|w| (*w, status)));
+        self
+    }
+
+    fn logs_scan(mut self, scans_path: String) -> Self {
+        self.logs_scan_at = Some(scans_path);
         self
     }
 
@@ -207,7 +217,8 @@ async fn call(
 }
 
 /// The registry the matrix runs against: two qualified enterprises A and B,
-/// enterprise 3 without a QC, one RC of A, and a spare token to revoke.
+/// enterprise 3 without a QC, two RCs of A (one to void, one for a clerk to
+/// consume, since either ends the other's story), and a spare token to revoke.
 struct World {
     app: TestApp,
     callers: Callers,
@@ -215,6 +226,13 @@ struct World {
     b: Enterprise,
     uscc3: String,
     rc: String,
+    /// The `qr` member of `rc`'s registration answer: `{jws, url}`.
+    rc_qr: Value,
+    /// An RC of A that only the deregistration row touches: it is consumed
+    /// exactly once, by the clerk.
+    rc_to_consume: String,
+    rc_to_consume_vin: String,
+    rc_to_consume_qr_url: String,
     spare_token_id: String,
     spare_token: String,
 }
@@ -224,9 +242,18 @@ async fn world() -> World {
     let a = app.qualified_enterprise(1).await;
     let b = app.qualified_enterprise(2).await;
     let rc = "4309032024000001".to_string();
-    app.register_rc(&a, &rc_body(&rc, &make_vin(1)))
-        .await
-        .expect(201);
+    let registered = app.register_rc(&a, &rc_body(&rc, &make_vin(1))).await;
+    let rc_qr = registered.expect(201)["qr"].clone();
+    assert!(rc_qr["url"].is_string(), "{:#}", registered.body);
+    let rc_to_consume = "4309032024000002".to_string();
+    let rc_to_consume_vin = make_vin(2);
+    let registered = app
+        .register_rc(&a, &rc_body(&rc_to_consume, &rc_to_consume_vin))
+        .await;
+    let rc_to_consume_qr_url = registered.expect(201)["qr"]["url"]
+        .as_str()
+        .expect("qr.url")
+        .to_string();
     let spare = app
         .post(
             "/api/v1/tokens",
@@ -256,6 +283,10 @@ async fn world() -> World {
         b,
         uscc3: make_uscc(3),
         rc,
+        rc_qr,
+        rc_to_consume,
+        rc_to_consume_vin,
+        rc_to_consume_qr_url,
         spare_token_id,
         spare_token,
         app,
@@ -272,7 +303,16 @@ fn cases(w: &World) -> Vec<Case> {
     let missing_rc =
         |suffix: &str| format!("/api/v1/recycling-certificates/4309039999999999{suffix}");
     let dismantling = json!({"dismantled_on": "2024-03-05", "site": SITE});
+    let qc_path = |suffix: &str| format!("/api/v1/qualifications/{}{suffix}", enc(&a.qc));
+    let rc_url = w.rc_qr["url"].as_str().expect("qr.url").to_string();
+    let rc_jws = w.rc_qr["jws"].as_str().expect("qr.jws").to_string();
     vec![
+        Case::new(
+            Method::GET,
+            "/.well-known/jwks.json",
+            "/.well-known/jwks.json".into(),
+        )
+        .allow(&EVERYONE, 200),
         Case::new(Method::POST, "/api/v1/tokens", "/api/v1/tokens".into())
             .body(json!({"role": "clerk", "label": "made by the role matrix"}))
             .allow(&[Authority], 201),
@@ -350,6 +390,24 @@ fn cases(w: &World) -> Vec<Case> {
             format!("/api/v1/qualifications/{}/events", enc(&a.qc)),
         )
         .allow(&[Authority, Police], 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/qualifications/{number}/scans",
+            qc_path("/scans"),
+        )
+        .allow(&[Authority, Police], 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/qualifications/{number}/qr.png",
+            qc_path("/qr.png"),
+        )
+        .allow(&EVERYONE, 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/qualifications/{number}/qr.svg",
+            qc_path("/qr.svg"),
+        )
+        .allow(&EVERYONE, 200),
         // Any enterprise token registers its own RCs: one number per caller,
         // so a refused caller that got through would leave a row behind.
         Case::new(
@@ -386,12 +444,55 @@ fn cases(w: &World) -> Vec<Case> {
         )
         .body(json!({"reason": "号码打印错误，重新开具"}))
         .allow(&[Authority], 200),
+        // An RC of its own: consumed once, by the clerk, who runs last (the
+        // refused callers go first and must meet it still active).
+        Case::new(
+            Method::POST,
+            "/api/v1/recycling-certificates/{number}/deregister",
+            format!(
+                "/api/v1/recycling-certificates/{}/deregister",
+                w.rc_to_consume
+            ),
+        )
+        .body(json!({"vin": w.rc_to_consume_vin, "plate": "湘H12345",
+                     "office": "益阳市公安局交通警察支队车辆管理所",
+                     "qr": w.rc_to_consume_qr_url}))
+        .allow(&[Clerk], 200),
         Case::new(
             Method::GET,
             "/api/v1/recycling-certificates/{number}/events",
             rc_path("/events"),
         )
         .allow(&[Authority, Police], 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/recycling-certificates/{number}/scans",
+            rc_path("/scans"),
+        )
+        .allow(&[Authority, Police], 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/recycling-certificates/{number}/qr.png",
+            rc_path("/qr.png"),
+        )
+        .allow(&[OwnEnterprise, Clerk, Police, Authority], 200)
+        .hidden_from(&[OtherEnterprise], missing_rc("/qr.png")),
+        Case::new(
+            Method::GET,
+            "/api/v1/recycling-certificates/{number}/qr.svg",
+            rc_path("/qr.svg"),
+        )
+        .allow(&[OwnEnterprise, Clerk, Police, Authority], 200)
+        .hidden_from(&[OtherEnterprise], missing_rc("/qr.svg")),
+        // Verification is open to everyone and answers 200 whatever the QR
+        // holds (this RC is voided by now: an `invalid` verdict, still 200).
+        Case::new(Method::POST, "/api/v1/verify", "/api/v1/verify".into())
+            .body(json!({"qr": rc_url, "purpose": "inspection"}))
+            .allow(&EVERYONE, 200)
+            .logs_scan(rc_path("/scans")),
+        Case::new(Method::GET, "/v/{jws}", format!("/v/{rc_jws}"))
+            .allow(&EVERYONE, 200)
+            .logs_scan(rc_path("/scans")),
     ]
 }
 
@@ -444,6 +545,29 @@ async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
             match expected {
                 Outcome::Allowed(status) => {
                     assert_eq!(a.status.as_u16(), status, "{context}");
+                    if let Some(scans) = &case.logs_scan_at {
+                        // A verification reads the registry and logs one
+                        // scan, off the request path: reading the scan list
+                        // commits the queue, so that nothing is still pending
+                        // when the next request is judged.
+                        app.get(scans, Some(&app.authority)).await.expect(200);
+                        let mut after = database_dump(&db);
+                        let mut before = before;
+                        let (logged, had) = (
+                            after.remove("scans").unwrap_or_default(),
+                            before.remove("scans").unwrap_or_default(),
+                        );
+                        assert_eq!(
+                            before, after,
+                            "a verification changed the registry: {context}"
+                        );
+                        assert_eq!(
+                            logged.lines().count(),
+                            had.lines().count() + 1,
+                            "a verification must log exactly one scan: {context}"
+                        );
+                        continue;
+                    }
                     let after = database_dump(&db);
                     if case.method == Method::GET {
                         assert_eq!(before, after, "a read changed the registry: {context}");
@@ -493,6 +617,31 @@ async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
     let rc = rc.expect(200);
     assert_eq!(rc["status"], "voided");
     assert_eq!(rc["dismantling"]["site"], SITE);
+    let consumed = app
+        .get(
+            &format!("/api/v1/recycling-certificates/{}", w.rc_to_consume),
+            Some(&app.authority),
+        )
+        .await;
+    let consumed = consumed.expect(200);
+    assert_eq!(consumed["status"], "deregistered", "{consumed:#}");
+    assert_eq!(
+        consumed["deregistration"]["office"],
+        "益阳市公安局交通警察支队车辆管理所"
+    );
+    // Every caller's two verifications of the voided RC are in its history.
+    let scans = app
+        .get(
+            &format!("/api/v1/recycling-certificates/{}/scans", w.rc),
+            Some(&w.callers.police),
+        )
+        .await;
+    let scans = scans.expect(200).as_array().cloned().unwrap_or_default();
+    assert_eq!(scans.len(), 2 * EVERYONE.len(), "{scans:#?}");
+    assert!(
+        scans.iter().all(|s| s["verdict"] == "invalid"),
+        "{scans:#?}"
+    );
     let spare = app
         .get(
             &format!("/api/v1/enterprises/{}", w.a.uscc),
@@ -732,6 +881,10 @@ async fn authentication_comes_before_the_body_is_read() {
     ];
     let register = "/api/v1/recycling-certificates".to_string();
     let dismantled = format!("/api/v1/recycling-certificates/{}/dismantled", w.rc);
+    let deregister = format!(
+        "/api/v1/recycling-certificates/{}/deregister",
+        w.rc_to_consume
+    );
     let before = database_dump(&db);
     for (what, body) in bad_bodies() {
         for path in &authority_writes {
@@ -770,6 +923,24 @@ async fn authentication_comes_before_the_body_is_read() {
                 );
             }
         }
+        // Deregistration is the clerk's alone.
+        let a = app.post_raw(&deregister, None, body.clone()).await;
+        assert_eq!(
+            (a.status.as_u16(), a.code()),
+            (401, "unauthorized"),
+            "{what} to {deregister}"
+        );
+        for who in [Who::Authority, Who::Police, Who::OwnEnterprise] {
+            let a = app
+                .post_raw(&deregister, w.callers.token(who), body.clone())
+                .await;
+            assert_eq!(
+                (a.status.as_u16(), a.code()),
+                (403, "forbidden"),
+                "{what} to {deregister} as {who:?}: {:#}",
+                a.body
+            );
+        }
         // Another enterprise's RC is missing before its body is looked at.
         let a = app
             .post_raw(&dismantled, Some(&w.b.token), body.clone())
@@ -805,6 +976,10 @@ async fn authentication_comes_before_the_body_is_read() {
         .post_raw(&dismantled, Some(&w.a.token), b"{}".to_vec())
         .await;
     a.expect_problem(422, "validation_failed");
+    let a = app
+        .post_raw(&deregister, Some(&w.callers.clerk), b"{}".to_vec())
+        .await;
+    a.expect_problem(422, "validation_failed");
     assert_eq!(before, database_dump(&db));
 }
 
@@ -821,6 +996,14 @@ async fn roles_are_checked_before_the_resource_is_looked_up() {
         ),
         (
             format!("{missing_rc}/events"),
+            vec![Who::Clerk, Who::OwnEnterprise],
+        ),
+        (
+            format!("{missing_qc}/scans"),
+            vec![Who::Clerk, Who::OwnEnterprise],
+        ),
+        (
+            format!("{missing_rc}/scans"),
             vec![Who::Clerk, Who::OwnEnterprise],
         ),
     ];
@@ -860,6 +1043,30 @@ async fn roles_are_checked_before_the_resource_is_looked_up() {
         .await
         .expect_problem(401, "unauthorized");
     app.get(missing_rc, Some(&w.callers.clerk))
+        .await
+        .expect_problem(404, "not_found");
+    for image in ["qr.png", "qr.svg"] {
+        let path = format!("{missing_rc}/{image}");
+        app.get(&path, None)
+            .await
+            .expect_problem(401, "unauthorized");
+        app.get(&path, Some(&w.callers.clerk))
+            .await
+            .expect_problem(404, "not_found");
+        // Anyone may draw a QC's QR; a missing QC is simply missing.
+        app.get(&format!("{missing_qc}/{image}"), None)
+            .await
+            .expect_problem(404, "not_found");
+    }
+    let deregister = format!("{missing_rc}/deregister");
+    let presented = json!({"vin": make_vin(9), "plate": "湘H12345", "office": "车管所"});
+    app.post(&deregister, None, &presented)
+        .await
+        .expect_problem(401, "unauthorized");
+    app.post(&deregister, Some(&w.callers.police), &presented)
+        .await
+        .expect_problem(403, "forbidden");
+    app.post(&deregister, Some(&w.callers.clerk), &presented)
         .await
         .expect_problem(404, "not_found");
 }

@@ -649,3 +649,20 @@ async fn verify_requests_are_validated() {
     let v = app.verify_qr("https://evil.example/v/abc").await;
     assert_eq!(codes(&v), ["qr_malformed"]);
 }
+
+#[tokio::test]
+async fn scan_history_shows_the_callers_own_scan_even_with_one_connection() {
+    let app = spawn_app_with(|s| s.db_pool_size = 1).await;
+    let e = app.qualified_enterprise(19).await;
+    let (_, url) = registered_rc(&app, &e, "RC-S", &make_vin(19)).await;
+    let police = app.token("police", None).await;
+    app.verify(
+        Some(&police),
+        &json!({"qr": url, "context": {"checkpoint": "G4"}}),
+    )
+    .await;
+    let list = scans(&app, &police).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["checkpoint"], "G4");
+    assert_eq!(list[0]["role"], "police");
+}
