@@ -10,7 +10,6 @@ fn body(vin: &str) -> serde_json::Value {
     json!({"vin": vin, "plate": "湘H12345", "office": OFFICE})
 }
 
-#[tokio::test]
 async fn a_clerk_consumes_an_rc_once() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -56,7 +55,6 @@ async fn a_clerk_consumes_an_rc_once() {
     .expect_problem(409, "invalid_transition");
 }
 
-#[tokio::test]
 async fn fifty_concurrent_deregistrations_consume_once() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(2).await;
@@ -103,7 +101,6 @@ async fn fifty_concurrent_deregistrations_consume_once() {
     );
 }
 
-#[tokio::test]
 async fn refusals_change_nothing() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(3).await;
@@ -169,7 +166,6 @@ async fn refusals_change_nothing() {
     app.post(path, Some(&clerk), &b).await.expect(200);
 }
 
-#[tokio::test]
 async fn a_voided_rc_cannot_be_deregistered() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(6).await;
@@ -194,7 +190,6 @@ async fn a_voided_rc_cannot_be_deregistered() {
     .expect_problem(409, "voided");
 }
 
-#[tokio::test]
 async fn reuse_is_reported_before_any_mismatch_and_missing_before_the_qr() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(7).await;
@@ -230,3 +225,11 @@ async fn reuse_is_reported_before_any_mismatch_and_missing_before_the_qr() {
     .await
     .expect_problem(404, "not_found");
 }
+
+crate::backend_tests!(
+    a_clerk_consumes_an_rc_once,
+    fifty_concurrent_deregistrations_consume_once,
+    refusals_change_nothing,
+    a_voided_rc_cannot_be_deregistered,
+    reuse_is_reported_before_any_mismatch_and_missing_before_the_qr,
+);

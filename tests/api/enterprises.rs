@@ -2,7 +2,6 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-#[tokio::test]
 async fn authority_registers_an_enterprise_that_anyone_can_read() {
     let app = spawn_app().await;
     let uscc = make_uscc(1);
@@ -19,7 +18,6 @@ async fn authority_registers_an_enterprise_that_anyone_can_read() {
     assert_eq!(read["uscc_checksum_override"], json!(null));
 }
 
-#[tokio::test]
 async fn the_spec_example_uscc_is_accepted() {
     let app = spawn_app().await;
     app.create_enterprise("91430903MA4L000004")
@@ -30,7 +28,6 @@ async fn the_spec_example_uscc_is_accepted() {
         .expect(201);
 }
 
-#[tokio::test]
 async fn a_bad_uscc_checksum_needs_an_override_which_is_kept() {
     let app = spawn_app().await;
     let good = make_uscc(5);
@@ -65,7 +62,6 @@ async fn a_bad_uscc_checksum_needs_an_override_which_is_kept() {
     assert_eq!(a.field_code("uscc").as_deref(), Some("invalid_format"));
 }
 
-#[tokio::test]
 async fn duplicate_enterprises_are_refused_without_change() {
     let app = spawn_app().await;
     let uscc = make_uscc(2);
@@ -80,7 +76,6 @@ async fn duplicate_enterprises_are_refused_without_change() {
     assert_eq!(read.expect(200)["name"], "益阳某某报废汽车回收拆解有限公司");
 }
 
-#[tokio::test]
 async fn enterprise_fields_are_validated_together() {
     let app = spawn_app().await;
     let body = json!({
@@ -107,7 +102,6 @@ async fn enterprise_fields_are_validated_together() {
     assert_eq!(count_rows_in(&app.db_path(), "enterprises"), 0);
 }
 
-#[tokio::test]
 async fn text_is_nfc_normalised_and_trimmed() {
     let app = spawn_app().await;
     let mut body = enterprise_body(&make_uscc(4));
@@ -119,7 +113,6 @@ async fn text_is_nfc_normalised_and_trimmed() {
     assert_eq!(a.expect(201)["name"], "Caf\u{00e9} 回收");
 }
 
-#[tokio::test]
 async fn branches_are_filed_under_their_enterprise() {
     let app = spawn_app().await;
     let uscc = make_uscc(6);
@@ -150,7 +143,6 @@ async fn branches_are_filed_under_their_enterprise() {
     assert_eq!(count_rows_in(&app.db_path(), "branches"), 1);
 }
 
-#[tokio::test]
 async fn enterprise_read_lists_its_qualifications() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(7).await;
@@ -163,3 +155,14 @@ async fn enterprise_read_lists_its_qualifications() {
         json!([{"number": e.qc, "revision": 1, "status": "active"}])
     );
 }
+
+crate::backend_tests!(
+    authority_registers_an_enterprise_that_anyone_can_read,
+    the_spec_example_uscc_is_accepted,
+    a_bad_uscc_checksum_needs_an_override_which_is_kept,
+    duplicate_enterprises_are_refused_without_change,
+    enterprise_fields_are_validated_together,
+    text_is_nfc_normalised_and_trimmed,
+    branches_are_filed_under_their_enterprise,
+    enterprise_read_lists_its_qualifications,
+);

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::roles::database_dump;
 
 const RCS: &str = "/api/v1/recycling-certificates";
 const ENTERPRISES: &str = "/api/v1/enterprises";
@@ -81,7 +80,6 @@ fn china_date_in(days: i64) -> String {
     now.format("%Y-%m-%d").to_string()
 }
 
-#[tokio::test]
 async fn every_error_answer_is_a_problem_document() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -204,7 +202,6 @@ async fn every_error_answer_is_a_problem_document() {
     );
 }
 
-#[tokio::test]
 async fn a_body_over_64_kib_is_refused_with_413() {
     let app = spawn_app().await;
     let db = app.db_path();
@@ -243,7 +240,6 @@ async fn a_body_over_64_kib_is_refused_with_413() {
     assert_eq!(count_rows_in(&db, "recycling_certificates"), 0);
 }
 
-#[tokio::test]
 async fn a_body_that_is_not_json_is_a_malformed_request() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -282,7 +278,6 @@ async fn a_body_that_is_not_json_is_a_malformed_request() {
     assert_eq!(before, database_dump(&db));
 }
 
-#[tokio::test]
 async fn a_value_of_the_wrong_type_is_a_malformed_request_naming_its_path() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -341,7 +336,6 @@ async fn a_value_of_the_wrong_type_is_a_malformed_request_naming_its_path() {
     app.register_rc(&e, &valid).await.expect(201);
 }
 
-#[tokio::test]
 async fn an_unknown_field_is_a_malformed_request_naming_it() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -391,7 +385,6 @@ async fn an_unknown_field_is_a_malformed_request_naming_it() {
     assert_eq!(before, database_dump(&db));
 }
 
-#[tokio::test]
 async fn every_missing_field_is_reported_as_required() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -480,7 +473,6 @@ async fn every_missing_field_is_reported_as_required() {
     assert_eq!(before, database_dump(&db));
 }
 
-#[tokio::test]
 async fn an_owner_without_any_identity_gets_both_fields_reported() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -502,7 +494,6 @@ async fn an_owner_without_any_identity_gets_both_fields_reported() {
     assert_eq!(before, database_dump(&db));
 }
 
-#[tokio::test]
 async fn several_invalid_fields_are_reported_together() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -556,7 +547,6 @@ async fn several_invalid_fields_are_reported_together() {
     assert_eq!(count_rows_in(&db, "recycling_certificates"), 0);
 }
 
-#[tokio::test]
 async fn an_unknown_route_is_a_problem_404() {
     let app = spawn_app().await;
     for path in [
@@ -601,13 +591,10 @@ fn assert_internal_error_without_internals(a: &Answer) {
     }
 }
 
-fn execute(db: &std::path::Path, sql: &str) {
-    use diesel::prelude::*;
-    let mut conn = SqliteConnection::establish(&db.to_string_lossy()).expect("open sqlite");
-    diesel::sql_query(sql).execute(&mut conn).expect(sql);
+fn execute(db: &TestDb, sql: &str) {
+    db.exec(sql);
 }
 
-#[tokio::test]
 async fn a_broken_database_gives_a_500_without_internals() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -633,7 +620,6 @@ async fn a_broken_database_gives_a_500_without_internals() {
     );
 }
 
-#[tokio::test]
 async fn a_write_that_fails_halfway_leaves_nothing_behind() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -651,8 +637,18 @@ async fn a_write_that_fails_halfway_leaves_nothing_behind() {
     // Storing the idempotency record, the last step of a registration, fails.
     execute(
         &db,
-        "CREATE TRIGGER refuse_idempotency BEFORE INSERT ON idempotency_keys \
-         BEGIN SELECT RAISE(ABORT, 'idempotency_keys insert refused by test trigger'); END",
+        match db.backend {
+            Backend::Sqlite => {
+                "CREATE TRIGGER refuse_idempotency BEFORE INSERT ON idempotency_keys \
+                 BEGIN SELECT RAISE(ABORT, 'idempotency_keys insert refused by test trigger'); END"
+            }
+            Backend::Postgres => {
+                "CREATE FUNCTION refuse_idempotency() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN RAISE EXCEPTION 'idempotency_keys insert refused by test trigger'; END $$; \
+                 CREATE TRIGGER refuse_idempotency BEFORE INSERT ON idempotency_keys \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_idempotency()"
+            }
+        },
     );
     let before = database_dump(&db);
     let body = rc_body("4309032024000001", &make_vin(1));
@@ -670,7 +666,13 @@ async fn a_write_that_fails_halfway_leaves_nothing_behind() {
 
     // Without the trigger the same request goes through: the failed attempt
     // left neither a half-open transaction nor its idempotency key behind.
-    execute(&db, "DROP TRIGGER refuse_idempotency");
+    execute(
+        &db,
+        match db.backend {
+            Backend::Sqlite => "DROP TRIGGER refuse_idempotency",
+            Backend::Postgres => "DROP TRIGGER refuse_idempotency ON idempotency_keys",
+        },
+    );
     let a = register("first-try", body.clone()).await;
     assert_eq!(a.expect(201)["certificate"]["number"], "4309032024000001");
     assert_eq!(count_rows_in(&db, "idempotency_keys"), 1);
@@ -682,3 +684,17 @@ async fn a_write_that_fails_halfway_leaves_nothing_behind() {
     assert_internal_error_without_internals(&a);
     assert_eq!(before, database_dump(&db));
 }
+
+crate::backend_tests!(
+    every_error_answer_is_a_problem_document,
+    a_body_over_64_kib_is_refused_with_413,
+    a_body_that_is_not_json_is_a_malformed_request,
+    a_value_of_the_wrong_type_is_a_malformed_request_naming_its_path,
+    an_unknown_field_is_a_malformed_request_naming_it,
+    every_missing_field_is_reported_as_required,
+    an_owner_without_any_identity_gets_both_fields_reported,
+    several_invalid_fields_are_reported_together,
+    an_unknown_route_is_a_problem_404,
+    a_broken_database_gives_a_500_without_internals,
+    a_write_that_fails_halfway_leaves_nothing_behind,
+);

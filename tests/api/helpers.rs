@@ -17,6 +17,159 @@ pub struct TestApp {
     pub authority: String,
     pub settings: Settings,
     pub dir: TempDir,
+    /// The test's own database, dropped with the app.
+    pub db: TestDb,
+}
+
+/// The backends the integration suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+tokio::task_local! {
+    static BACKEND: Backend;
+}
+
+/// The backend of the running test (SQLite unless a PostgreSQL variant runs).
+pub fn current_backend() -> Backend {
+    BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite)
+}
+
+/// Runs a test body with `spawn_app()` on the given backend.
+pub async fn on_backend<F: std::future::Future<Output = ()>>(backend: Backend, body: F) {
+    BACKEND.scope(backend, body).await
+}
+
+/// Turns plain `async fn name()` test bodies into one test per backend:
+/// `name::sqlite` and `name::postgres`. The PostgreSQL variant is ignored,
+/// with its reason shown, unless `SCRAPCERT_TEST_POSTGRES_URL` was set when
+/// the tests were built.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    $crate::helpers::on_backend($crate::helpers::Backend::Sqlite, super::$name()).await
+                }
+
+                #[tokio::test]
+                #[cfg_attr(
+                    not(pg_tests),
+                    ignore = "PostgreSQL pass skipped: set SCRAPCERT_TEST_POSTGRES_URL to run it"
+                )]
+                async fn postgres() {
+                    $crate::helpers::on_backend($crate::helpers::Backend::Postgres, super::$name()).await
+                }
+            }
+        )*
+    };
+}
+
+/// The PostgreSQL server the tests use (`SCRAPCERT_TEST_POSTGRES_URL`).
+pub fn postgres_base_url() -> String {
+    std::env::var("SCRAPCERT_TEST_POSTGRES_URL")
+        .expect("SCRAPCERT_TEST_POSTGRES_URL must name a PostgreSQL server for the PostgreSQL pass")
+}
+
+/// `url` with its database name replaced.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (head, tail) = url.split_once("://").expect("a URL");
+    let (authority, rest) = tail.split_once('/').unwrap_or((tail, ""));
+    let query = rest
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{head}://{authority}/{name}{query}")
+}
+
+/// One test's database: a fresh SQLite file, or a fresh PostgreSQL database
+/// that is dropped when the test ends.
+#[derive(Debug, Clone)]
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    /// PostgreSQL: dropped with the last clone.
+    owned: Option<std::sync::Arc<DropDatabase>>,
+}
+
+/// Drops a test's PostgreSQL database (and its connections) when the test ends.
+#[derive(Debug)]
+pub struct DropDatabase {
+    server: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.server) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+impl TestDb {
+    /// Creates the database of a new test in `dir`.
+    pub fn create(backend: Backend, dir: &std::path::Path) -> TestDb {
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: format!("sqlite://{}", dir.join("data/scrapcert.db").display()),
+                backend,
+                owned: None,
+            },
+            Backend::Postgres => {
+                use diesel::Connection;
+                use diesel::connection::SimpleConnection;
+                let base = postgres_base_url();
+                let mut bytes = [0u8; 8];
+                getrandom::fill(&mut bytes).unwrap();
+                let name = format!("scrapcert_test_{}", hex::encode(bytes));
+                let mut conn =
+                    diesel::PgConnection::establish(&base).expect("connect to PostgreSQL");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                TestDb {
+                    url: with_database(&base, &name),
+                    backend,
+                    owned: Some(std::sync::Arc::new(DropDatabase { server: base, name })),
+                }
+            }
+        }
+    }
+
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        match scrapcert::db::DatabaseTarget::parse(&self.url).ok()? {
+            scrapcert::db::DatabaseTarget::Sqlite(p) => Some(p),
+            scrapcert::db::DatabaseTarget::Postgres(_) => None,
+        }
+    }
+
+    pub fn connect(&self) -> scrapcert::db::DbConnection {
+        let target = scrapcert::db::DatabaseTarget::parse(&self.url).unwrap();
+        scrapcert::db::connect(&target).expect("connect to the test database")
+    }
+
+    /// Runs SQL statements on a connection of their own.
+    pub fn exec(&self, sql: &str) {
+        use diesel::connection::SimpleConnection;
+        self.connect()
+            .batch_execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Like `exec`, returning the error text instead of panicking.
+    pub fn try_exec(&self, sql: &str) -> Result<(), String> {
+        use diesel::connection::SimpleConnection;
+        self.connect().batch_execute(sql).map_err(|e| e.to_string())
+    }
 }
 
 /// The answer to one request: status, content type and JSON body (Null if none).
@@ -93,7 +246,9 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the app with settings adjusted by `adjust`.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
+    let db = TestDb::create(current_backend(), dir.path());
     let mut settings = settings_for(dir.path());
+    settings.database_url = db.url.clone();
     adjust(&mut settings);
     let authority =
         scrapcert::cli::create_token(&settings, "authority".into(), None, "test authority".into())
@@ -107,12 +262,18 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         authority,
         settings,
         dir,
+        db,
     }
 }
 
 impl TestApp {
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("data/scrapcert.db")
+    /// The test's database.
+    pub fn db_path(&self) -> TestDb {
+        self.db.clone()
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend
     }
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
@@ -250,20 +411,89 @@ impl TestApp {
     }
 }
 
-/// Counts rows with diesel on a separate connection.
-pub fn count_rows_in(path: &std::path::Path, table: &str) -> i64 {
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct TextRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+/// Runs one `sql_query` on whichever backend the connection is.
+macro_rules! on_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            scrapcert::db::DbConnection::Sqlite($c) => $body,
+            scrapcert::db::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Counts rows on a connection of its own.
+pub fn count_rows_in(db: &TestDb, table: &str) -> i64 {
     use diesel::prelude::*;
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut conn =
-        diesel::SqliteConnection::establish(&path.to_string_lossy()).expect("open sqlite");
-    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-        .get_result::<Count>(&mut conn)
+    let mut conn = db.connect();
+    let query = format!("SELECT COUNT(*) AS n FROM {table}");
+    on_conn!(&mut conn, |c| diesel::sql_query(&query)
+        .get_result::<Count>(c)
         .expect("count")
-        .n
+        .n)
+}
+
+fn text_rows(db: &TestDb, query: &str) -> Vec<String> {
+    use diesel::prelude::*;
+    let mut conn = db.connect();
+    let rows: Vec<TextRow> = on_conn!(&mut conn, |c| diesel::sql_query(query)
+        .load(c)
+        .expect(query));
+    rows.into_iter().map(|r| r.value).collect()
+}
+
+/// Every row of every table, as text. Two dumps are equal exactly when
+/// nothing in the registry changed (read on a connection of its own, so it
+/// sees what the service committed).
+pub fn database_dump(db: &TestDb) -> std::collections::BTreeMap<String, String> {
+    let mut dump = std::collections::BTreeMap::new();
+    let tables = match db.backend {
+        Backend::Sqlite => text_rows(
+            db,
+            "SELECT name AS value FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        ),
+        Backend::Postgres => text_rows(
+            db,
+            "SELECT table_name::text AS value FROM information_schema.tables \
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+        ),
+    };
+    for table in tables {
+        let rows = match db.backend {
+            Backend::Sqlite => {
+                let columns = text_rows(
+                    db,
+                    &format!("SELECT name AS value FROM pragma_table_info('{table}')"),
+                );
+                let row = columns
+                    .iter()
+                    .map(|c| format!("quote(\"{c}\")"))
+                    .collect::<Vec<_>>()
+                    .join(" || ',' || ");
+                text_rows(
+                    db,
+                    &format!("SELECT {row} AS value FROM \"{table}\" ORDER BY 1"),
+                )
+            }
+            Backend::Postgres => text_rows(
+                db,
+                &format!("SELECT row_to_json(t)::text AS value FROM \"{table}\" t ORDER BY 1"),
+            ),
+        };
+        dump.insert(table, rows.join("\n"));
+    }
+    dump
 }
 
 /// Today's date in China, as RC bodies write it.

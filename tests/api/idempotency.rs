@@ -18,7 +18,6 @@ async fn register_with_key(
     .await
 }
 
-#[tokio::test]
 async fn a_retry_with_the_same_key_and_body_replays_the_first_answer() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -46,7 +45,6 @@ async fn a_retry_with_the_same_key_and_body_replays_the_first_answer() {
     assert_eq!(third.body, first.body);
 }
 
-#[tokio::test]
 async fn the_same_key_with_another_body_is_refused() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(2).await;
@@ -62,7 +60,6 @@ async fn the_same_key_with_another_body_is_refused() {
         .expect_problem(409, "duplicate_number");
 }
 
-#[tokio::test]
 async fn keys_are_scoped_to_the_enterprise() {
     let app = spawn_app().await;
     let a = app.qualified_enterprise(3).await;
@@ -74,7 +71,6 @@ async fn keys_are_scoped_to_the_enterprise() {
     assert_eq!(other.expect(201)["certificate"]["number"], "RC-B");
 }
 
-#[tokio::test]
 async fn a_refused_request_does_not_burn_the_key() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(5).await;
@@ -87,7 +83,6 @@ async fn a_refused_request_does_not_burn_the_key() {
     register_with_key(&app, &e, "k6", &body).await.expect(201);
 }
 
-#[tokio::test]
 async fn malformed_keys_are_refused() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(6).await;
@@ -99,3 +94,11 @@ async fn malformed_keys_are_refused() {
     );
     assert_eq!(count_rows_in(&app.db_path(), "recycling_certificates"), 0);
 }
+
+crate::backend_tests!(
+    a_retry_with_the_same_key_and_body_replays_the_first_answer,
+    the_same_key_with_another_body_is_refused,
+    keys_are_scoped_to_the_enterprise,
+    a_refused_request_does_not_burn_the_key,
+    malformed_keys_are_refused,
+);

@@ -26,7 +26,6 @@ pub fn verify_with_jsonwebtoken(jwks: &Value, jws: &str) -> Result<Value, String
         .map_err(|e| e.to_string())
 }
 
-#[tokio::test]
 async fn the_jwks_publishes_okp_keys_and_an_independent_library_verifies_our_qrs() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -58,7 +57,6 @@ async fn the_jwks_publishes_okp_keys_and_an_independent_library_verifies_our_qrs
     assert!(verify_with_jsonwebtoken(&jwks, &format!("{h}.{forged_payload}.{s}")).is_err());
 }
 
-#[tokio::test]
 async fn keys_are_private_files_and_never_leave_the_server() {
     let app = spawn_app().await;
     use std::os::unix::fs::PermissionsExt;
@@ -83,7 +81,6 @@ async fn keys_are_private_files_and_never_leave_the_server() {
     assert_eq!(pems, 1);
 }
 
-#[tokio::test]
 async fn after_rotation_new_qrs_use_the_new_key_and_old_ones_still_verify() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(2).await;
@@ -129,7 +126,6 @@ async fn after_rotation_new_qrs_use_the_new_key_and_old_ones_still_verify() {
     assert!(count_rows_in(&app.db_path(), "events") > 0);
 }
 
-#[tokio::test]
 async fn qrs_signed_after_a_key_was_compromised_are_refused() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(3).await;
@@ -167,7 +163,6 @@ async fn qrs_signed_after_a_key_was_compromised_are_refused() {
     assert_ne!(app.ring().signer().kid(), kid);
 }
 
-#[tokio::test]
 async fn the_verification_page_speaks_chinese_and_json() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(4).await;
@@ -225,7 +220,6 @@ async fn the_verification_page_speaks_chinese_and_json() {
     assert!(html.contains("无效"));
 }
 
-#[tokio::test]
 async fn the_keys_command_lists_public_information_only() {
     let app = spawn_app().await;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_scrapcert"))
@@ -241,10 +235,19 @@ async fn the_keys_command_lists_public_information_only() {
     assert!(!stdout.contains("PRIVATE"));
 }
 
-#[tokio::test]
 async fn a_bad_token_is_refused_on_the_jwks_too() {
     let app = spawn_app().await;
     app.get("/.well-known/jwks.json", Some("sct_nope"))
         .await
         .expect_problem(401, "unauthorized");
 }
+
+crate::backend_tests!(
+    the_jwks_publishes_okp_keys_and_an_independent_library_verifies_our_qrs,
+    keys_are_private_files_and_never_leave_the_server,
+    after_rotation_new_qrs_use_the_new_key_and_old_ones_still_verify,
+    qrs_signed_after_a_key_was_compromised_are_refused,
+    the_verification_page_speaks_chinese_and_json,
+    the_keys_command_lists_public_information_only,
+    a_bad_token_is_refused_on_the_jwks_too,
+);

@@ -17,7 +17,6 @@ async fn png(app: &TestApp, path: &str, token: Option<&str>) -> Vec<u8> {
     resp.bytes().await.unwrap().to_vec()
 }
 
-#[tokio::test]
 async fn a_typical_rc_fits_version_16_and_decodes_to_the_registered_url() {
     // A 30-character host, as SPEC §3 measures.
     let host = "qr.scrapcert-commerce.hunan.cn";
@@ -68,7 +67,6 @@ async fn a_typical_rc_fits_version_16_and_decodes_to_the_registered_url() {
     assert!(resp.text().await.unwrap().starts_with("<?xml"));
 }
 
-#[tokio::test]
 async fn a_maximal_rc_fits_version_18() {
     // A 40-character public URL.
     let public = format!("https://{}", "v".repeat(32));
@@ -96,7 +94,6 @@ async fn a_maximal_rc_fits_version_18() {
     assert!(version <= 18, "maximal RC needs version {version}");
 }
 
-#[tokio::test]
 async fn qr_images_follow_the_records_visibility() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(3).await;
@@ -132,7 +129,6 @@ async fn qr_images_follow_the_records_visibility() {
     .await;
 }
 
-#[tokio::test]
 async fn the_image_is_the_registration_qr_forever() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(5).await;
@@ -157,7 +153,6 @@ async fn the_image_is_the_registration_qr_forever() {
     assert_eq!(decode_png(&second).0, url);
 }
 
-#[tokio::test]
 async fn higher_error_correction_is_configurable() {
     let app = spawn_app_with(|s| s.qr_ec_level = "H".into()).await;
     let e = app.qualified_enterprise(6).await;
@@ -176,3 +171,11 @@ async fn higher_error_correction_is_configurable() {
     let (meta, _) = grids[0].decode().unwrap();
     assert_eq!(meta.ecc_level, 2, "rqrr numbers H as 2");
 }
+
+crate::backend_tests!(
+    a_typical_rc_fits_version_16_and_decodes_to_the_registered_url,
+    a_maximal_rc_fits_version_18,
+    qr_images_follow_the_records_visibility,
+    the_image_is_the_registration_qr_forever,
+    higher_error_correction_is_configurable,
+);

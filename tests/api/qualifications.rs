@@ -6,7 +6,6 @@ fn qc_path(number: &str, action: &str) -> String {
     format!("/api/v1/qualifications/{}{action}", enc(number))
 }
 
-#[tokio::test]
 async fn a_registered_qc_reads_publicly_with_its_history() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -26,7 +25,6 @@ async fn a_registered_qc_reads_publicly_with_its_history() {
     );
 }
 
-#[tokio::test]
 async fn qc_numbers_may_hold_chinese_brackets() {
     let app = spawn_app().await;
     let uscc = make_uscc(2);
@@ -39,7 +37,6 @@ async fn qc_numbers_may_hold_chinese_brackets() {
     assert_eq!(a.field_code("number").as_deref(), Some("invalid_format"));
 }
 
-#[tokio::test]
 async fn qc_registration_refusals() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(3).await;
@@ -90,7 +87,6 @@ async fn qc_registration_refusals() {
     assert_eq!(count_rows_in(&app.db_path(), "qualifications"), 1);
 }
 
-#[tokio::test]
 async fn reissue_makes_a_new_revision_and_supersedes_the_old_one() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(5).await;
@@ -145,7 +141,6 @@ async fn reissue_makes_a_new_revision_and_supersedes_the_old_one() {
     assert_eq!(events[1]["actor"]["role"], "authority");
 }
 
-#[tokio::test]
 async fn reissue_needs_a_change_and_a_reason() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(6).await;
@@ -169,7 +164,6 @@ async fn reissue_needs_a_change_and_a_reason() {
     assert_eq!(qc.expect(200)["revision"], 1);
 }
 
-#[tokio::test]
 async fn suspend_reinstate_revoke_lifecycle() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(7).await;
@@ -274,7 +268,6 @@ async fn suspend_reinstate_revoke_lifecycle() {
         .expect(201);
 }
 
-#[tokio::test]
 async fn revocation_needs_a_known_kind() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(8).await;
@@ -308,7 +301,6 @@ async fn revocation_needs_a_known_kind() {
     );
 }
 
-#[tokio::test]
 async fn effective_at_may_lie_in_the_past_but_not_the_future() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(9).await;
@@ -356,7 +348,6 @@ async fn effective_at_may_lie_in_the_past_but_not_the_future() {
     assert_eq!(last["reason"], "调查发现已停业");
 }
 
-#[tokio::test]
 async fn an_expired_qc_reads_as_expired() {
     let app = spawn_app().await;
     let uscc = make_uscc(10);
@@ -371,3 +362,15 @@ async fn an_expired_qc_reads_as_expired() {
         .await;
     assert_eq!(a.expect(201)["certificate"]["status"], "expired");
 }
+
+crate::backend_tests!(
+    a_registered_qc_reads_publicly_with_its_history,
+    qc_numbers_may_hold_chinese_brackets,
+    qc_registration_refusals,
+    reissue_makes_a_new_revision_and_supersedes_the_old_one,
+    reissue_needs_a_change_and_a_reason,
+    suspend_reinstate_revoke_lifecycle,
+    revocation_needs_a_known_kind,
+    effective_at_may_lie_in_the_past_but_not_the_future,
+    an_expired_qc_reads_as_expired,
+);

@@ -25,7 +25,6 @@ async fn refused(app: &TestApp, e: &Enterprise, body: &Value, status: u16, code:
     a
 }
 
-#[tokio::test]
 async fn an_enterprise_registers_an_rc_and_privileged_roles_read_it() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -73,7 +72,6 @@ async fn an_enterprise_registers_an_rc_and_privileged_roles_read_it() {
     );
 }
 
-#[tokio::test]
 async fn another_enterprise_cannot_see_or_touch_the_rc() {
     let app = spawn_app().await;
     let a_ent = app.qualified_enterprise(2).await;
@@ -97,7 +95,6 @@ async fn another_enterprise_cannot_see_or_touch_the_rc() {
     assert_eq!(count_rows_in(&app.db_path(), "dismantlings"), 0);
 }
 
-#[tokio::test]
 async fn duplicate_number_and_duplicate_vehicle_are_refused() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(4).await;
@@ -132,7 +129,6 @@ async fn duplicate_number_and_duplicate_vehicle_are_refused() {
     .await;
 }
 
-#[tokio::test]
 async fn incomplete_and_encumbered_vehicles_are_refused() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(6).await;
@@ -146,7 +142,6 @@ async fn incomplete_and_encumbered_vehicles_are_refused() {
     refused(&app, &e, &body, 422, "vehicle_encumbered").await;
 }
 
-#[tokio::test]
 async fn supervised_categories_need_a_supervised_dismantling_record() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(7).await;
@@ -175,7 +170,6 @@ async fn supervised_categories_need_a_supervised_dismantling_record() {
     }
 }
 
-#[tokio::test]
 async fn the_qc_must_be_active_now_and_on_the_received_date() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(8).await;
@@ -236,7 +230,6 @@ async fn the_qc_must_be_active_now_and_on_the_received_date() {
     .await;
 }
 
-#[tokio::test]
 async fn an_enterprise_without_a_qc_cannot_register() {
     let app = spawn_app().await;
     let uscc = make_uscc(9);
@@ -257,7 +250,6 @@ async fn an_enterprise_without_a_qc_cannot_register() {
     .await;
 }
 
-#[tokio::test]
 async fn a_named_qualification_must_be_the_enterprises_own() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(10).await;
@@ -273,7 +265,6 @@ async fn a_named_qualification_must_be_the_enterprises_own() {
     app.register_rc(&e, &body).await.expect(201);
 }
 
-#[tokio::test]
 async fn dates_are_checked() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(12).await;
@@ -290,7 +281,6 @@ async fn dates_are_checked() {
     );
 }
 
-#[tokio::test]
 async fn identifiers_are_validated_with_field_paths() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(13).await;
@@ -318,7 +308,6 @@ async fn identifiers_are_validated_with_field_paths() {
     );
 }
 
-#[tokio::test]
 async fn a_vin_check_override_is_accepted_and_kept() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(14).await;
@@ -346,7 +335,6 @@ async fn a_vin_check_override_is_accepted_and_kept() {
     );
 }
 
-#[tokio::test]
 async fn plates_are_normalised_and_typed() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(15).await;
@@ -379,7 +367,6 @@ async fn plates_are_normalised_and_typed() {
     );
 }
 
-#[tokio::test]
 async fn branches_collect_but_never_dismantle() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(16).await;
@@ -433,7 +420,6 @@ async fn branches_collect_but_never_dismantle() {
     assert_eq!(a.field_code("branch_id").as_deref(), Some("unknown_value"));
 }
 
-#[tokio::test]
 async fn dismantling_is_recorded_once() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(18).await;
@@ -483,7 +469,6 @@ async fn dismantling_is_recorded_once() {
     assert_eq!(types, ["rc_registered", "rc_dismantled"]);
 }
 
-#[tokio::test]
 async fn voiding_frees_the_vin_and_is_final() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(19).await;
@@ -540,7 +525,6 @@ async fn voiding_frees_the_vin_and_is_final() {
     assert_eq!(types, ["rc_registered", "rc_voided"]);
 }
 
-#[tokio::test]
 async fn owner_identity_types() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(20).await;
@@ -559,3 +543,22 @@ async fn owner_identity_types() {
         Some("unknown_value")
     );
 }
+
+crate::backend_tests!(
+    an_enterprise_registers_an_rc_and_privileged_roles_read_it,
+    another_enterprise_cannot_see_or_touch_the_rc,
+    duplicate_number_and_duplicate_vehicle_are_refused,
+    incomplete_and_encumbered_vehicles_are_refused,
+    supervised_categories_need_a_supervised_dismantling_record,
+    the_qc_must_be_active_now_and_on_the_received_date,
+    an_enterprise_without_a_qc_cannot_register,
+    a_named_qualification_must_be_the_enterprises_own,
+    dates_are_checked,
+    identifiers_are_validated_with_field_paths,
+    a_vin_check_override_is_accepted_and_kept,
+    plates_are_normalised_and_typed,
+    branches_collect_but_never_dismantle,
+    dismantling_is_recorded_once,
+    voiding_frees_the_vin_and_is_final,
+    owner_identity_types,
+);

@@ -2,62 +2,13 @@
 //! health probes) called by every kind of caller, and the token checks that
 //! come before anything else a handler does.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::collections::BTreeSet;
 
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-/// Every row of every table of the SQLite file, as text. Two dumps are equal
-/// exactly when nothing in the registry changed (it is read on a connection
-/// of its own, so it sees what the service committed).
-pub fn database_dump(path: &Path) -> BTreeMap<String, String> {
-    use diesel::prelude::*;
-    use diesel::sql_types::Text;
-
-    #[derive(QueryableByName)]
-    struct Name {
-        #[diesel(sql_type = Text)]
-        name: String,
-    }
-    #[derive(QueryableByName)]
-    struct Rows {
-        #[diesel(sql_type = Text)]
-        rows: String,
-    }
-
-    let mut conn = SqliteConnection::establish(&path.to_string_lossy()).expect("open sqlite");
-    let tables: Vec<Name> = diesel::sql_query(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-    )
-    .load(&mut conn)
-    .expect("list tables");
-    let mut dump = BTreeMap::new();
-    for table in tables {
-        let columns: Vec<Name> = diesel::sql_query("SELECT name FROM pragma_table_info(?)")
-            .bind::<Text, _>(&table.name)
-            .load(&mut conn)
-            .expect("list columns");
-        let row = columns
-            .iter()
-            .map(|c| format!("quote(\"{}\")", c.name))
-            .collect::<Vec<_>>()
-            .join(" || ',' || ");
-        let query = format!(
-            "SELECT COALESCE(group_concat(r, char(10)), '') AS rows \
-             FROM (SELECT {row} AS r FROM \"{}\" ORDER BY r)",
-            table.name
-        );
-        let rows: Rows = diesel::sql_query(query)
-            .get_result(&mut conn)
-            .expect("dump table");
-        dump.insert(table.name, rows.rows);
-    }
-    dump
-}
 
 /// The kinds of caller of SPEC §5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -496,7 +447,6 @@ fn cases(w: &World) -> Vec<Case> {
     ]
 }
 
-#[tokio::test]
 async fn the_matrix_covers_every_route_but_the_health_probes() {
     let w = world().await;
     let covered: BTreeSet<(String, String)> = cases(&w)
@@ -523,7 +473,6 @@ async fn the_matrix_covers_every_route_but_the_health_probes() {
     }
 }
 
-#[tokio::test]
 async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
     let w = world().await;
     let app = &w.app;
@@ -651,7 +600,6 @@ async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
     spare.expect_problem(401, "unauthorized");
 }
 
-#[tokio::test]
 async fn readers_of_an_rc_see_the_owner_in_full() {
     let w = world().await;
     let app = &w.app;
@@ -731,7 +679,6 @@ fn assert_refused_token(answer: &Answer, challenge: Option<&str>, what: &str) {
     );
 }
 
-#[tokio::test]
 async fn a_bad_token_is_refused_even_on_a_public_endpoint() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -820,7 +767,6 @@ async fn a_bad_token_is_refused_even_on_a_public_endpoint() {
     assert_refused_token(&a, challenge.as_deref(), "no token on events");
 }
 
-#[tokio::test]
 async fn a_token_works_until_it_expires() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -863,7 +809,6 @@ fn bad_bodies() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-#[tokio::test]
 async fn authentication_comes_before_the_body_is_read() {
     let w = world().await;
     let app = &w.app;
@@ -983,7 +928,6 @@ async fn authentication_comes_before_the_body_is_read() {
     assert_eq!(before, database_dump(&db));
 }
 
-#[tokio::test]
 async fn roles_are_checked_before_the_resource_is_looked_up() {
     let w = world().await;
     let app = &w.app;
@@ -1070,3 +1014,13 @@ async fn roles_are_checked_before_the_resource_is_looked_up() {
         .await
         .expect_problem(404, "not_found");
 }
+
+crate::backend_tests!(
+    the_matrix_covers_every_route_but_the_health_probes,
+    every_role_gets_what_spec_gives_it_on_every_endpoint,
+    readers_of_an_rc_see_the_owner_in_full,
+    a_bad_token_is_refused_even_on_a_public_endpoint,
+    a_token_works_until_it_expires,
+    authentication_comes_before_the_body_is_read,
+    roles_are_checked_before_the_resource_is_looked_up,
+);

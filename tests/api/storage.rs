@@ -12,7 +12,8 @@ struct Text {
 }
 
 fn open(app: &TestApp) -> SqliteConnection {
-    SqliteConnection::establish(&app.db_path().to_string_lossy()).unwrap()
+    let file = app.db_path().sqlite_file().expect("an SQLite test");
+    SqliteConnection::establish(&file.to_string_lossy()).unwrap()
 }
 
 #[tokio::test]
@@ -65,7 +66,6 @@ fn service_connections_are_durable_and_patient() {
     assert_eq!(t.timeout, 5000);
 }
 
-#[tokio::test]
 async fn uniqueness_is_enforced_by_the_database_not_only_the_code() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -73,47 +73,44 @@ async fn uniqueness_is_enforced_by_the_database_not_only_the_code() {
     app.register_rc(&e, &rc_body("RC-U1", &vin))
         .await
         .expect(201);
-    let mut conn = open(&app);
+    let db = app.db_path();
     let copy = |number: &str, status: &str| {
         format!(
             "INSERT INTO recycling_certificates SELECT '{number}', enterprise_uscc, qualification_number, branch_id, revision, vin, vin_override_reason, plate, plate_type, vehicle_type, commercial, brand_model, engine_number, fuel_type, battery_codes, owner_name, owner_id_type, owner_id_number, received_on, '{status}', registered_at, voided_at, void_reason, deregistered_at, deregistration_office, qr_url FROM recycling_certificates WHERE number = 'RC-U1'"
         )
     };
+    let unique = |err: String| assert!(err.to_lowercase().contains("unique"), "{err}");
     // A second live RC for the VIN violates the partial unique index...
-    let err = conn.batch_execute(&copy("RC-U2", "active")).unwrap_err();
-    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    unique(db.try_exec(&copy("RC-U2", "active")).unwrap_err());
     // ...a voided one does not.
-    conn.batch_execute(&copy("RC-U3", "voided")).unwrap();
+    db.exec(&copy("RC-U3", "voided"));
     // The number is a primary key.
-    let err = conn.batch_execute(&copy("RC-U1", "voided")).unwrap_err();
-    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    unique(db.try_exec(&copy("RC-U1", "voided")).unwrap_err());
     // One live QC per enterprise.
-    let err = conn
-        .batch_execute(&format!(
+    unique(
+        db.try_exec(&format!(
             "INSERT INTO qualifications SELECT 'Q-2', enterprise_uscc, issuing_authority, issued_on, valid_until, revision, 'active', NULL, created_at, updated_at FROM qualifications WHERE number = '{}'",
             e.qc
         ))
-        .unwrap_err();
-    assert!(err.to_string().contains("UNIQUE"), "{err}");
+        .unwrap_err(),
+    );
 }
 
-#[tokio::test]
 async fn the_event_log_is_append_only() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(2).await;
     app.register_rc(&e, &rc_body("RC-E", &make_vin(2)))
         .await
         .expect(201);
-    let mut conn = open(&app);
-    let err = conn
-        .batch_execute("UPDATE events SET actor_role = 'x'")
+    let db = app.db_path();
+    let err = db
+        .try_exec("UPDATE events SET actor_role = 'x'")
         .unwrap_err();
-    assert!(err.to_string().contains("append-only"), "{err}");
-    let err = conn.batch_execute("DELETE FROM events").unwrap_err();
-    assert!(err.to_string().contains("append-only"), "{err}");
+    assert!(err.contains("append-only"), "{err}");
+    let err = db.try_exec("DELETE FROM events").unwrap_err();
+    assert!(err.contains("append-only"), "{err}");
 }
 
-#[tokio::test]
 async fn acknowledged_writes_survive_a_restart() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(3).await;
@@ -134,26 +131,54 @@ async fn acknowledged_writes_survive_a_restart() {
     assert_eq!(resp.status().as_u16(), 200);
 }
 
-#[tokio::test]
 async fn migrations_run_down_and_up_again() {
     use diesel_migrations::MigrationHarness;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.db");
-    let mut conn = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
-    conn.run_pending_migrations(scrapcert::db::SQLITE_MIGRATIONS)
-        .unwrap();
-    conn.revert_all_migrations(scrapcert::db::SQLITE_MIGRATIONS)
-        .unwrap();
-    let tables: Vec<Text> = diesel::sql_query(
-        "SELECT name AS value FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations'",
-    )
-    .load(&mut conn)
-    .unwrap();
+    let db = TestDb::create(current_backend(), dir.path());
+    let mut conn = db.connect();
+    let tables = |conn: &mut scrapcert::db::DbConnection| -> Vec<Text> {
+        match conn {
+            scrapcert::db::DbConnection::Sqlite(c) => diesel::sql_query(
+                "SELECT name AS value FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations'",
+            )
+            .load(c)
+            .unwrap(),
+            scrapcert::db::DbConnection::Postgres(c) => diesel::sql_query(
+                "SELECT table_name::text AS value FROM information_schema.tables \
+                 WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'",
+            )
+            .load(c)
+            .unwrap(),
+        }
+    };
+    macro_rules! cycle {
+        ($c:expr, $migrations:expr) => {{
+            let applied = $c.run_pending_migrations($migrations).unwrap().len();
+            assert!(applied >= 2);
+            assert_eq!(
+                $c.revert_all_migrations($migrations).unwrap().len(),
+                applied
+            );
+        }};
+    }
+    match &mut conn {
+        scrapcert::db::DbConnection::Sqlite(c) => cycle!(c, scrapcert::db::SQLITE_MIGRATIONS),
+        scrapcert::db::DbConnection::Postgres(c) => cycle!(c, scrapcert::db::POSTGRES_MIGRATIONS),
+    }
+    let left = tables(&mut conn);
     assert!(
-        tables.is_empty(),
+        left.is_empty(),
         "left behind: {:?}",
-        tables.iter().map(|t| &t.value).collect::<Vec<_>>()
+        left.iter().map(|t| &t.value).collect::<Vec<_>>()
     );
-    conn.run_pending_migrations(scrapcert::db::SQLITE_MIGRATIONS)
-        .unwrap();
+    scrapcert::db::run_migrations(&mut conn).unwrap();
+    assert_eq!(tables(&mut conn).len(), 11);
 }
+
+crate::backend_tests!(
+    uniqueness_is_enforced_by_the_database_not_only_the_code,
+    the_event_log_is_append_only,
+    acknowledged_writes_survive_a_restart,
+    migrations_run_down_and_up_again,
+);

@@ -36,7 +36,6 @@ fn verdict_of(v: &Value) -> &str {
     v["verdict"].as_str().unwrap()
 }
 
-#[tokio::test]
 async fn a_registered_rc_verifies_valid_and_the_public_sees_a_masked_owner() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
@@ -65,7 +64,6 @@ async fn a_registered_rc_verifies_valid_and_the_public_sees_a_masked_owner() {
     assert_eq!(v["certificate"]["owner"], json!({"name": "李*"}));
 }
 
-#[tokio::test]
 async fn the_claims_are_the_spec_claims_and_carry_no_personal_data() {
     let app = spawn_app_with(|s| s.issuer = "430900".into()).await;
     let e = app.qualified_enterprise(3).await;
@@ -108,7 +106,6 @@ async fn the_claims_are_the_spec_claims_and_carry_no_personal_data() {
     assert_eq!(body["qr"]["jws"], jws_of(&url));
 }
 
-#[tokio::test]
 async fn a_registered_qc_verifies_and_reissue_supersedes_the_old_paper() {
     let app = spawn_app().await;
     let uscc = make_uscc(4);
@@ -145,7 +142,6 @@ async fn a_registered_qc_verifies_and_reissue_supersedes_the_old_paper() {
     assert_eq!(verdict_of(&v), "valid");
 }
 
-#[tokio::test]
 async fn qc_status_findings_and_holder_mismatch() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(5).await;
@@ -218,7 +214,6 @@ pub fn decode_png(bytes: &[u8]) -> (String, usize) {
     (text, meta.version.0)
 }
 
-#[tokio::test]
 async fn an_expired_qc_verifies_as_expired() {
     let app = spawn_app().await;
     let uscc = make_uscc(6);
@@ -238,7 +233,6 @@ async fn an_expired_qc_verifies_as_expired() {
     assert_eq!(codes(&app.verify_qr(&url).await), ["expired"]);
 }
 
-#[tokio::test]
 async fn forged_and_altered_qrs_are_caught() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(7).await;
@@ -329,7 +323,6 @@ fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
     Sha256::digest([opad.as_slice(), inner.as_slice()].concat()).to_vec()
 }
 
-#[tokio::test]
 async fn genuine_signatures_over_wrong_or_missing_records() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(9).await;
@@ -357,7 +350,6 @@ async fn genuine_signatures_over_wrong_or_missing_records() {
     );
 }
 
-#[tokio::test]
 async fn presented_fields_are_compared_and_owner_fields_need_a_role() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(10).await;
@@ -406,7 +398,6 @@ async fn presented_fields_are_compared_and_owner_fields_need_a_role() {
     assert_eq!(v["findings"][0]["field"], "owner_id_number");
 }
 
-#[tokio::test]
 async fn voided_rcs_and_duplicate_vehicles() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(12).await;
@@ -428,7 +419,6 @@ async fn voided_rcs_and_duplicate_vehicles() {
     assert_eq!(verdict_of(&app.verify_qr(&second).await), "valid");
 }
 
-#[tokio::test]
 async fn issuer_qualification_at_issuance_and_now() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(13).await;
@@ -457,7 +447,6 @@ async fn issuer_qualification_at_issuance_and_now() {
     assert_eq!(codes(&v), ["issuer_not_qualified"]);
 }
 
-#[tokio::test]
 async fn an_rc_left_undismantled_too_long_is_flagged() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(14).await;
@@ -476,7 +465,6 @@ async fn an_rc_left_undismantled_too_long_is_flagged() {
     assert_eq!(verdict_of(&app.verify_qr(&url).await), "valid");
 }
 
-#[tokio::test]
 async fn a_consumed_rc_warns_at_inspection_and_fails_for_deregistration() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(15).await;
@@ -515,7 +503,6 @@ async fn scans(app: &TestApp, police: &str) -> serde_json::Value {
     a.expect(200).clone()
 }
 
-#[tokio::test]
 async fn scan_anomalies() {
     let app = spawn_app_with(|s| s.scan_daily_limit = 3).await;
     let e = app.qualified_enterprise(16).await;
@@ -561,7 +548,6 @@ async fn scan_anomalies() {
         .expect_problem(403, "forbidden");
 }
 
-#[tokio::test]
 async fn a_consumed_rc_seen_at_a_checkpoint_is_an_anomaly() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(17).await;
@@ -584,18 +570,12 @@ async fn a_consumed_rc_seen_at_a_checkpoint_is_an_anomaly() {
     assert_eq!(codes(&v), ["already_deregistered", "scan_anomaly"]);
 }
 
-#[tokio::test]
 async fn an_unreadable_registry_gives_indeterminate_never_invalid() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(18).await;
     let (_, url) = registered_rc(&app, &e, "RC-U", &make_vin(18)).await;
-    {
-        use diesel::connection::SimpleConnection;
-        use diesel::prelude::*;
-        let mut conn = SqliteConnection::establish(&app.db_path().to_string_lossy()).unwrap();
-        conn.batch_execute("ALTER TABLE recycling_certificates RENAME TO rcs_away")
-            .unwrap();
-    }
+    app.db_path()
+        .exec("ALTER TABLE recycling_certificates RENAME TO rcs_away");
     let v = app.verify_qr(&url).await;
     assert_eq!(verdict_of(&v), "indeterminate", "{v:#}");
     assert_eq!(codes(&v), ["registry_unavailable"]);
@@ -609,7 +589,6 @@ async fn an_unreadable_registry_gives_indeterminate_never_invalid() {
     );
 }
 
-#[tokio::test]
 async fn verify_requests_are_validated() {
     let app = spawn_app().await;
     app.post("/api/v1/verify", None, &json!({}))
@@ -650,7 +629,6 @@ async fn verify_requests_are_validated() {
     assert_eq!(codes(&v), ["qr_malformed"]);
 }
 
-#[tokio::test]
 async fn scan_history_shows_the_callers_own_scan_even_with_one_connection() {
     let app = spawn_app_with(|s| s.db_pool_size = 1).await;
     let e = app.qualified_enterprise(19).await;
@@ -666,3 +644,23 @@ async fn scan_history_shows_the_callers_own_scan_even_with_one_connection() {
     assert_eq!(list[0]["checkpoint"], "G4");
     assert_eq!(list[0]["role"], "police");
 }
+
+crate::backend_tests!(
+    a_registered_rc_verifies_valid_and_the_public_sees_a_masked_owner,
+    the_claims_are_the_spec_claims_and_carry_no_personal_data,
+    a_registered_qc_verifies_and_reissue_supersedes_the_old_paper,
+    qc_status_findings_and_holder_mismatch,
+    an_expired_qc_verifies_as_expired,
+    forged_and_altered_qrs_are_caught,
+    genuine_signatures_over_wrong_or_missing_records,
+    presented_fields_are_compared_and_owner_fields_need_a_role,
+    voided_rcs_and_duplicate_vehicles,
+    issuer_qualification_at_issuance_and_now,
+    an_rc_left_undismantled_too_long_is_flagged,
+    a_consumed_rc_warns_at_inspection_and_fails_for_deregistration,
+    scan_anomalies,
+    a_consumed_rc_seen_at_a_checkpoint_is_an_anomaly,
+    an_unreadable_registry_gives_indeterminate_never_invalid,
+    verify_requests_are_validated,
+    scan_history_shows_the_callers_own_scan_even_with_one_connection,
+);
