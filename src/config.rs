@@ -95,6 +95,16 @@ pub struct Settings {
     )]
     pub db_pool_size: u32,
 
+    /// How long a request waits for a database connection before it gets
+    /// 503 `database_unavailable`, in milliseconds.
+    #[arg(
+        long,
+        env = "SCRAPCERT_DB_TIMEOUT_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub db_timeout_ms: u64,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SCRAPCERT_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -119,6 +129,7 @@ impl Settings {
             scan_queue: 10_000,
             qr_ec_level: "M".into(),
             db_pool_size: 8,
+            db_timeout_ms: 5000,
             workers: None,
             log: "info".into(),
         }

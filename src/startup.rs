@@ -79,7 +79,11 @@ impl Application {
         let target = DatabaseTarget::parse(&settings.database_url)?;
         ensure_keys_dir(&settings)?;
         let keys = Arc::new(Keys::open_or_create(&settings.keys_dir)?);
-        let pool = db::build_pool(&target, settings.db_pool_size)?;
+        let pool = db::build_pool(
+            &target,
+            settings.db_pool_size,
+            std::time::Duration::from_millis(settings.db_timeout_ms.max(100)),
+        )?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let local = listener.local_addr()?;

@@ -52,9 +52,15 @@ pub fn find(
         .optional()?)
 }
 
+/// Stores an answer; a concurrent request that stored one for the same key
+/// first gives `idempotency_race` (the caller replays the winner's answer).
 pub fn store(conn: &mut DbConnection, row: &StoredResponse) -> Result<(), ApiError> {
     diesel::insert_into(idempotency_keys::table)
         .values(row)
-        .execute(conn)?;
+        .execute(conn)
+        .map_err(|e| match super::unique_violation(&e) {
+            Some(_) => ApiError::conflict("idempotency_race", "a concurrent request used this key"),
+            None => e.into(),
+        })?;
     Ok(())
 }

@@ -148,14 +148,14 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
 }
 
 /// Builds the pool after preparing the database (directory, WAL, migrations).
-pub fn build_pool(target: &DatabaseTarget, size: u32) -> anyhow::Result<DbPool> {
+pub fn build_pool(target: &DatabaseTarget, size: u32, timeout: Duration) -> anyhow::Result<DbPool> {
     let mut conn = connect(target)?;
     run_migrations(&mut conn)?;
     drop(conn);
     let manager = ConnectionManager::<DbConnection>::new(target.connection_url());
     Pool::builder()
         .max_size(size)
-        .connection_timeout(Duration::from_secs(5))
+        .connection_timeout(timeout)
         .connection_customizer(Box::new(ConnectionSetup))
         .build(manager)
         .context("cannot build the database pool")

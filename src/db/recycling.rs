@@ -440,9 +440,56 @@ fn unknown_qualification() -> ApiError {
     )
 }
 
+/// The stored answer of an earlier request with the same key, or
+/// `idempotency_key_reused` if that request had another body.
+fn replay(stored: StoredResponse, idem: &IdempotencyRequest) -> Result<(u16, String), ApiError> {
+    if stored.request_hash != idem.request_hash {
+        return Err(ApiError::unprocessable(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request body",
+        ));
+    }
+    let status = u16::try_from(stored.response_status).unwrap_or(201);
+    Ok((status, stored.response_body))
+}
+
 /// Registers an RC (or replays the stored answer of an earlier request with
 /// the same `Idempotency-Key`). Returns the HTTP status and body to send.
 pub fn register(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    enterprise_uscc: &str,
+    new: NewRc,
+    idem: Option<IdempotencyRequest>,
+    signing: &SigningContext,
+) -> Result<(u16, String), ApiError> {
+    let result = register_once(conn, actor, enterprise_uscc, new, idem.clone(), signing);
+    let Some(idem) = idem else {
+        return result;
+    };
+    match result {
+        // Two requests with one key raced (on one instance or two): the one
+        // that lost answers as a replay of the one that won.
+        Err(e)
+            if matches!(
+                e.code(),
+                "duplicate_number" | "duplicate_vehicle" | "idempotency_race"
+            ) =>
+        {
+            match idempotency::find(conn, enterprise_uscc, &idem.key)? {
+                Some(stored) => replay(stored, &idem),
+                None if e.code() == "idempotency_race" => Err(ApiError::conflict(
+                    "duplicate_number",
+                    "a concurrent request registered this certificate",
+                )),
+                None => Err(e),
+            }
+        }
+        other => other,
+    }
+}
+
+fn register_once(
     conn: &mut DbConnection,
     actor: &Principal,
     enterprise_uscc: &str,
@@ -455,14 +502,7 @@ pub fn register(
         if let Some(idem) = &idem
             && let Some(stored) = idempotency::find(conn, enterprise_uscc, &idem.key)?
         {
-            if stored.request_hash != idem.request_hash {
-                return Err(ApiError::unprocessable(
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different request body",
-                ));
-            }
-            let status = u16::try_from(stored.response_status).unwrap_or(201);
-            return Ok((status, stored.response_body));
+            return replay(stored, idem);
         }
         let (view, qr) = insert_rc(conn, actor, enterprise_uscc, new, now, signing)?;
         let body = json!({ "certificate": view, "qr": qr }).to_string();

@@ -8,6 +8,7 @@ mod errors;
 mod health;
 mod helpers;
 mod idempotency;
+mod instances;
 mod keys;
 mod openapi;
 mod qr;
