@@ -179,12 +179,21 @@ pub fn write_tx<T>(
     }
 }
 
-/// Runs `f` in a read transaction (one consistent snapshot).
+/// Runs `f` in a read transaction (one consistent snapshot). On PostgreSQL
+/// it is `READ ONLY`, so a read/write-splitting router may send it to a
+/// replica.
 pub fn read_tx<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?;
+    match conn {
+        DbConnection::Postgres(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN READ ONLY")?;
+        }
+        DbConnection::Sqlite(_) => {
+            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?;
+        }
+    }
     finish_tx(conn, f)
 }
 

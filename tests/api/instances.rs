@@ -445,3 +445,61 @@ async fn readiness_follows_the_database_and_an_outage_writes_nothing() {
         .expect_problem(404, "not_found");
     assert_eq!(app.verify_qr(&qr).await["verdict"], "valid");
 }
+
+#[test]
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "PostgreSQL pass skipped: set SCRAPCERT_TEST_POSTGRES_URL to run it"
+)]
+fn postgres_reads_run_in_read_only_transactions() {
+    use diesel::connection::SimpleConnection;
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(Backend::Postgres, dir.path());
+    let mut conn = db.connect();
+    scrapcert::db::run_migrations(&mut conn).unwrap();
+    let insert = "INSERT INTO scans (signature_ok, at, role, purpose, verdict) \
+                  VALUES (false, '2024-01-01 00:00:00', 'public', 'inspection', 'invalid')";
+    let read = scrapcert::db::read_tx(&mut conn, |c| {
+        c.batch_execute(insert)
+            .map_err(scrapcert::error::ApiError::from)
+    });
+    assert!(read.is_err(), "a write inside a read transaction must fail");
+    scrapcert::db::write_tx(&mut conn, |c| {
+        c.batch_execute(insert)
+            .map_err(scrapcert::error::ApiError::from)
+    })
+    .unwrap();
+    assert_eq!(count_rows_in(&db, "scans"), 1);
+}
+
+#[test]
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "PostgreSQL pass skipped: set SCRAPCERT_TEST_POSTGRES_URL to run it"
+)]
+fn migrate_works_on_postgres_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(Backend::Postgres, dir.path());
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_scrapcert"))
+            .arg("migrate")
+            .env("SCRAPCERT_DATABASE_URL", &db.url)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let said = String::from_utf8_lossy(&first.stderr).to_string();
+    assert!(
+        said.contains("2 migration(s) applied to postgres"),
+        "{said}"
+    );
+    assert!(!said.contains(&db.url), "the URL is not echoed");
+    let again = String::from_utf8_lossy(&run().stderr).to_string();
+    assert!(again.contains("0 migration(s)"), "{again}");
+    assert_eq!(count_rows_in(&db, "events"), 0);
+}
