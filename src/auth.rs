@@ -129,6 +129,26 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     Ok(Some(token.trim().to_string()))
 }
 
+/// The principal of a token secret (from a header or a form field).
+pub async fn principal_for_secret(
+    state: &web::Data<AppState>,
+    secret: &str,
+) -> Result<Principal, ApiError> {
+    let hash = hash_token(secret.trim());
+    let found = state
+        .db(move |conn| db::tokens::find_active_by_hash(conn, &hash, crate::clock::now()))
+        .await?;
+    let row =
+        found.ok_or_else(|| ApiError::unauthorized("the token is unknown, expired or revoked"))?;
+    let role = Role::parse_token_role(&row.role)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("stored token has an unknown role")))?;
+    Ok(Principal {
+        role,
+        token_id: Some(row.id),
+        enterprise: row.enterprise_uscc,
+    })
+}
+
 impl FromRequest for Principal {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Principal, ApiError>>>>;
@@ -141,21 +161,7 @@ impl FromRequest for Principal {
                 return Ok(Principal::public());
             };
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
-            let hash = hash_token(&secret);
-            let found = state
-                .db(move |conn| db::tokens::find_active_by_hash(conn, &hash, crate::clock::now()))
-                .await?;
-            let row = found.ok_or_else(|| {
-                ApiError::unauthorized("the token is unknown, expired or revoked")
-            })?;
-            let role = Role::parse_token_role(&row.role).ok_or_else(|| {
-                ApiError::internal(anyhow::anyhow!("stored token has an unknown role"))
-            })?;
-            Ok(Principal {
-                role,
-                token_id: Some(row.id),
-                enterprise: row.enterprise_uscc,
-            })
+            principal_for_secret(&state, &secret).await
         })
     }
 }

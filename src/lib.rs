@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod keys;
 pub mod qr_image;
+pub mod qr_reader;
 pub mod routes;
 pub mod scan_log;
 pub mod startup;

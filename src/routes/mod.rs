@@ -4,6 +4,7 @@
 pub mod enterprises;
 pub mod health;
 pub mod pages;
+pub mod portal;
 pub mod qualifications;
 pub mod recycling;
 pub mod tokens;
@@ -61,7 +62,12 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/api/v1/recycling-certificates/{number}/qr.png" => recycling::qr_png),
         route!(GET "/api/v1/recycling-certificates/{number}/qr.svg" => recycling::qr_svg),
         route!(POST "/api/v1/verify" => verify::verify),
+        route!(POST "/api/v1/verify/image" => verify::verify_image),
         route!(GET "/v/{jws}" => verify::page),
+        route!(POST "/v/{jws}" => portal::verify_at_checkpoint),
+        route!(GET "/" => portal::landing),
+        route!(POST "/verify" => portal::verify_pasted),
+        route!(POST "/verify/image" => portal::verify_uploaded),
     ]
 }
 
@@ -239,4 +245,49 @@ pub fn qr_image(
             .body(crate::qr_image::svg(&url, level)?),
     };
     Ok(resp)
+}
+
+/// Which history of a certificate to read.
+pub enum History {
+    Events,
+    Scans,
+}
+
+/// `GET …/{number}/events` and `…/scans` of a QC or RC (`kind`), for the
+/// authority and police: 404 for an unknown certificate.
+pub async fn history(
+    principal: crate::auth::Principal,
+    state: web::Data<crate::startup::AppState>,
+    which: History,
+    kind: &'static str,
+    number: String,
+) -> Result<HttpResponse, ApiError> {
+    use crate::db::events::{self, Subject};
+    use crate::domain::claims;
+    principal.require(&[crate::auth::Role::Authority, crate::auth::Role::Police])?;
+    if let History::Scans = which {
+        // Read your own scans: commit what is queued first (without holding
+        // a connection, which the scan writer needs).
+        let log = std::sync::Arc::clone(&state.scan_log);
+        web::block(move || log.flush()).await?;
+    }
+    let list = state
+        .db(move |conn| {
+            let subject = if kind == claims::QC {
+                crate::db::qualifications::load(conn, &number)?;
+                Subject::Qualification(&number)
+            } else {
+                crate::db::recycling::load(conn, &number)?;
+                Subject::RecyclingCertificate(&number)
+            };
+            match which {
+                History::Events => serde_json::to_value(events::list(conn, subject)?),
+                History::Scans => {
+                    serde_json::to_value(crate::db::scans::list(conn, kind, &number)?)
+                }
+            }
+            .map_err(ApiError::internal)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
 }

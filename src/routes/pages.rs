@@ -1,8 +1,10 @@
-//! Server-rendered zh-CN pages: plain HTML and CSS, no scripts, no external
-//! assets. Every value from the registry or the QR is HTML-escaped.
+//! Server-rendered zh-CN pages for people: the verdict page a phone opens from
+//! a QR, and the landing page to paste QR text or upload a photo. Plain HTML
+//! and CSS: no scripts, nothing from other hosts, mobile first, and every
+//! value from the registry or the QR HTML-escaped.
 
-use actix_web::HttpResponse;
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde_json::Value;
 
 use crate::domain::verdict::{Severity, VerdictKind};
@@ -24,27 +26,82 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// Security headers of every page: no scripts at all, nothing from other
-/// hosts, and no Referer (the JWS is in the URL).
-pub fn page_response(html: String) -> HttpResponse {
-    HttpResponse::Ok()
+/// The security headers of every page: no script may run at all, nothing
+/// loads from another host, forms post only here, and no Referer leaves the
+/// page (the JWS is in its URL).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+fn page(status: StatusCode, html: String) -> HttpResponse {
+    HttpResponseBuilder::new(status)
         .content_type("text/html; charset=utf-8")
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(html)
 }
 
+const STYLE: &str = "\
+*{box-sizing:border-box}\
+body{margin:0;font-family:system-ui,-apple-system,'PingFang SC','Noto Sans CJK SC','Microsoft YaHei',sans-serif;\
+background:#f2f2f2;color:#111;font-size:17px;line-height:1.45}\
+header.top{background:#1d2b3a;color:#fff;padding:10px 16px;font-size:15px}\
+.band{padding:18px 16px;color:#fff;display:flex;align-items:center;gap:14px}\
+.band .icon{flex:none;font-size:40px;line-height:1;width:60px;height:60px;border:4px solid #fff;border-radius:50%;\
+display:flex;align-items:center;justify-content:center;font-weight:800}\
+.band .word{font-size:44px;font-weight:800;letter-spacing:6px}\
+.band .what{font-size:15px;opacity:.95}\
+.valid{background:#146c2e}.warning{background:#9a5b00}.invalid{background:#b00020}.indeterminate{background:#4a4a4a}\
+main{padding:8px 14px 20px;max-width:680px;margin:0 auto}\
+h2{font-size:18px;margin:18px 0 8px}\
+ul.reasons{padding-left:0;list-style:none;margin:0}\
+ul.reasons li{background:#fff;border-left:6px solid #999;margin:6px 0;padding:10px 12px;border-radius:4px}\
+ul.reasons li.error{border-color:#b00020;font-weight:700}ul.reasons li.warning{border-color:#9a5b00}\
+ul.reasons li.info{border-color:#5a6b7a;color:#333}\
+table{border-collapse:collapse;width:100%;background:#fff;border-radius:4px}\
+th,td{text-align:left;padding:9px 10px;border-bottom:1px solid #e2e2e2;vertical-align:top;word-break:break-all}\
+th{width:32%;color:#444;font-weight:600;font-size:15px}\
+td.big{font-size:18px;font-weight:700;font-family:ui-monospace,'DejaVu Sans Mono',monospace;word-break:normal;overflow-wrap:anywhere}\
+form{background:#fff;padding:12px;border-radius:4px;margin:8px 0}\
+label{display:block;font-weight:600;margin:8px 0 4px}\
+textarea,input[type=text],input[type=password]{width:100%;font-size:16px;padding:8px;border:1px solid #999;border-radius:4px}\
+input[type=file]{font-size:16px;width:100%}\
+button{margin-top:10px;font-size:18px;padding:10px 18px;border:0;border-radius:4px;background:#1d2b3a;color:#fff;width:100%}\
+details{margin:14px 0}summary{font-weight:600;cursor:pointer}\
+p.notice{background:#fff3cd;border:1px solid #d9b44a;padding:10px;border-radius:4px}\
+footer{padding:10px 16px;color:#666;font-size:13px;text-align:center}";
+
+fn layout(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<meta name=\"referrer\" content=\"no-referrer\">\
+<title>{title}</title><style>{STYLE}</style></head><body>\
+<header class=\"top\">报废机动车证书核验</header>{body}\
+<footer>报废机动车回收拆解企业资质认定证书 · 报废机动车回收证明 登记核验</footer></body></html>",
+        title = escape(title),
+    )
+}
+
+/// Class and symbol of the status band: the symbol and the word carry the
+/// meaning without colour.
 fn band(v: VerdictKind) -> (&'static str, &'static str) {
     match v {
-        VerdictKind::Valid => ("valid", "✔"),
+        VerdictKind::Valid => ("valid", "✓"),
         VerdictKind::Warning => ("warning", "!"),
-        VerdictKind::Invalid => ("invalid", "✘"),
+        VerdictKind::Invalid => ("invalid", "✗"),
         VerdictKind::Indeterminate => ("indeterminate", "?"),
+    }
+}
+
+fn band_hint(v: VerdictKind) -> &'static str {
+    match v {
+        VerdictKind::Valid => "证书真实、未被篡改、登记状态有效",
+        VerdictKind::Warning => "证书真实，但有需要注意的情况",
+        VerdictKind::Invalid => "证书不可信或已失效，请按规定处置",
+        VerdictKind::Indeterminate => "暂时无法查询登记系统，请稍后再试",
     }
 }
 
@@ -52,6 +109,16 @@ fn row(out: &mut String, label: &str, value: Option<&str>) {
     if let Some(v) = value.filter(|v| !v.is_empty()) {
         out.push_str(&format!(
             "<tr><th>{}</th><td>{}</td></tr>",
+            escape(label),
+            escape(v)
+        ));
+    }
+}
+
+fn big_row(out: &mut String, label: &str, value: Option<&str>) {
+    if let Some(v) = value.filter(|v| !v.is_empty()) {
+        out.push_str(&format!(
+            "<tr><th>{}</th><td class=\"big\">{}</td></tr>",
             escape(label),
             escape(v)
         ));
@@ -71,141 +138,226 @@ fn status_zh(s: &str) -> &str {
     }
 }
 
-fn certificate_rows(kind: Option<&str>, c: &Value) -> String {
+fn revocation_zh(kind: &str) -> &'static str {
+    match kind {
+        "penalty" => "吊销",
+        "cancelled" => "注销",
+        _ => "撤销",
+    }
+}
+
+/// `2024-03-01T08:00:00Z` → `2024-03-01 16:00`, in China Standard Time.
+fn local_time(rfc3339: &str) -> String {
+    crate::clock::parse_rfc3339(rfc3339)
+        .map(|t| {
+            (t + chrono::Duration::hours(8))
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| rfc3339.to_string())
+}
+
+fn rc_rows(c: &Value) -> String {
     let s = |v: &Value| v.as_str().map(str::to_string);
     let mut out = String::new();
-    match kind {
-        Some("RC") => {
-            row(&mut out, "证书类型", Some("报废机动车回收证明"));
-            row(&mut out, "证明编号", s(&c["number"]).as_deref());
-            row(&mut out, "状态", s(&c["status"]).as_deref().map(status_zh));
-            row(&mut out, "车辆识别代号", s(&c["vehicle"]["vin"]).as_deref());
-            row(&mut out, "号牌号码", s(&c["vehicle"]["plate"]).as_deref());
-            row(
-                &mut out,
-                "厂牌型号",
-                s(&c["vehicle"]["brand_model"]).as_deref(),
-            );
-            row(&mut out, "车主", s(&c["owner"]["name"]).as_deref());
-            row(&mut out, "回收企业", s(&c["enterprise"]["name"]).as_deref());
-            row(
-                &mut out,
-                "统一社会信用代码",
-                s(&c["enterprise"]["uscc"]).as_deref(),
-            );
-            row(&mut out, "接收日期", s(&c["received_on"]).as_deref());
-            row(
-                &mut out,
-                "拆解日期",
-                s(&c["dismantling"]["dismantled_on"]).as_deref(),
-            );
-            if let Some(at) = s(&c["deregistration"]["at"]) {
-                let office = s(&c["deregistration"]["office"]).unwrap_or_default();
-                row(
-                    &mut out,
-                    "注销登记",
-                    Some(&format!("{} {}", &at[..10.min(at.len())], office)),
-                );
-            }
-        }
-        Some("QC") => {
-            row(
-                &mut out,
-                "证书类型",
-                Some("报废机动车回收拆解企业资质认定证书"),
-            );
-            row(&mut out, "证书编号", s(&c["number"]).as_deref());
-            row(
-                &mut out,
-                "版本",
-                c["revision"]
-                    .as_i64()
-                    .map(|r| format!("第{r}版"))
-                    .as_deref(),
-            );
-            row(&mut out, "状态", s(&c["status"]).as_deref().map(status_zh));
-            row(&mut out, "企业名称", s(&c["enterprise"]["name"]).as_deref());
-            row(
-                &mut out,
-                "统一社会信用代码",
-                s(&c["enterprise"]["uscc"]).as_deref(),
-            );
-            row(
-                &mut out,
-                "法定代表人",
-                s(&c["enterprise"]["legal_representative"]).as_deref(),
-            );
-            if let Some(sites) = c["enterprise"]["dismantling_sites"].as_array() {
-                let list: Vec<&str> = sites.iter().filter_map(Value::as_str).collect();
-                row(&mut out, "拆解场地", Some(&list.join("；")));
-            }
-            row(&mut out, "发证机关", s(&c["issuing_authority"]).as_deref());
-            row(&mut out, "发证日期", s(&c["issued_on"]).as_deref());
-            row(&mut out, "有效期至", s(&c["valid_until"]).as_deref());
-        }
-        _ => {}
+    row(&mut out, "证书", Some("报废机动车回收证明"));
+    row(&mut out, "证明编号", s(&c["number"]).as_deref());
+    row(&mut out, "状态", s(&c["status"]).as_deref().map(status_zh));
+    big_row(&mut out, "车辆识别代号", s(&c["vehicle"]["vin"]).as_deref());
+    big_row(&mut out, "号牌号码", s(&c["vehicle"]["plate"]).as_deref());
+    row(
+        &mut out,
+        "厂牌型号",
+        s(&c["vehicle"]["brand_model"]).as_deref(),
+    );
+    row(
+        &mut out,
+        "发动机号",
+        s(&c["vehicle"]["engine_number"]).as_deref(),
+    );
+    row(&mut out, "车主", s(&c["owner"]["name"]).as_deref());
+    row(&mut out, "回收企业", s(&c["enterprise"]["name"]).as_deref());
+    row(
+        &mut out,
+        "统一社会信用代码",
+        s(&c["enterprise"]["uscc"]).as_deref(),
+    );
+    row(
+        &mut out,
+        "资质认定书编号",
+        s(&c["qualification_number"]).as_deref(),
+    );
+    row(&mut out, "接收日期", s(&c["received_on"]).as_deref());
+    if let Some(on) = s(&c["dismantling"]["dismantled_on"]) {
+        let site = s(&c["dismantling"]["site"]).unwrap_or_default();
+        row(&mut out, "拆解", Some(&format!("{on} {site}")));
+    }
+    if let Some(at) = s(&c["deregistration"]["at"]) {
+        let office = s(&c["deregistration"]["office"]).unwrap_or_default();
+        row(
+            &mut out,
+            "已注销",
+            Some(&format!("{} {office}", local_time(&at))),
+        );
+    }
+    if let Some(at) = s(&c["voided"]["at"]) {
+        let reason = s(&c["voided"]["reason"]).unwrap_or_default();
+        row(
+            &mut out,
+            "已作废",
+            Some(&format!("{} {reason}", local_time(&at))),
+        );
     }
     out
 }
 
-const STYLE: &str = "body{margin:0;font-family:system-ui,-apple-system,'PingFang SC','Noto Sans CJK SC','Microsoft YaHei',sans-serif;background:#f4f4f4;color:#111}\
-.band{padding:20px 16px;color:#fff;display:flex;align-items:center;gap:14px}\
-.band .icon{font-size:44px;line-height:1;width:56px;height:56px;border:4px solid #fff;border-radius:50%;display:flex;align-items:center;justify-content:center;font-weight:700}\
-.band .word{font-size:40px;font-weight:800;letter-spacing:4px}\
-.valid{background:#146c2e}.warning{background:#8a5a00}.invalid{background:#b00020}.indeterminate{background:#4a4a4a}\
-main{padding:12px 16px;max-width:640px}\
-ul{padding-left:20px}li{margin:6px 0;font-size:17px}li.error{font-weight:700}\
-table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:8px;border-bottom:1px solid #ddd;font-size:16px;vertical-align:top}\
-th{width:40%;color:#444;font-weight:600}footer{padding:12px 16px;color:#666;font-size:13px}";
+fn qc_rows(c: &Value) -> String {
+    let s = |v: &Value| v.as_str().map(str::to_string);
+    let mut out = String::new();
+    row(&mut out, "证书", Some("报废机动车回收拆解企业资质认定证书"));
+    row(&mut out, "证书编号", s(&c["number"]).as_deref());
+    row(
+        &mut out,
+        "版本",
+        c["revision"]
+            .as_i64()
+            .map(|r| match c["current_revision"].as_i64() {
+                Some(cur) if cur != r => format!("第{r}版（现行第{cur}版）"),
+                _ => format!("第{r}版"),
+            })
+            .as_deref(),
+    );
+    let revoked_as = c["status_history"]
+        .as_array()
+        .and_then(|h| h.iter().rev().find(|e| e["status"] == "revoked"))
+        .map(|e| format!("已{}", revocation_zh(e["kind"].as_str().unwrap_or(""))));
+    let status = match (s(&c["status"]).as_deref(), revoked_as) {
+        (Some("revoked"), Some(how)) => Some(how),
+        (other, _) => other.map(|st| status_zh(st).to_string()),
+    };
+    row(&mut out, "状态", status.as_deref());
+    big_row(&mut out, "企业名称", s(&c["enterprise"]["name"]).as_deref());
+    big_row(
+        &mut out,
+        "统一社会信用代码",
+        s(&c["enterprise"]["uscc"]).as_deref(),
+    );
+    row(
+        &mut out,
+        "法定代表人",
+        s(&c["enterprise"]["legal_representative"]).as_deref(),
+    );
+    row(&mut out, "住所", s(&c["enterprise"]["address"]).as_deref());
+    if let Some(sites) = c["enterprise"]["dismantling_sites"].as_array() {
+        let list: Vec<&str> = sites.iter().filter_map(Value::as_str).collect();
+        row(&mut out, "拆解场地", Some(&list.join("；")));
+    }
+    row(&mut out, "发证机关", s(&c["issuing_authority"]).as_deref());
+    row(&mut out, "发证日期", s(&c["issued_on"]).as_deref());
+    row(&mut out, "有效期至", s(&c["valid_until"]).as_deref());
+    if let Some(history) = c["status_history"].as_array() {
+        for h in history.iter().skip(1) {
+            let status = h["status"].as_str().unwrap_or("");
+            let label = match status {
+                "suspended" => "暂停".to_string(),
+                "revoked" => revocation_zh(h["kind"].as_str().unwrap_or("")).to_string(),
+                _ => "恢复".to_string(),
+            };
+            let when = h["effective_at"]
+                .as_str()
+                .map(local_time)
+                .unwrap_or_default();
+            let reason = h["reason"].as_str().unwrap_or("");
+            row(&mut out, &label, Some(&format!("{when} 起 {reason}")));
+        }
+    }
+    out
+}
 
-/// The verdict page (SPEC §4): a large status band, the reasons, the fields
-/// an officer compares with the paper.
-pub fn verdict_page(v: &Verdict) -> HttpResponse {
+/// The verdict page (SPEC §4): a large status band, the reasons in words,
+/// and the fields an officer compares with the paper and the vehicle. With
+/// `jws`, a form lets an officer record the checkpoint of this scan.
+pub fn verdict_page(v: &Verdict, jws: Option<&str>, notice: Option<&str>) -> HttpResponse {
     let (class, icon) = band(v.verdict);
-    let mut reasons = String::new();
+    let mut body = format!(
+        "<div class=\"band {class}\" role=\"status\" id=\"verdict\" data-verdict=\"{verdict}\">\
+<span class=\"icon\" aria-hidden=\"true\">{icon}</span><div><div class=\"word\">{word}</div>\
+<div class=\"what\">{hint}</div></div></div><main>",
+        verdict = v.verdict.as_str(),
+        word = v.verdict.zh(),
+        hint = band_hint(v.verdict),
+    );
+    if let Some(n) = notice {
+        body.push_str(&format!("<p class=\"notice\">{}</p>", escape(n)));
+    }
+    body.push_str("<h2>核验结论</h2><ul class=\"reasons\" id=\"reasons\">");
+    if v.findings.is_empty() {
+        body.push_str("<li>二维码签名有效，登记记录一致，证书在有效状态。</li>");
+    }
     for f in &v.findings {
         let cls = match f.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
             Severity::Info => "info",
         };
-        reasons.push_str(&format!("<li class=\"{cls}\">{}</li>", escape(&f.message)));
+        body.push_str(&format!(
+            "<li class=\"{cls}\" data-code=\"{}\">{}</li>",
+            escape(f.code),
+            escape(&f.message)
+        ));
     }
-    if reasons.is_empty() {
-        reasons.push_str("<li>证书真实、未被篡改，登记状态有效。</li>");
+    body.push_str("</ul>");
+    let rows = match (v.kind.as_deref(), &v.certificate) {
+        (Some("RC"), Some(c)) => rc_rows(c),
+        (Some("QC"), Some(c)) => qc_rows(c),
+        _ => String::new(),
+    };
+    if !rows.is_empty() {
+        body.push_str(&format!(
+            "<h2>登记信息（请与纸质证书及车辆逐项核对）</h2><table id=\"record\">{rows}</table>"
+        ));
     }
-    let table = v
-        .certificate
-        .as_ref()
-        .map(|c| certificate_rows(v.kind.as_deref(), c))
-        .unwrap_or_default();
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>证书核验：{word}</title><style>{STYLE}</style></head><body>\
-<div class=\"band {class}\" role=\"status\"><span class=\"icon\" aria-hidden=\"true\">{icon}</span>\
-<span class=\"word\">{word}</span></div><main><h2>核验结果</h2><ul>{reasons}</ul>\
-{table_block}</main><footer>核验时间 {checked}（UTC）</footer></body></html>",
-        word = v.verdict.zh(),
-        table_block = if table.is_empty() {
-            String::new()
-        } else {
-            format!("<h2>登记信息（请与纸质证书及车辆核对）</h2><table>{table}</table>")
-        },
-        checked = escape(&v.checked_at),
-    );
-    page_response(html)
+    if let Some(jws) = jws {
+        body.push_str(&format!(
+            "<details><summary>民警：登记检查站</summary>\
+<form method=\"post\" action=\"/v/{jws}\"><label for=\"checkpoint\">检查站</label>\
+<input type=\"text\" id=\"checkpoint\" name=\"checkpoint\" maxlength=\"128\" required>\
+<label for=\"token\">民警令牌</label><input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"off\" required>\
+<button type=\"submit\">登记并重新核验</button></form></details>",
+            jws = escape(jws)
+        ));
+    }
+    body.push_str(&format!(
+        "<p><a href=\"/\">核验其他证书</a></p></main><footer>核验时间 {}（北京时间）</footer>",
+        escape(&local_time(&v.checked_at))
+    ));
+    page(
+        StatusCode::OK,
+        layout(&format!("证书核验：{}", v.verdict.zh()), &body),
+    )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markup_is_escaped() {
-        assert_eq!(
-            escape("<b a=\"x\">&'"),
-            "&lt;b a=&quot;x&quot;&gt;&amp;&#39;"
-        );
+/// The landing page: paste the QR text, or upload a photo or scan of it.
+pub fn landing_page(status: StatusCode, notice: Option<&str>) -> HttpResponse {
+    let mut body = String::from("<main><h2>核验报废机动车证书</h2>");
+    if let Some(n) = notice {
+        body.push_str(&format!(
+            "<p class=\"notice\" id=\"notice\">{}</p>",
+            escape(n)
+        ));
     }
+    body.push_str(
+        "<p>用手机相机扫描证书上的二维码即可打开核验页面。也可以在这里粘贴二维码内容，或上传二维码的照片。</p>\
+<form method=\"post\" action=\"/verify\" id=\"paste\"><label for=\"qr\">二维码内容</label>\
+<textarea id=\"qr\" name=\"qr\" rows=\"4\" required placeholder=\"https://…/v/…\"></textarea>\
+<button type=\"submit\">核验</button></form>\
+<form method=\"post\" action=\"/verify/image\" enctype=\"multipart/form-data\" id=\"upload\">\
+<label for=\"image\">二维码照片或扫描件（PNG、JPEG，不超过5MB）</label>\
+<input type=\"file\" id=\"image\" name=\"image\" accept=\"image/png,image/jpeg\" required>\
+<details><summary>民警：登记检查站（可选）</summary>\
+<label for=\"checkpoint\">检查站</label><input type=\"text\" id=\"checkpoint\" name=\"checkpoint\" maxlength=\"128\">\
+<label for=\"token\">民警令牌</label><input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"off\"></details>\
+<button type=\"submit\">上传并核验</button></form></main>",
+    );
+    page(status, layout("报废机动车证书核验", &body))
 }

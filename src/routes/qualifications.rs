@@ -7,10 +7,10 @@ use serde::Deserialize;
 use super::enterprises::parse_sites;
 use super::{Checks, json_body, parse_reason, take, timestamp};
 use crate::auth::{Principal, Role};
-use crate::db::events::{self, Subject};
 use crate::db::qualifications::{
     self, NewQualification, Reissue, RevocationKind, StatusChange, Transition,
 };
+use crate::domain::claims;
 use crate::domain::{FieldError, QcNumber, Uscc, parse_date, text};
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -239,15 +239,14 @@ pub async fn events(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Authority, Role::Police])?;
-    let number = path.into_inner();
-    let list = state
-        .db(move |conn| {
-            qualifications::load(conn, &number)?;
-            events::list(conn, Subject::Qualification(&number))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(list))
+    super::history(
+        principal,
+        state,
+        super::History::Events,
+        claims::QC,
+        path.into_inner(),
+    )
+    .await
 }
 
 async fn qc_qr(
@@ -292,17 +291,12 @@ pub async fn scans(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Authority, Role::Police])?;
-    let number = path.into_inner();
-    // Read your own scans: commit what is queued first (without holding a
-    // connection, which the scan writer needs).
-    let log = std::sync::Arc::clone(&state.scan_log);
-    web::block(move || log.flush()).await?;
-    let list = state
-        .db(move |conn| {
-            qualifications::load(conn, &number)?;
-            crate::db::scans::list(conn, crate::domain::claims::QC, &number)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(list))
+    super::history(
+        principal,
+        state,
+        super::History::Scans,
+        claims::QC,
+        path.into_inner(),
+    )
+    .await
 }

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use super::{Checks, OverrideDto, json_body, parse_reason, take};
 use crate::auth::{Principal, Role};
 use crate::clock;
-use crate::db::events::{self, Subject};
 use crate::db::idempotency::IdempotencyRequest;
 use crate::db::recycling::{self, NewDismantling, NewRc, Owner, Supervision, Vehicle};
+use crate::domain::claims;
 use crate::domain::{
     FieldError, FuelType, OwnerIdentity, Plate, RcNumber, VehicleType, Vin, parse_battery_code,
     parse_date, requires_supervised_dismantling, text,
@@ -410,15 +410,14 @@ pub async fn events(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Authority, Role::Police])?;
-    let number = path.into_inner();
-    let list = state
-        .db(move |conn| {
-            recycling::load(conn, &number)?;
-            events::list(conn, Subject::RecyclingCertificate(&number))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(list))
+    super::history(
+        principal,
+        state,
+        super::History::Events,
+        claims::RC,
+        path.into_inner(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -513,17 +512,12 @@ pub async fn scans(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Authority, Role::Police])?;
-    let number = path.into_inner();
-    // Read your own scans: commit what is queued first (without holding a
-    // connection, which the scan writer needs).
-    let log = std::sync::Arc::clone(&state.scan_log);
-    web::block(move || log.flush()).await?;
-    let list = state
-        .db(move |conn| {
-            recycling::load(conn, &number)?;
-            crate::db::scans::list(conn, crate::domain::claims::RC, &number)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(list))
+    super::history(
+        principal,
+        state,
+        super::History::Scans,
+        claims::RC,
+        path.into_inner(),
+    )
+    .await
 }

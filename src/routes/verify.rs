@@ -227,8 +227,9 @@ pub async fn page(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let jws = path.into_inner();
     let request = Request {
-        qr: path.into_inner(),
+        qr: jws.clone(),
         purpose: Purpose::Inspection,
         presented: Presented::default(),
         context: ScanContext::default(),
@@ -239,7 +240,70 @@ pub async fn page(
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(verdict));
     }
-    Ok(super::pages::verdict_page(&verdict))
+    Ok(super::pages::verdict_page(&verdict, Some(&jws), None))
+}
+
+/// `POST /api/v1/verify/image`: multipart field `image` (PNG or JPEG, at
+/// most 5 MiB) → the QR in it → the verdict.
+pub async fn verify_image(
+    principal: Principal,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let upload = super::portal::read_upload(&req, payload, &["purpose"]).await?;
+    let image = upload.image.filter(|i| !i.is_empty()).ok_or_else(|| {
+        ApiError::field(
+            "image",
+            "required",
+            "a PNG or JPEG file in field `image` is required",
+        )
+    })?;
+    let purpose = match upload.fields.get("purpose").map(String::as_str) {
+        None | Some("") | Some("inspection") => Purpose::Inspection,
+        Some("deregistration") => Purpose::Deregistration,
+        Some(_) => {
+            return Err(ApiError::field(
+                "purpose",
+                "unknown_value",
+                "purpose must be inspection or deregistration",
+            ));
+        }
+    };
+    let qr = match super::portal::decode_upload(image).await? {
+        Ok(text) => text,
+        Err(crate::qr_reader::ReadError::NoQr) => {
+            return Err(ApiError::unprocessable(
+                "qr_not_found",
+                "no QR code was found in the image",
+            ));
+        }
+        Err(crate::qr_reader::ReadError::TooLarge) => return Err(ApiError::payload_too_large()),
+        Err(crate::qr_reader::ReadError::TooManyPixels) => {
+            return Err(ApiError::field(
+                "image",
+                "too_long",
+                "the image has more than 50 megapixels",
+            ));
+        }
+        Err(crate::qr_reader::ReadError::NotAnImage) => {
+            return Err(ApiError::field(
+                "image",
+                "invalid_format",
+                "the file is not a PNG or JPEG image",
+            ));
+        }
+    };
+    let request = Request {
+        qr,
+        purpose,
+        presented: Presented::default(),
+        context: ScanContext::default(),
+    };
+    let verdict = run(&state, principal, request).await;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(verdict))
 }
 
 /// `GET /.well-known/jwks.json`: every public key, retired ones included.

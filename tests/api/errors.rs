@@ -552,7 +552,7 @@ async fn an_unknown_route_is_a_problem_404() {
     for path in [
         "/api/v1/nothing-here",
         "/api/v2/enterprises",
-        "/",
+        "/index.html",
         "/api/v1/enterprises/x/y/z",
     ] {
         let a = app.get(path, None).await;

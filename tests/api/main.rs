@@ -1,6 +1,7 @@
 //! Integration tests: each test starts the real server on a free port with
 //! its own temporary database and key directory.
 
+mod browser;
 mod cli;
 mod deregister;
 mod enterprises;
@@ -11,6 +12,7 @@ mod idempotency;
 mod instances;
 mod keys;
 mod openapi;
+mod pages;
 mod qr;
 mod qualifications;
 mod recycling;

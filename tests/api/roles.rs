@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use reqwest::multipart;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -69,6 +70,17 @@ impl Callers {
     }
 }
 
+/// A request body: JSON for the API, and the two kinds of form the pages
+/// (and the image upload) take.
+#[derive(Clone)]
+enum Body {
+    Json(Value),
+    /// `application/x-www-form-urlencoded` fields (none: an empty form).
+    Form(Vec<(&'static str, String)>),
+    /// `multipart/form-data` files: field name, file name and content.
+    Multipart(Vec<(&'static str, &'static str, Vec<u8>)>),
+}
+
 /// One row of the matrix: a route, a concrete request for it, and who may
 /// call it.
 struct Case {
@@ -80,7 +92,7 @@ struct Case {
     missing_path: Option<String>,
     /// A valid body: a caller refused with it would otherwise have changed
     /// the registry, so "nothing changed" means something.
-    body: Box<dyn Fn(Who) -> Option<Value>>,
+    body: Box<dyn Fn(Who) -> Option<Body>>,
     allowed: Vec<(Who, u16)>,
     like_missing: Vec<Who>,
     /// A verification: a read that logs one scan of the certificate, off the
@@ -104,12 +116,24 @@ impl Case {
     }
 
     fn body(mut self, body: Value) -> Self {
-        self.body = Box::new(move |_| Some(body.clone()));
+        self.body = Box::new(move |_| Some(Body::Json(body.clone())));
         self
     }
 
     fn body_for(mut self, body: impl Fn(Who) -> Value + 'static) -> Self {
-        self.body = Box::new(move |who| Some(body(who)));
+        self.body = Box::new(move |who| Some(Body::Json(body(who))));
+        self
+    }
+
+    /// A form-urlencoded body, as a page's form posts it.
+    fn form(mut self, fields: Vec<(&'static str, String)>) -> Self {
+        self.body = Box::new(move |_| Some(Body::Form(fields.clone())));
+        self
+    }
+
+    /// A multipart/form-data body of files.
+    fn multipart(mut self, files: Vec<(&'static str, &'static str, Vec<u8>)>) -> Self {
+        self.body = Box::new(move |_| Some(Body::Multipart(files.clone())));
         self
     }
 
@@ -155,15 +179,27 @@ async fn call(
     method: &Method,
     path: &str,
     token: Option<&str>,
-    body: Option<&Value>,
+    body: Option<&Body>,
 ) -> Answer {
     let mut req = app.client.request(method.clone(), app.url(path));
     if let Some(token) = token {
         req = req.bearer_auth(token);
     }
-    if let Some(body) = body {
-        req = req.json(body);
-    }
+    req = match body {
+        None => req,
+        Some(Body::Json(value)) => req.json(value),
+        Some(Body::Form(fields)) => req.form(fields),
+        Some(Body::Multipart(files)) => {
+            let mut form = multipart::Form::new();
+            for (field, file_name, bytes) in files {
+                form = form.part(
+                    *field,
+                    multipart::Part::bytes(bytes.clone()).file_name(*file_name),
+                );
+            }
+            req.multipart(form)
+        }
+    };
     app.send(req).await
 }
 
@@ -179,6 +215,8 @@ struct World {
     rc: String,
     /// The `qr` member of `rc`'s registration answer: `{jws, url}`.
     rc_qr: Value,
+    /// `rc`'s QR as a PNG (`qr.png`, read before the matrix voids the RC).
+    rc_qr_png: Vec<u8>,
     /// An RC of A that only the deregistration row touches: it is consumed
     /// exactly once, by the clerk.
     rc_to_consume: String,
@@ -196,6 +234,16 @@ async fn world() -> World {
     let registered = app.register_rc(&a, &rc_body(&rc, &make_vin(1))).await;
     let rc_qr = registered.expect(201)["qr"].clone();
     assert!(rc_qr["url"].is_string(), "{:#}", registered.body);
+    let png = app
+        .client
+        .get(app.url(&format!("/api/v1/recycling-certificates/{rc}/qr.png")))
+        .bearer_auth(&a.token)
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(png.status().as_u16(), 200, "qr.png of {rc}");
+    let rc_qr_png = png.bytes().await.expect("qr.png read").to_vec();
+    assert!(rc_qr_png.starts_with(b"\x89PNG"), "qr.png is a PNG");
     let rc_to_consume = "4309032024000002".to_string();
     let rc_to_consume_vin = make_vin(2);
     let registered = app
@@ -235,6 +283,7 @@ async fn world() -> World {
         uscc3: make_uscc(3),
         rc,
         rc_qr,
+        rc_qr_png,
         rc_to_consume,
         rc_to_consume_vin,
         rc_to_consume_qr_url,
@@ -441,7 +490,30 @@ fn cases(w: &World) -> Vec<Case> {
             .body(json!({"qr": rc_url, "purpose": "inspection"}))
             .allow(&EVERYONE, 200)
             .logs_scan(rc_path("/scans")),
+        Case::new(
+            Method::POST,
+            "/api/v1/verify/image",
+            "/api/v1/verify/image".into(),
+        )
+        .multipart(vec![("image", "qr.png", w.rc_qr_png.clone())])
+        .allow(&EVERYONE, 200)
+        .logs_scan(rc_path("/scans")),
         Case::new(Method::GET, "/v/{jws}", format!("/v/{rc_jws}"))
+            .allow(&EVERYONE, 200)
+            .logs_scan(rc_path("/scans")),
+        // The officer's form with no checkpoint and no token: the QR is
+        // verified again, whoever asks.
+        Case::new(Method::POST, "/v/{jws}", format!("/v/{rc_jws}"))
+            .form(Vec::new())
+            .allow(&EVERYONE, 200)
+            .logs_scan(rc_path("/scans")),
+        Case::new(Method::GET, "/", "/".into()).allow(&EVERYONE, 200),
+        Case::new(Method::POST, "/verify", "/verify".into())
+            .form(vec![("qr", rc_url.clone())])
+            .allow(&EVERYONE, 200)
+            .logs_scan(rc_path("/scans")),
+        Case::new(Method::POST, "/verify/image", "/verify/image".into())
+            .multipart(vec![("image", "qr.png", w.rc_qr_png.clone())])
             .allow(&EVERYONE, 200)
             .logs_scan(rc_path("/scans")),
     ]
@@ -578,7 +650,13 @@ async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
         consumed["deregistration"]["office"],
         "益阳市公安局交通警察支队车辆管理所"
     );
-    // Every caller's two verifications of the voided RC are in its history.
+    // Every caller's verifications of the voided RC (one per verifying row)
+    // are in its history.
+    let verifying_rows = cases(&w)
+        .iter()
+        .filter(|c| c.logs_scan_at.is_some())
+        .count();
+    assert_eq!(verifying_rows, 6, "the verifying rows of the matrix");
     let scans = app
         .get(
             &format!("/api/v1/recycling-certificates/{}/scans", w.rc),
@@ -586,7 +664,7 @@ async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
         )
         .await;
     let scans = scans.expect(200).as_array().cloned().unwrap_or_default();
-    assert_eq!(scans.len(), 2 * EVERYONE.len(), "{scans:#?}");
+    assert_eq!(scans.len(), verifying_rows * EVERYONE.len(), "{scans:#?}");
     assert!(
         scans.iter().all(|s| s["verdict"] == "invalid"),
         "{scans:#?}"
