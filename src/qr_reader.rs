@@ -7,11 +7,16 @@ use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 
 /// Uploads are limited to 5 MiB (SPEC §6).
 pub const MAX_UPLOAD: usize = 5 * 1024 * 1024;
-/// Pixels a decoded image may have at most (a 50-megapixel photo).
-const MAX_PIXELS: u64 = 50_000_000;
+/// Pixels a decoded image may have at most (a 12-megapixel phone photo is
+/// 4032×3024). With the allocation cap this bounds one decode's memory.
+pub const MAX_PIXELS: u64 = 16_000_000;
+/// Memory one decode may allocate.
+const MAX_ALLOC: u64 = 256 * 1024 * 1024;
 /// Photos are searched at this size first: QR detection is much faster and
-/// phone photos of a printed QR are far larger than needed.
+/// phone photos of a printed QR are far larger than needed; then at most at
+/// `LARGEST_SEARCH_SIDE`, never at a larger full size.
 const SEARCH_SIDE: u32 = 1600;
+const LARGEST_SEARCH_SIDE: u32 = 2400;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReadError {
@@ -19,7 +24,7 @@ pub enum ReadError {
     NotAnImage,
     #[error("the file is larger than 5 MiB")]
     TooLarge,
-    #[error("the image has more than 50 megapixels")]
+    #[error("the image has more than 16 megapixels")]
     TooManyPixels,
     #[error("no QR code was found in the image")]
     NoQr,
@@ -34,7 +39,7 @@ fn decode(bytes: &[u8]) -> Result<DynamicImage, ReadError> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(20_000);
     limits.max_image_height = Some(20_000);
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
     let (w, h) = reader
         .into_dimensions()
@@ -44,7 +49,7 @@ fn decode(bytes: &[u8]) -> Result<DynamicImage, ReadError> {
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
     reader.decode().map_err(|_| ReadError::NotAnImage)
 }
@@ -57,25 +62,31 @@ fn find(img: &image::GrayImage) -> Option<String> {
         .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
 }
 
+fn scaled(img: &image::GrayImage, side: u32) -> image::GrayImage {
+    let (w, h) = img.dimensions();
+    let longest = w.max(h);
+    if longest <= side {
+        return img.clone();
+    }
+    let scale = |v: u32| ((u64::from(v) * u64::from(side)) / u64::from(longest)).max(1) as u32;
+    image::imageops::thumbnail(img, scale(w), scale(h))
+}
+
 /// The text of the first QR code found in the image.
 pub fn read_qr(bytes: &[u8]) -> Result<String, ReadError> {
     if bytes.len() > MAX_UPLOAD {
         return Err(ReadError::TooLarge);
     }
-    let img = decode(bytes)?;
-    let gray = img.to_luma8();
-    let (w, h) = gray.dimensions();
-    if w.max(h) > SEARCH_SIDE {
-        let small = image::imageops::thumbnail(
-            &gray,
-            w * SEARCH_SIDE / w.max(h),
-            h * SEARCH_SIDE / w.max(h),
-        );
-        if let Some(text) = find(&small) {
-            return Ok(text);
-        }
+    let gray = decode(bytes)?.to_luma8();
+    let longest = gray.width().max(gray.height());
+    let mut sides = vec![SEARCH_SIDE];
+    if longest > SEARCH_SIDE {
+        sides.push(longest.min(LARGEST_SEARCH_SIDE));
     }
-    find(&gray).ok_or(ReadError::NoQr)
+    sides
+        .into_iter()
+        .find_map(|side| find(&scaled(&gray, side)))
+        .ok_or(ReadError::NoQr)
 }
 
 #[cfg(test)]

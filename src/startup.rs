@@ -23,6 +23,9 @@ pub struct AppState {
     pub public_url: String,
     pub keys: Arc<Keys>,
     pub scan_log: Arc<ScanLog>,
+    /// Image decodes allowed at once: each may take a few hundred MB and a
+    /// core, so uploads queue here instead of exhausting memory.
+    pub decode_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -103,6 +106,11 @@ impl Application {
             public_url,
             keys,
             scan_log: Arc::clone(&scan_log),
+            decode_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .min(4),
+            )),
         });
         let mut server =
             HttpServer::new(move || {

@@ -146,8 +146,17 @@ pub fn check_registry(
             claims::QC => check_qualification(conn, claims, jws, &request.presented)?,
             _ => check_recycling(conn, principal, claims, jws, request, rules, now)?,
         };
-        if outcome.certificate.is_some() {
-            let recent = scans::recent(conn, &claims.cert, &claims.no, now - TimeDelta::hours(24))?;
+        // Scan patterns are a resale signal for RCs (SPEC §5); QCs hang on
+        // walls and are scanned by anyone.
+        if outcome.certificate.is_some() && claims.cert == claims::RC {
+            let since = now - TimeDelta::hours(24);
+            let recent = scans::recent(
+                conn,
+                &claims.cert,
+                &claims.no,
+                since,
+                rules.scan_daily_limit,
+            )?;
             let deregistered = outcome
                 .findings
                 .iter()
@@ -442,18 +451,18 @@ const MAX_KMH: f64 = 120.0;
 const SAME_PLACE_KM: f64 = 1.0;
 
 fn scan_anomaly(
-    recent: &[scans::RecentScan],
+    recent: &scans::RecentScans,
     request: &Request,
     deregistered: bool,
     rules: Rules,
     now: NaiveDateTime,
 ) -> Option<Finding> {
     let mut reasons = Vec::new();
-    if recent.len() + 1 > rules.scan_daily_limit as usize {
-        reasons.push(format!("24小时内已被扫描{}次", recent.len() + 1));
+    if recent.count + 1 > u64::from(rules.scan_daily_limit) {
+        reasons.push(format!("24小时内已被扫描{}次", recent.count + 1));
     }
     if let (Some(lat), Some(lon)) = (request.context.lat, request.context.lon)
-        && let Some(prev) = recent.iter().find(|s| s.lat.is_some() && s.lon.is_some())
+        && let Some(prev) = &recent.last_positioned
     {
         let km = haversine_km(lat, lon, prev.lat.unwrap_or(0.0), prev.lon.unwrap_or(0.0));
         let hours = (now - prev.at).num_milliseconds().max(0) as f64 / 3_600_000.0;

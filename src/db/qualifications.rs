@@ -540,7 +540,8 @@ pub fn reissue(
         let updated = diesel::update(
             qualifications::table
                 .find(number)
-                .filter(qualifications::revision.eq(record.row.revision)),
+                .filter(qualifications::revision.eq(record.row.revision))
+                .filter(qualifications::status.ne("revoked")),
         )
         .set((
             qualifications::revision.eq(new_revision),
@@ -627,13 +628,25 @@ pub fn change_status(
                 format!("effective_at may not precede {}", clock::rfc3339(earliest)),
             ));
         }
-        diesel::update(qualifications::table.find(number))
-            .set((
-                qualifications::status.eq(target),
-                qualifications::revocation_kind.eq(kind),
-                qualifications::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        // Conditional on the status read above: of two concurrent changes
+        // (PostgreSQL, read committed) the second finds the row changed.
+        let updated = diesel::update(
+            qualifications::table
+                .find(number)
+                .filter(qualifications::status.eq(&record.row.status)),
+        )
+        .set((
+            qualifications::status.eq(target),
+            qualifications::revocation_kind.eq(kind),
+            qualifications::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        if updated != 1 {
+            return Err(ApiError::conflict(
+                "invalid_transition",
+                "the qualification certificate changed concurrently; read it and retry",
+            ));
+        }
         push_history(
             conn,
             number,

@@ -723,7 +723,12 @@ pub fn record_dismantling(
     let now = clock::now();
     super::write_tx(conn, |conn| {
         let record = load_visible(conn, actor, number)?;
-        if record.row.status == "voided" {
+        // Takes the row lock (PostgreSQL) so that a concurrent void waits
+        // for this transaction, and refuses a voided RC.
+        let locked = diesel::update(rcs::table.find(number).filter(rcs::status.ne("voided")))
+            .set(rcs::status.eq(rcs::status))
+            .execute(conn)?;
+        if locked != 1 || record.row.status == "voided" {
             return Err(ApiError::conflict("voided", "the certificate is voided"));
         }
         if record.dismantling.is_some() {

@@ -57,21 +57,47 @@ pub fn insert_batch(conn: &mut DbConnection, batch: &[ScanRecord]) -> Result<(),
     })
 }
 
-/// Scans of one certificate whose signature verified, since `since`, newest first.
+/// What the anomaly rules need of a certificate's recent scans.
+#[derive(Debug, Clone, Default)]
+pub struct RecentScans {
+    /// Scans whose signature verified since `since`, counted up to the limit + 1.
+    pub count: u64,
+    /// The newest of them that carries a position.
+    pub last_positioned: Option<RecentScan>,
+}
+
+/// The recent scans of one certificate: two bounded index range reads, so
+/// that a certificate scanned very often costs no more than any other.
 pub fn recent(
     conn: &mut DbConnection,
     kind: &str,
     number: &str,
     since: NaiveDateTime,
-) -> Result<Vec<RecentScan>, ApiError> {
-    Ok(scans::table
-        .filter(scans::cert_kind.eq(kind))
-        .filter(scans::cert_number.eq(number))
-        .filter(scans::signature_ok.eq(true))
-        .filter(scans::at.ge(since))
+    limit: u32,
+) -> Result<RecentScans, ApiError> {
+    let base = || {
+        scans::table
+            .filter(scans::cert_kind.eq(kind))
+            .filter(scans::cert_number.eq(number))
+            .filter(scans::signature_ok.eq(true))
+            .filter(scans::at.ge(since))
+    };
+    let counted: Vec<i64> = base()
+        .order(scans::at.desc())
+        .select(scans::id)
+        .limit(i64::from(limit) + 1)
+        .load(conn)?;
+    let last_positioned = base()
+        .filter(scans::lat.is_not_null())
+        .filter(scans::lon.is_not_null())
         .order(scans::at.desc())
         .select((scans::at, scans::checkpoint, scans::lat, scans::lon))
-        .load(conn)?)
+        .first::<RecentScan>(conn)
+        .optional()?;
+    Ok(RecentScans {
+        count: counted.len() as u64,
+        last_positioned,
+    })
 }
 
 #[derive(Queryable)]

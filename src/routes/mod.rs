@@ -227,24 +227,23 @@ pub fn parse_reason(checks: &mut Checks, field: &str, reason: Option<String>) ->
 }
 
 /// Answers a QR image of a stored QR URL (`png` or `svg`).
-pub fn qr_image(
+/// Rendering runs on the blocking pool, off the request threads.
+pub async fn qr_image(
     url: Option<String>,
-    format: &str,
+    format: &'static str,
     level: qrcode::EcLevel,
-    cache: &str,
+    cache: &'static str,
 ) -> Result<HttpResponse, ApiError> {
     let url = url.ok_or_else(ApiError::not_found)?;
-    let resp = match format {
-        "png" => HttpResponse::Ok()
-            .content_type("image/png")
-            .insert_header(("Cache-Control", cache))
-            .body(crate::qr_image::png(&url, level)?),
-        _ => HttpResponse::Ok()
-            .content_type("image/svg+xml")
-            .insert_header(("Cache-Control", cache))
-            .body(crate::qr_image::svg(&url, level)?),
-    };
-    Ok(resp)
+    let (content_type, body) = web::block(move || match format {
+        "png" => crate::qr_image::png(&url, level).map(|b| ("image/png", b)),
+        _ => crate::qr_image::svg(&url, level).map(|s| ("image/svg+xml", s.into_bytes())),
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("Cache-Control", cache))
+        .body(body))
 }
 
 /// Which history of a certificate to read.

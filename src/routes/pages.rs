@@ -317,6 +317,13 @@ pub fn verdict_page(v: &Verdict, jws: Option<&str>, notice: Option<&str>) -> Htt
             "<h2>登记信息（请与纸质证书及车辆逐项核对）</h2><table id=\"record\">{rows}</table>"
         ));
     }
+    // The officer's form posts back to the QR's own page: only for a QR whose
+    // signature verified and whose text is plain base64url.
+    let jws = jws.filter(|j| {
+        v.kind.is_some()
+            && j.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    });
     if let Some(jws) = jws {
         body.push_str(&format!(
             "<details><summary>民警：登记检查站</summary>\

@@ -78,9 +78,30 @@ pub async fn read_upload(
     Ok(upload)
 }
 
-/// Decodes the QR of an uploaded image off the request threads.
-pub async fn decode_upload(image: Vec<u8>) -> Result<Result<String, ReadError>, ApiError> {
-    Ok(web::block(move || qr_reader::read_qr(&image)).await?)
+/// How long an upload waits for a free decoding slot before 429.
+const DECODE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Decodes the QR of an uploaded image off the request threads, a bounded
+/// number at a time (429 `rate_limited` when the slots stay busy).
+pub async fn decode_upload(
+    state: &web::Data<AppState>,
+    image: Vec<u8>,
+) -> Result<Result<String, ReadError>, ApiError> {
+    let slots = std::sync::Arc::clone(&state.decode_slots);
+    let permit = tokio::time::timeout(DECODE_WAIT, slots.acquire_owned())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            ApiError::problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many images are being read; try again shortly",
+            )
+        })?;
+    let result = web::block(move || qr_reader::read_qr(&image)).await?;
+    drop(permit);
+    Ok(result)
 }
 
 pub fn read_error_zh(e: &ReadError) -> &'static str {
@@ -88,7 +109,7 @@ pub fn read_error_zh(e: &ReadError) -> &'static str {
         ReadError::NoQr => "未在图片中找到二维码。请拍摄清晰、完整、无反光的二维码后重试。",
         ReadError::NotAnImage => "无法识别该文件，请上传PNG或JPEG格式的图片。",
         ReadError::TooLarge => "图片过大，请上传不超过5MB的图片。",
-        ReadError::TooManyPixels => "图片分辨率过高（超过5000万像素），请缩小后重试。",
+        ReadError::TooManyPixels => "图片分辨率过高（超过1600万像素），请缩小后重试。",
     }
 }
 
@@ -218,10 +239,16 @@ pub async fn verify_uploaded(
         Ok(found) => found,
         Err(refusal) => return landing_page(refusal.status, Some(refusal.message)),
     };
-    let qr = match decode_upload(image).await {
+    let qr = match decode_upload(&state, image).await {
         Ok(Ok(text)) => text,
         Ok(Err(e)) => {
             return landing_page(StatusCode::UNPROCESSABLE_ENTITY, Some(read_error_zh(&e)));
+        }
+        Err(e) if e.code() == "rate_limited" => {
+            return landing_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("系统繁忙，请稍后重试。"),
+            );
         }
         Err(_) => {
             return landing_page(

@@ -264,7 +264,7 @@ async fn qc_qr(
                 .qr_url)
         })
         .await?;
-    super::qr_image(url, format, state.qr_level(), "public, max-age=300")
+    super::qr_image(url, format, state.qr_level(), "public, max-age=300").await
 }
 
 pub async fn qr_png(

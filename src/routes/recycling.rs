@@ -487,7 +487,7 @@ async fn rc_qr(
                 .qr_url)
         })
         .await?;
-    super::qr_image(url, format, state.qr_level(), "private, no-store")
+    super::qr_image(url, format, state.qr_level(), "private, no-store").await
 }
 
 pub async fn qr_png(

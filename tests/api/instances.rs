@@ -503,3 +503,56 @@ fn migrate_works_on_postgres_from_the_command_line() {
     assert!(again.contains("0 migration(s)"), "{again}");
     assert_eq!(count_rows_in(&db, "events"), 0);
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "PostgreSQL pass skipped: set SCRAPCERT_TEST_POSTGRES_URL to run it"
+)]
+async fn concurrent_status_changes_never_undo_a_revocation() {
+    let c = Cluster::start().await;
+    let qc = "/api/v1/qualifications/%E6%B9%98%E6%8A%A5%E5%BA%9F%E8%B5%84%E5%AD%972024001";
+    let send = |i: usize, action: &str, body: Value| {
+        c.client
+            .post(c.at(i, &format!("{qc}/{action}")))
+            .bearer_auth(&c.authority)
+            .json(&body)
+            .send()
+    };
+    let r = send(0, "suspend", json!({"reason": "限期整改"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // Revoke and reinstate race on the two instances.
+    let (revoke, reinstate) = tokio::join!(
+        send(0, "revoke", json!({"reason": "吊销", "kind": "penalty"})),
+        send(1, "reinstate", json!({"reason": "整改完成"})),
+    );
+    let revoked = revoke.unwrap().status().as_u16();
+    let reinstated = reinstate.unwrap().status().as_u16();
+    // Each either applied or saw the other's change (409); never a lost update.
+    assert!(matches!(revoked, 200 | 409) && matches!(reinstated, 200 | 409));
+    assert!(revoked == 200 || reinstated == 200, "one of them applied");
+    let read: Value = c
+        .client
+        .get(c.at(1, qc))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let last = read["status_history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        read["status"], last["status"],
+        "status and history agree: {read:#}"
+    );
+    if revoked == 200 {
+        assert_eq!(read["status"], "revoked", "{read:#}");
+    }
+}

@@ -645,7 +645,55 @@ async fn scan_history_shows_the_callers_own_scan_even_with_one_connection() {
     assert_eq!(list[0]["role"], "police");
 }
 
+async fn qcs_are_not_scan_anomalies_and_the_public_cannot_place_a_scan() {
+    let app = spawn_app_with(|s| s.scan_daily_limit = 2).await;
+    let e = app.qualified_enterprise(20).await;
+    let police = app.token("police", None).await;
+    // A QC hangs on a wall: anyone may scan it any number of times.
+    let qc = {
+        let resp = app
+            .client
+            .get(app.url(&format!("/api/v1/qualifications/{}/qr.png", enc(&e.qc))))
+            .send()
+            .await
+            .unwrap();
+        decode_png(&resp.bytes().await.unwrap()).0
+    };
+    for _ in 0..4 {
+        assert_eq!(codes(&app.verify_qr(&qc).await), Vec::<String>::new());
+        app.get(
+            &format!("/api/v1/qualifications/{}/scans", enc(&e.qc)),
+            Some(&police),
+        )
+        .await
+        .expect(200);
+    }
+    // A public caller's claimed position is not recorded and cannot fake
+    // impossible travel against a genuine RC.
+    let (_, url) = registered_rc(&app, &e, "RC-T", &make_vin(20)).await;
+    let here = json!({"qr": url, "context": {"checkpoint": "G4", "lat": 28.19, "lon": 112.97}});
+    let there = json!({"qr": url, "context": {"checkpoint": "G1", "lat": 39.84, "lon": 116.23}});
+    assert_eq!(
+        codes(&app.verify(Some(&police), &here).await),
+        Vec::<String>::new()
+    );
+    app.get("/api/v1/recycling-certificates/RC-T/scans", Some(&police))
+        .await
+        .expect(200);
+    let v = app.verify(None, &there).await;
+    assert_eq!(codes(&v), Vec::<String>::new(), "{v:#}");
+    let list = app
+        .get("/api/v1/recycling-certificates/RC-T/scans", Some(&police))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(list[0]["role"], "public");
+    assert_eq!(list[0]["checkpoint"], Value::Null);
+    assert_eq!(list[0]["lat"], Value::Null);
+}
+
 crate::backend_tests!(
+    qcs_are_not_scan_anomalies_and_the_public_cannot_place_a_scan,
     a_registered_rc_verifies_valid_and_the_public_sees_a_masked_owner,
     the_claims_are_the_spec_claims_and_carry_no_personal_data,
     a_registered_qc_verifies_and_reissue_supersedes_the_old_paper,
