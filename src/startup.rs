@@ -92,6 +92,14 @@ impl Application {
         let local = listener.local_addr()?;
         let port = local.port();
         let public_url = settings.public_base_url(&local.to_string());
+        if settings.public_url.is_none() && !local.ip().is_loopback() {
+            // Every QR printed now would carry this address forever.
+            tracing::warn!(
+                public_url = %public_url,
+                "SCRAPCERT_PUBLIC_URL is not set: QRs will point at the bind address; \
+                 set it to the public verification address before issuing certificates"
+            );
+        }
         tracing::info!(address = %local, database = %db::describe(&target), "scrapcert listening");
         let workers = settings.workers;
         let (scan_log, _writer) = ScanLog::start(
