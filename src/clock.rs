@@ -2,16 +2,15 @@
 //! backends store); calendar dates (received_on, issued_on, …) are dates in
 //! China Standard Time (UTC+8), where the certificates are issued.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{
+    DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, SecondsFormat, TimeZone, Utc,
+};
 
 const CST_SECONDS: i32 = 8 * 3600;
 
 fn cst() -> FixedOffset {
     FixedOffset::east_opt(CST_SECONDS).unwrap_or_else(|| Utc.fix())
 }
-
-use chrono::Offset;
-use chrono::TimeZone;
 
 /// Now, truncated to microseconds so that what we return equals what we store.
 pub fn now() -> NaiveDateTime {

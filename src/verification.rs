@@ -328,13 +328,13 @@ fn check_recycling(
             "同一车辆存在另一份未作废的回收证明。",
         ));
     }
-    let qc = qualifications::load(conn, &row.qualification_number)?;
-    if status_at(&qc.history, row.registered_at) != StatusAt::Active {
+    let (qc_row, qc_history) = qualifications::lifecycle(conn, &row.qualification_number)?;
+    if status_at(&qc_history, row.registered_at) != StatusAt::Active {
         findings.push(Finding::error(
             "issuer_not_qualified",
             "开具该回收证明时，开具企业的资质已被暂停或撤销。",
         ));
-    } else if matches!(qc.row.status.as_str(), "suspended" | "revoked") {
+    } else if matches!(qc_row.status.as_str(), "suspended" | "revoked") {
         findings.push(Finding::warning(
             "issuer_qualification_inactive",
             "开具企业的资质目前已暂停或撤销（开具时资质有效）。",

@@ -238,21 +238,31 @@ pub struct QualificationView {
 }
 
 pub fn load(conn: &mut DbConnection, number: &str) -> Result<QualificationRecord, ApiError> {
-    let row: QualificationRow = qualifications::table
-        .find(number)
-        .select(QualificationRow::as_select())
-        .first(conn)?;
+    let (row, history) = lifecycle(conn, number)?;
     let revision = revision_row(conn, number, row.revision)?;
-    let history = qualification_status_history::table
-        .filter(qualification_status_history::number.eq(number))
-        .order(qualification_status_history::id.asc())
-        .select(HistoryRow::as_select())
-        .load(conn)?;
     Ok(QualificationRecord {
         row,
         revision,
         history,
     })
+}
+
+/// A QC's row and status history, without its enterprise fields: what
+/// judging an RC's issuer needs (on the verification path).
+pub fn lifecycle(
+    conn: &mut DbConnection,
+    number: &str,
+) -> Result<(QualificationRow, Vec<HistoryRow>), ApiError> {
+    let row: QualificationRow = qualifications::table
+        .find(number)
+        .select(QualificationRow::as_select())
+        .first(conn)?;
+    let history = qualification_status_history::table
+        .filter(qualification_status_history::number.eq(number))
+        .order(qualification_status_history::id.asc())
+        .select(HistoryRow::as_select())
+        .load(conn)?;
+    Ok((row, history))
 }
 
 fn revision_row(

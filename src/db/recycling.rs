@@ -694,26 +694,6 @@ fn already_dismantled() -> ApiError {
     )
 }
 
-fn is_dismantling_out_of_order(received_on: NaiveDate, d: &NewDismantling) -> bool {
-    d.dismantled_on < received_on
-}
-
-/// Field checks that depend on the received date (also used at registration).
-pub fn check_dismantling_dates(
-    received_on: NaiveDate,
-    d: &NewDismantling,
-    field: &str,
-) -> Result<(), ApiError> {
-    if is_dismantling_out_of_order(received_on, d) {
-        return Err(ApiError::field(
-            field,
-            "out_of_order",
-            "a vehicle cannot be dismantled before it was received",
-        ));
-    }
-    Ok(())
-}
-
 pub fn record_dismantling(
     conn: &mut DbConnection,
     actor: &Principal,
@@ -734,7 +714,13 @@ pub fn record_dismantling(
         if record.dismantling.is_some() {
             return Err(already_dismantled());
         }
-        check_dismantling_dates(record.row.received_on, &d, "dismantled_on")?;
+        if d.dismantled_on < record.row.received_on {
+            return Err(ApiError::field(
+                "dismantled_on",
+                "out_of_order",
+                "a vehicle cannot be dismantled before it was received",
+            ));
+        }
         let requires = crate::domain::vehicle::VehicleType::parse(&record.row.vehicle_type)
             .is_some_and(|t| {
                 crate::domain::vehicle::requires_supervised_dismantling(t, record.row.commercial)

@@ -68,12 +68,9 @@ pub fn parse_uscc_with_override(
 ) -> Option<(String, Option<String>)> {
     let reason = match override_dto {
         None => None,
-        Some(o) => c
-            .required(&format!("{override_field}.reason"), o.reason, |s| {
-                text::reason(&s)
-            })
-            .map(Some)
-            .unwrap_or(None),
+        Some(o) => c.required(&format!("{override_field}.reason"), o.reason, |s| {
+            text::reason(&s)
+        }),
     };
     let uscc = c.required(field, value, |s| Uscc::parse(&s, reason.is_some()))?;
     let kept = if uscc.checksum_ok() { None } else { reason };

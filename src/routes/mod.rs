@@ -11,7 +11,7 @@ pub mod tokens;
 pub mod verify;
 
 use actix_web::http::Method;
-use actix_web::{HttpRequest, HttpResponse, Route, web};
+use actix_web::{HttpResponse, Route, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
@@ -78,8 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Unknown paths and methods: a problem+json 404.
-pub async fn fallback(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let _ = req;
+pub async fn fallback() -> Result<HttpResponse, ApiError> {
     Err(ApiError::problem(
         actix_web::http::StatusCode::NOT_FOUND,
         "not_found",
@@ -119,7 +118,7 @@ pub async fn json_body<T: DeserializeOwned>(
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::malformed(format!("the request body is not valid JSON: {e}"), vec![])
     })?;
-    let typed = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+    let typed = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { String::new() } else { path };
         let message = e.inner().to_string();

@@ -99,7 +99,7 @@ async fn enterprise_fields_are_validated_together() {
         a.field_code("dismantling_sites").as_deref(),
         Some("required")
     );
-    assert_eq!(count_rows_in(&app.db_path(), "enterprises"), 0);
+    assert_eq!(count_rows_in(&app.db, "enterprises"), 0);
 }
 
 async fn text_is_nfc_normalised_and_trimmed() {
@@ -140,7 +140,7 @@ async fn branches_are_filed_under_their_enterprise() {
         )
         .await;
     a.expect_problem(404, "not_found");
-    assert_eq!(count_rows_in(&app.db_path(), "branches"), 1);
+    assert_eq!(count_rows_in(&app.db, "branches"), 1);
 }
 
 async fn enterprise_read_lists_its_qualifications() {

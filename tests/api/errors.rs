@@ -88,7 +88,7 @@ async fn every_error_answer_is_a_problem_document() {
     app.register_rc(&e, &rc_body(number, &make_vin(1)))
         .await
         .expect(201);
-    let db = app.db_path();
+    let db = app.db.clone();
     let before = database_dump(&db);
 
     let mut answers: Vec<(u16, &str, Answer)> = vec![
@@ -204,7 +204,7 @@ async fn every_error_answer_is_a_problem_document() {
 
 async fn a_body_over_64_kib_is_refused_with_413() {
     let app = spawn_app().await;
-    let db = app.db_path();
+    let db = app.db.clone();
     let before = database_dump(&db);
     // A JSON object of exactly `len` bytes: {"name":"xxx…"}.
     let body_of = |len: usize| {
@@ -243,7 +243,7 @@ async fn a_body_over_64_kib_is_refused_with_413() {
 async fn a_body_that_is_not_json_is_a_malformed_request() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
-    let db = app.db_path();
+    let db = app.db.clone();
     let before = database_dump(&db);
     let bodies: Vec<(&str, Vec<u8>)> = vec![
         ("form data", b"uscc=91430903MA4L000004&name=x".to_vec()),
@@ -281,7 +281,7 @@ async fn a_body_that_is_not_json_is_a_malformed_request() {
 async fn a_value_of_the_wrong_type_is_a_malformed_request_naming_its_path() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
-    let db = app.db_path();
+    let db = app.db.clone();
     let before = database_dump(&db);
     let valid = rc_body("4309032024000001", &make_vin(1));
     let cases: Vec<(&str, Value)> = vec![
@@ -339,7 +339,7 @@ async fn a_value_of_the_wrong_type_is_a_malformed_request_naming_its_path() {
 async fn an_unknown_field_is_a_malformed_request_naming_it() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
-    let db = app.db_path();
+    let db = app.db.clone();
     let before = database_dump(&db);
     let valid = rc_body("4309032024000001", &make_vin(1));
 
@@ -388,7 +388,7 @@ async fn an_unknown_field_is_a_malformed_request_naming_it() {
 async fn every_missing_field_is_reported_as_required() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
-    let db = app.db_path();
+    let db = app.db.clone();
     let before = database_dump(&db);
 
     let a = app.register_rc(&e, &json!({})).await;
@@ -476,7 +476,7 @@ async fn every_missing_field_is_reported_as_required() {
 async fn an_owner_without_any_identity_gets_both_fields_reported() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
-    let db = app.db_path();
+    let db = app.db.clone();
     let before = database_dump(&db);
     let mut body = rc_body("4309032024000001", &make_vin(1));
     body["owner"] = json!({"name": "李四"});
@@ -497,7 +497,7 @@ async fn an_owner_without_any_identity_gets_both_fields_reported() {
 async fn several_invalid_fields_are_reported_together() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
-    let db = app.db_path();
+    let db = app.db.clone();
     let before = database_dump(&db);
     let mut body = rc_body("4309032024000001", &bad_vin(1));
     body["received_on"] = json!(china_date_in(2));
@@ -601,19 +601,13 @@ async fn a_broken_database_gives_a_500_without_internals() {
     let read = format!("{ENTERPRISES}/{}", e.uscc);
     app.get(&read, None).await.expect(200);
 
-    execute(
-        &app.db_path(),
-        "ALTER TABLE branches RENAME TO branches_gone",
-    );
+    execute(&app.db, "ALTER TABLE branches RENAME TO branches_gone");
     let a = app.get(&read, None).await;
     assert_internal_error_without_internals(&a);
     assert_eq!(a.body["detail"], "an internal error occurred");
 
     // Put back, the service answers again: nothing was cached broken.
-    execute(
-        &app.db_path(),
-        "ALTER TABLE branches_gone RENAME TO branches",
-    );
+    execute(&app.db, "ALTER TABLE branches_gone RENAME TO branches");
     assert_eq!(
         app.get(&read, None).await.expect(200)["uscc"],
         e.uscc.as_str()
@@ -623,7 +617,7 @@ async fn a_broken_database_gives_a_500_without_internals() {
 async fn a_write_that_fails_halfway_leaves_nothing_behind() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(1).await;
-    let db = app.db_path();
+    let db = app.db.clone();
     let register = |key: &'static str, body: Value| {
         let req = app
             .client

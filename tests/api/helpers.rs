@@ -267,11 +267,6 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
-    /// The test's database.
-    pub fn db_path(&self) -> TestDb {
-        self.db.clone()
-    }
-
     pub fn backend(&self) -> Backend {
         self.db.backend
     }
@@ -407,7 +402,7 @@ impl TestApp {
 
     /// Counts rows of a table straight from the SQLite file.
     pub fn count_rows(&self, table: &str) -> i64 {
-        count_rows_in(&self.db_path(), table)
+        count_rows_in(&self.db, table)
     }
 }
 

@@ -27,7 +27,7 @@ async fn a_retry_with_the_same_key_and_body_replays_the_first_answer() {
     let second = register_with_key(&app, &e, "retry-1", &body).await;
     assert_eq!(second.status.as_u16(), 201);
     assert_eq!(second.body, first.body);
-    assert_eq!(count_rows_in(&app.db_path(), "recycling_certificates"), 1);
+    assert_eq!(count_rows_in(&app.db, "recycling_certificates"), 1);
     assert_eq!(app.rc_events("RC-I1").await.len(), 1);
 
     // Formatting differences do not make another body.
@@ -53,7 +53,7 @@ async fn the_same_key_with_another_body_is_refused() {
         .expect(201);
     let other = register_with_key(&app, &e, "k", &rc_body("RC-I3", &make_vin(3))).await;
     other.expect_problem(422, "idempotency_key_reused");
-    assert_eq!(count_rows_in(&app.db_path(), "recycling_certificates"), 1);
+    assert_eq!(count_rows_in(&app.db, "recycling_certificates"), 1);
     // Without the key the same body is a plain duplicate.
     app.register_rc(&e, &rc_body("RC-I2", &make_vin(2)))
         .await
@@ -92,7 +92,7 @@ async fn malformed_keys_are_refused() {
         a.field_code("Idempotency-Key").as_deref(),
         Some("invalid_format")
     );
-    assert_eq!(count_rows_in(&app.db_path(), "recycling_certificates"), 0);
+    assert_eq!(count_rows_in(&app.db, "recycling_certificates"), 0);
 }
 
 crate::backend_tests!(

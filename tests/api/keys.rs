@@ -123,7 +123,7 @@ async fn after_rotation_new_qrs_use_the_new_key_and_old_ones_still_verify() {
         .collect();
     assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()));
     // The rotation is an event.
-    assert!(count_rows_in(&app.db_path(), "events") > 0);
+    assert!(count_rows_in(&app.db, "events") > 0);
 }
 
 async fn qrs_signed_after_a_key_was_compromised_are_refused() {

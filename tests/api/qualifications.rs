@@ -84,7 +84,7 @@ async fn qc_registration_refusals() {
         )
         .await;
     assert_eq!(a.field_code("issued_on").as_deref(), Some("invalid_format"));
-    assert_eq!(count_rows_in(&app.db_path(), "qualifications"), 1);
+    assert_eq!(count_rows_in(&app.db, "qualifications"), 1);
 }
 
 async fn reissue_makes_a_new_revision_and_supersedes_the_old_one() {

@@ -10,16 +10,16 @@ fn rc_path(number: &str, action: &str) -> String {
 /// the refusal created nothing.
 async fn refused(app: &TestApp, e: &Enterprise, body: &Value, status: u16, code: &str) -> Answer {
     let before = (
-        count_rows_in(&app.db_path(), "recycling_certificates"),
-        count_rows_in(&app.db_path(), "events"),
-        count_rows_in(&app.db_path(), "dismantlings"),
+        count_rows_in(&app.db, "recycling_certificates"),
+        count_rows_in(&app.db, "events"),
+        count_rows_in(&app.db, "dismantlings"),
     );
     let a = app.register_rc(e, body).await;
     a.expect_problem(status, code);
     let after = (
-        count_rows_in(&app.db_path(), "recycling_certificates"),
-        count_rows_in(&app.db_path(), "events"),
-        count_rows_in(&app.db_path(), "dismantlings"),
+        count_rows_in(&app.db, "recycling_certificates"),
+        count_rows_in(&app.db, "events"),
+        count_rows_in(&app.db, "dismantlings"),
     );
     assert_eq!(before, after, "a refused registration changed the database");
     a
@@ -92,7 +92,7 @@ async fn another_enterprise_cannot_see_or_touch_the_rc() {
         )
         .await;
     d.expect_problem(404, "not_found");
-    assert_eq!(count_rows_in(&app.db_path(), "dismantlings"), 0);
+    assert_eq!(count_rows_in(&app.db, "dismantlings"), 0);
 }
 
 async fn duplicate_number_and_duplicate_vehicle_are_refused() {
@@ -410,7 +410,7 @@ async fn branches_collect_but_never_dismantle() {
         )
         .await;
     d.expect_problem(422, "unknown_site");
-    assert_eq!(count_rows_in(&app.db_path(), "dismantlings"), 0);
+    assert_eq!(count_rows_in(&app.db, "dismantlings"), 0);
 
     // Another enterprise's branch is unknown here.
     let other = app.qualified_enterprise(17).await;

@@ -548,7 +548,7 @@ async fn the_matrix_covers_every_route_but_the_health_probes() {
 async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
     let w = world().await;
     let app = &w.app;
-    let db = app.db_path();
+    let db = app.db.clone();
     for case in cases(&w) {
         for who in case.callers() {
             let expected = case.expected(who);
@@ -890,7 +890,7 @@ fn bad_bodies() -> Vec<(&'static str, Vec<u8>)> {
 async fn authentication_comes_before_the_body_is_read() {
     let w = world().await;
     let app = &w.app;
-    let db = app.db_path();
+    let db = app.db.clone();
     let authority_writes = [
         "/api/v1/tokens".to_string(),
         "/api/v1/enterprises".to_string(),

@@ -12,7 +12,7 @@ struct Text {
 }
 
 fn open(app: &TestApp) -> SqliteConnection {
-    let file = app.db_path().sqlite_file().expect("an SQLite test");
+    let file = app.db.sqlite_file().expect("an SQLite test");
     SqliteConnection::establish(&file.to_string_lossy()).unwrap()
 }
 
@@ -73,7 +73,7 @@ async fn uniqueness_is_enforced_by_the_database_not_only_the_code() {
     app.register_rc(&e, &rc_body("RC-U1", &vin))
         .await
         .expect(201);
-    let db = app.db_path();
+    let db = app.db.clone();
     let copy = |number: &str, status: &str| {
         format!(
             "INSERT INTO recycling_certificates SELECT '{number}', enterprise_uscc, qualification_number, branch_id, revision, vin, vin_override_reason, plate, plate_type, vehicle_type, commercial, brand_model, engine_number, fuel_type, battery_codes, owner_name, owner_id_type, owner_id_number, received_on, '{status}', registered_at, voided_at, void_reason, deregistered_at, deregistration_office, qr_url FROM recycling_certificates WHERE number = 'RC-U1'"
@@ -102,7 +102,7 @@ async fn the_event_log_is_append_only() {
     app.register_rc(&e, &rc_body("RC-E", &make_vin(2)))
         .await
         .expect(201);
-    let db = app.db_path();
+    let db = app.db.clone();
     let err = db
         .try_exec("UPDATE events SET actor_role = 'x'")
         .unwrap_err();

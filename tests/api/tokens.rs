@@ -74,7 +74,7 @@ async fn enterprise_tokens_must_name_a_registered_enterprise() {
         .await;
     assert_eq!(a.field_code("role").as_deref(), Some("unknown_value"));
     // Nothing but the bootstrap token exists.
-    assert_eq!(count_rows_in(&app.db_path(), "tokens"), 1);
+    assert_eq!(count_rows_in(&app.db, "tokens"), 1);
 }
 
 async fn a_revoked_token_is_refused_and_the_secret_is_not_stored() {
@@ -105,11 +105,11 @@ async fn a_revoked_token_is_refused_and_the_secret_is_not_stored() {
         .expect_problem(401, "unauthorized");
 
     // Only a hash is kept: the secret is nowhere in the database...
-    let dump = database_dump(&app.db_path());
+    let dump = database_dump(&app.db);
     assert!(!dump.values().any(|rows| rows.contains(token)));
     assert!(dump["tokens"].contains(&scrapcert::auth::hash_token(token)));
     // ...nor, for SQLite, anywhere in its files.
-    if let Some(file) = app.db_path().sqlite_file() {
+    if let Some(file) = app.db.sqlite_file() {
         let raw = std::fs::read(&file).unwrap();
         let wal = std::fs::read(file.with_extension("db-wal")).unwrap_or_default();
         let needle = token.as_bytes();
@@ -136,7 +136,7 @@ async fn token_creation_and_revocation_are_events() {
         .await
         .expect(200);
     // Events about tokens live in the log table.
-    assert!(count_rows_in(&app.db_path(), "events") >= 3);
+    assert!(count_rows_in(&app.db, "events") >= 3);
 }
 
 crate::backend_tests!(

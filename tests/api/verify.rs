@@ -574,7 +574,7 @@ async fn an_unreadable_registry_gives_indeterminate_never_invalid() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(18).await;
     let (_, url) = registered_rc(&app, &e, "RC-U", &make_vin(18)).await;
-    app.db_path()
+    app.db
         .exec("ALTER TABLE recycling_certificates RENAME TO rcs_away");
     let v = app.verify_qr(&url).await;
     assert_eq!(verdict_of(&v), "indeterminate", "{v:#}");
