@@ -2,12 +2,15 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::auth::Principal;
 use crate::config::Settings;
 use crate::crypto::keyring::{KeyInfo, KeyRing};
-use crate::db::{self, DatabaseTarget};
-use crate::routes::tokens::{CreateTokenDto, validate};
+use crate::domain::Principal;
+use crate::domain::event::{EventType, Subject};
+use crate::http::error::ApiError;
+use crate::http::tokens::{CreateTokenDto, validate};
+use crate::service::tokens;
 use crate::startup::{Application, init_tracing};
+use crate::store::{self as db, DatabaseTarget};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -125,23 +128,23 @@ pub fn create_token(
         crate::clock::now(),
     )
     .map_err(describe_api_error)?;
-    let (_, secret) =
-        db::tokens::create(&mut conn, &Principal::operator(), new).map_err(describe_api_error)?;
+    let (_, secret) = tokens::create(&mut conn, &Principal::operator(), new, crate::clock::now())
+        .map_err(|e| describe_api_error(e.into()))?;
     Ok(secret)
 }
 
-fn describe_api_error(e: crate::error::ApiError) -> anyhow::Error {
+fn describe_api_error(e: ApiError) -> anyhow::Error {
     match e {
-        crate::error::ApiError::Problem(p) => {
+        ApiError::Problem(p) => {
             let fields: Vec<String> = p
                 .errors
                 .iter()
                 .map(|f| format!("{}: {}", f.field, f.message))
                 .collect();
             if fields.is_empty() {
-                anyhow::anyhow!("{}: {}", p.code, p.detail)
+                anyhow::anyhow!("{}: {}", p.code.as_str(), p.detail)
             } else {
-                anyhow::anyhow!("{}: {}", p.code, fields.join("; "))
+                anyhow::anyhow!("{}: {}", p.code.as_str(), fields.join("; "))
             }
         }
         other => anyhow::anyhow!("{other:?}"),
@@ -152,7 +155,7 @@ fn describe_api_error(e: crate::error::ApiError) -> anyhow::Error {
 /// running servers pick them up within a second (they watch the key ring).
 pub fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
     let dir = &settings.keys_dir;
-    let record = |event: &str, info: &KeyInfo| -> anyhow::Result<()> {
+    let record = |event: EventType, info: &KeyInfo| -> anyhow::Result<()> {
         let target = DatabaseTarget::parse(&settings.database_url)?;
         let mut conn = db::connect(&target)?;
         db::run_migrations(&mut conn)?;
@@ -160,14 +163,14 @@ pub fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
         db::write_tx(&mut conn, |conn| {
             db::events::record(
                 conn,
-                db::events::Subject::Key(&info.kid),
+                Subject::Key(&info.kid),
                 event,
                 &Principal::operator(),
                 crate::clock::now(),
                 data,
             )
         })
-        .map_err(describe_api_error)
+        .map_err(|e: db::StoreError| anyhow::anyhow!("cannot record the key event: {e}"))
     };
     match command {
         KeysCommand::List => {
@@ -178,14 +181,14 @@ pub fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Rotate => {
             let info = KeyRing::rotate(dir)?;
-            record("key_rotated", &info)?;
+            record(EventType::KeyRotated, &info)?;
             println!("{}", serde_json::to_string(&info)?);
         }
         KeysCommand::Compromise { kid, since } => {
             let since = crate::clock::parse_rfc3339(&since)
                 .ok_or_else(|| anyhow::anyhow!("--since must be an RFC 3339 time"))?;
             let info = KeyRing::compromise(dir, &kid, since)?;
-            record("key_compromised", &info)?;
+            record(EventType::KeyCompromised, &info)?;
             println!("{}", serde_json::to_string(&info)?);
         }
     }

@@ -1,9 +1,16 @@
 //! Server time. Timestamps are UTC with microsecond precision (what both
 //! backends store); calendar dates (received_on, issued_on, …) are dates in
 //! China Standard Time (UTC+8), where the certificates are issued.
+//!
+//! The service reads time only through a [`Clock`], so that tests move time
+//! instead of sleeping.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{
-    DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, SecondsFormat, TimeZone, Utc,
+    DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, SecondsFormat, TimeDelta, TimeZone,
+    Utc,
 };
 
 const CST_SECONDS: i32 = 8 * 3600;
@@ -15,6 +22,35 @@ fn cst() -> FixedOffset {
 /// Now, truncated to microseconds so that what we return equals what we store.
 pub fn now() -> NaiveDateTime {
     truncate(Utc::now().naive_utc())
+}
+
+/// The service's time source: the system clock, shifted by an offset that
+/// only tests move (`advance`). Cheap to clone; clones share the offset.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset_micros: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn system() -> Clock {
+        Clock::default()
+    }
+
+    /// Now on this clock (microseconds, UTC).
+    pub fn now(&self) -> NaiveDateTime {
+        now() + TimeDelta::microseconds(self.offset_micros.load(Ordering::Relaxed))
+    }
+
+    /// Today's calendar date in China on this clock.
+    pub fn today(&self) -> NaiveDate {
+        china_date(self.now())
+    }
+
+    /// Moves this clock (and every clone of it) forward by `by`.
+    pub fn advance(&self, by: TimeDelta) {
+        let micros = by.num_microseconds().unwrap_or(i64::MAX);
+        self.offset_micros.fetch_add(micros, Ordering::Relaxed);
+    }
 }
 
 pub fn truncate(t: NaiveDateTime) -> NaiveDateTime {
@@ -66,6 +102,18 @@ mod tests {
                 .and_hms_opt(16, 0, 0)
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn an_advanced_clock_and_its_clones_move_together() {
+        let clock = Clock::system();
+        let copy = clock.clone();
+        let before = Clock::system().now();
+        copy.advance(TimeDelta::days(3));
+        let moved = clock.now();
+        assert!(moved >= before + TimeDelta::days(3), "{before} {moved}");
+        assert!(moved < before + TimeDelta::days(3) + TimeDelta::minutes(1));
+        assert!(Clock::system().now() < before + TimeDelta::minutes(1));
     }
 
     #[test]

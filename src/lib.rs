@@ -1,18 +1,16 @@
 //! scrapcert: the registry of scrap-vehicle enterprise qualification
 //! certificates (资质认定书) and recycling certificates (回收证明).
+//!
+//! Layers, top down: `http` → `service` → `store` → `domain`; `crypto` and
+//! `qr` serve the service; `clock` and `config` serve everyone.
 
-pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
-pub mod db;
 pub mod domain;
-pub mod error;
-pub mod keys;
-pub mod qr_image;
-pub mod qr_reader;
-pub mod routes;
-pub mod scan_log;
+pub mod http;
+pub mod qr;
+pub mod service;
 pub mod startup;
-pub mod verification;
+pub mod store;

@@ -8,65 +8,15 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
+use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{self, DatabaseTarget, DbConnection, DbPool};
-use crate::error::ApiError;
-use crate::keys::{Keys, SigningContext};
-use crate::routes;
-use crate::scan_log::ScanLog;
-use crate::verification::Rules;
-
-/// What every handler shares.
-pub struct AppState {
-    pub pool: DbPool,
-    pub settings: Arc<Settings>,
-    pub public_url: String,
-    pub keys: Arc<Keys>,
-    pub scan_log: Arc<ScanLog>,
-    /// Image decodes allowed at once: each may take a few hundred MB and a
-    /// core, so uploads queue here instead of exhausting memory.
-    pub decode_slots: Arc<tokio::sync::Semaphore>,
-}
-
-impl AppState {
-    pub fn rules(&self) -> Rules {
-        Rules {
-            dismantle_days: self.settings.dismantle_days,
-            scan_daily_limit: self.settings.scan_daily_limit,
-        }
-    }
-
-    pub fn qr_level(&self) -> qrcode::EcLevel {
-        crate::qr_image::ec_level(&self.settings.qr_ec_level)
-    }
-
-    /// What registration needs to sign a certificate's QR.
-    pub fn signing(&self) -> SigningContext {
-        SigningContext {
-            ring: self.keys.ring(),
-            issuer: self.settings.issuer.clone(),
-            public_url: self.public_url.clone(),
-        }
-    }
-
-    /// Runs blocking diesel work on the blocking thread pool, keeping the
-    /// request's tracing span.
-    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let pool = self.pool.clone();
-        let span = tracing::Span::current();
-        web::block(move || {
-            span.in_scope(|| {
-                let mut conn = pool.get()?;
-                f(&mut conn)
-            })
-        })
-        .await?
-    }
-}
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::http::{self as routes};
+use crate::service::Db;
+use crate::service::scan_log::ScanLog;
+use crate::service::signing::Keys;
+use crate::store::{self as db, DatabaseTarget};
 
 pub struct Application {
     port: u16,
@@ -78,10 +28,15 @@ impl Application {
     /// Prepares the database (creating `./data` and running migrations on
     /// first start) and binds the listener.
     pub fn build(settings: Settings) -> anyhow::Result<Application> {
+        Application::build_with_clock(settings, Clock::system())
+    }
+
+    /// As `build`, with the clock the service reads time from (tests move it).
+    pub fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         settings.validate()?;
         let target = DatabaseTarget::parse(&settings.database_url)?;
         ensure_keys_dir(&settings)?;
-        let keys = Arc::new(Keys::open_or_create(&settings.keys_dir)?);
+        let keys = Arc::new(Keys::open_or_create(&settings.keys_dir, clock.clone())?);
         let pool = db::build_pool(
             &target,
             settings.db_pool_size,
@@ -106,10 +61,12 @@ impl Application {
             pool.clone(),
             settings.scan_queue,
             settings.scan_retention_days,
+            clock.clone(),
         );
         let scan_log = Arc::new(scan_log);
         let state = web::Data::new(AppState {
-            pool,
+            db: Db::new(pool),
+            clock,
             settings: Arc::new(settings),
             public_url,
             keys,

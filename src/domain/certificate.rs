@@ -143,6 +143,7 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FieldCode;
 
     #[test]
     fn qc_examples() {
@@ -165,16 +166,16 @@ mod tests {
     #[test]
     fn qc_rejections() {
         let cases = [
-            ("", "required"),
-            ("  ", "required"),
-            ("湘报废资字 2024001", "invalid_format"),
-            ("湘报废资字\u{3000}2024001", "invalid_format"),
-            ("湘报废资字\t2024001", "invalid_format"),
-            ("湘\u{7}2024", "invalid_format"),
-            ("湘/2024", "invalid_format"),
-            ("湘?2024", "invalid_format"),
-            ("湘#2024", "invalid_format"),
-            ("湘%2024", "invalid_format"),
+            ("", FieldCode::Required),
+            ("  ", FieldCode::Required),
+            ("湘报废资字 2024001", FieldCode::InvalidFormat),
+            ("湘报废资字\u{3000}2024001", FieldCode::InvalidFormat),
+            ("湘报废资字\t2024001", FieldCode::InvalidFormat),
+            ("湘\u{7}2024", FieldCode::InvalidFormat),
+            ("湘/2024", FieldCode::InvalidFormat),
+            ("湘?2024", FieldCode::InvalidFormat),
+            ("湘#2024", FieldCode::InvalidFormat),
+            ("湘%2024", FieldCode::InvalidFormat),
         ];
         for (s, expected) in cases {
             assert_eq!(QcNumber::parse(s).unwrap_err().code, expected, "{s:?}");
@@ -182,7 +183,7 @@ mod tests {
         assert!(QcNumber::parse(&"湘".repeat(64)).is_ok());
         assert_eq!(
             QcNumber::parse(&"湘".repeat(65)).unwrap_err().code,
-            "too_long"
+            FieldCode::TooLong
         );
     }
 
@@ -200,20 +201,20 @@ mod tests {
         assert!(RcNumber::parse(&"1".repeat(32)).is_ok());
         assert_eq!(
             RcNumber::parse(&"1".repeat(33)).unwrap_err().code,
-            "too_long"
+            FieldCode::TooLong
         );
-        assert_eq!(RcNumber::parse("").unwrap_err().code, "required");
+        assert_eq!(RcNumber::parse("").unwrap_err().code, FieldCode::Required);
         assert_eq!(
             RcNumber::parse("4309 0320").unwrap_err().code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
         assert_eq!(
             RcNumber::parse("湘4309").unwrap_err().code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
         assert_eq!(
             RcNumber::parse("4309_0320").unwrap_err().code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
     }
 
@@ -242,7 +243,7 @@ mod tests {
         ] {
             assert_eq!(
                 parse_date(bad).unwrap_err().code,
-                "invalid_format",
+                FieldCode::InvalidFormat,
                 "{bad:?}"
             );
         }

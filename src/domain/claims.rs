@@ -5,15 +5,13 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-/// Certificate kinds as written in the `cert` claim.
-pub const QC: &str = "QC";
-pub const RC: &str = "RC";
+use crate::domain::CertKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub iss: String,
     pub iat: i64,
-    pub cert: String,
+    pub cert: CertKind,
     pub no: String,
     pub rev: i64,
     pub sub: String,
@@ -40,7 +38,7 @@ impl Claims {
         Claims {
             iss: iss.to_string(),
             iat: signed_at.and_utc().timestamp(),
-            cert: QC.into(),
+            cert: CertKind::Qc,
             no: number.to_string(),
             rev: i64::from(revision),
             sub: holder_uscc.to_string(),
@@ -64,7 +62,7 @@ impl Claims {
         Claims {
             iss: iss.to_string(),
             iat: signed_at.and_utc().timestamp(),
-            cert: RC.into(),
+            cert: CertKind::Rc,
             no: number.to_string(),
             rev: i64::from(revision),
             sub: issuer_uscc.to_string(),
@@ -80,11 +78,10 @@ impl Claims {
     pub fn parse(payload: &[u8]) -> Result<Claims, String> {
         let claims: Claims =
             serde_json::from_slice(payload).map_err(|e| format!("claims are not valid: {e}"))?;
-        match claims.cert.as_str() {
-            QC => {}
-            RC if claims.vin.is_some() && claims.plate.is_some() => {}
-            RC => return Err("an RC payload needs vin and plate".into()),
-            other => return Err(format!("unknown certificate kind {other:?}")),
+        match claims.cert {
+            CertKind::Qc => {}
+            CertKind::Rc if claims.vin.is_some() && claims.plate.is_some() => {}
+            CertKind::Rc => return Err("an RC payload needs vin and plate".into()),
         }
         if claims.no.is_empty() || claims.sub.is_empty() || claims.rev < 1 {
             return Err("no, sub and rev are required".into());

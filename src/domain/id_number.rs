@@ -115,6 +115,7 @@ impl AsRef<str> for ResidentId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FieldCode;
     use proptest::prelude::*;
 
     fn today() -> NaiveDate {
@@ -147,7 +148,7 @@ mod tests {
     #[test]
     fn wrong_check_character() {
         let err = ResidentId::parse("110105194912310021", today()).unwrap_err();
-        assert_eq!(err.code, "invalid_check_digit");
+        assert_eq!(err.code, FieldCode::InvalidCheckDigit);
         assert!(err.message.contains("should be X"), "{}", err.message);
     }
 
@@ -162,11 +163,14 @@ mod tests {
         ] {
             assert_eq!(
                 ResidentId::parse(bad, today()).unwrap_err().code,
-                "invalid_format",
+                FieldCode::InvalidFormat,
                 "{bad}"
             );
         }
-        assert_eq!(ResidentId::parse("", today()).unwrap_err().code, "required");
+        assert_eq!(
+            ResidentId::parse("", today()).unwrap_err().code,
+            FieldCode::Required
+        );
     }
 
     #[test]
@@ -174,7 +178,7 @@ mod tests {
         for birth in ["19490230", "19491301", "19490000", "18991231", "20230229"] {
             let s = make("110105", birth, "002");
             let err = ResidentId::parse(&s, today()).unwrap_err();
-            assert_eq!(err.code, "invalid_format", "{s}");
+            assert_eq!(err.code, FieldCode::InvalidFormat, "{s}");
             assert!(err.message.contains(birth), "{}", err.message);
         }
         // Leap days exist in leap years.
@@ -187,7 +191,7 @@ mod tests {
         let s = make("430903", "20240302", "123");
         assert_eq!(
             ResidentId::parse(&s, today()).unwrap_err().code,
-            "in_future"
+            FieldCode::InFuture
         );
         // Born today is fine.
         let s = make("430903", "20240301", "123");

@@ -103,6 +103,7 @@ fn parse_document_number(s: &str) -> Result<String, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FieldCode;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()
@@ -126,7 +127,7 @@ mod tests {
         let (field, err) =
             OwnerIdentity::parse("resident_id", "110105194912310021", today()).unwrap_err();
         assert_eq!(field, "id_number");
-        assert_eq!(err.code, "invalid_check_digit");
+        assert_eq!(err.code, FieldCode::InvalidCheckDigit);
     }
 
     #[test]
@@ -136,7 +137,7 @@ mod tests {
         assert_eq!(owner.number, "9135052155323005XL");
         let (field, err) = OwnerIdentity::parse("uscc", "9135052155323005XM", today()).unwrap_err();
         assert_eq!(field, "id_number");
-        assert_eq!(err.code, "invalid_check_digit");
+        assert_eq!(err.code, FieldCode::InvalidCheckDigit);
     }
 
     #[test]
@@ -149,11 +150,11 @@ mod tests {
         assert!(OwnerIdentity::parse("other", &"A".repeat(32), today()).is_ok());
 
         let cases = [
-            ("", "required"),
-            ("E1234 5678", "invalid_format"),
-            ("E-12345678", "invalid_format"),
-            ("护照123", "invalid_format"),
-            (&"A".repeat(33), "too_long"),
+            ("", FieldCode::Required),
+            ("E1234 5678", FieldCode::InvalidFormat),
+            ("E-12345678", FieldCode::InvalidFormat),
+            ("护照123", FieldCode::InvalidFormat),
+            (&"A".repeat(33), FieldCode::TooLong),
         ];
         for (number, expected) in cases {
             let (field, err) = OwnerIdentity::parse("passport", number, today()).unwrap_err();
@@ -166,6 +167,6 @@ mod tests {
     fn unknown_id_type() {
         let (field, err) = OwnerIdentity::parse("military", "123", today()).unwrap_err();
         assert_eq!(field, "id_type");
-        assert_eq!(err.code, "unknown_value");
+        assert_eq!(err.code, FieldCode::UnknownValue);
     }
 }

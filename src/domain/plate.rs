@@ -340,6 +340,7 @@ impl fmt::Display for Plate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FieldCode;
     use proptest::prelude::*;
 
     fn ok(s: &str, plate_type: Option<&str>) -> Plate {
@@ -431,10 +432,10 @@ mod tests {
         );
 
         // Only A-H, J, K mark a new-energy plate.
-        assert_eq!(err("粤BL12345", None).1.code, "invalid_format");
-        assert_eq!(err("粤B12345L", None).1.code, "invalid_format");
+        assert_eq!(err("粤BL12345", None).1.code, FieldCode::InvalidFormat);
+        assert_eq!(err("粤B12345L", None).1.code, FieldCode::InvalidFormat);
         // Small: the last four must be digits.
-        assert_eq!(err("粤BD1234A", None).1.code, "invalid_format");
+        assert_eq!(err("粤BD1234A", None).1.code, FieldCode::InvalidFormat);
     }
 
     #[test]
@@ -459,26 +460,26 @@ mod tests {
     fn rejections() {
         let (field, e) = err("湘HI2345", None);
         assert_eq!(field, "plate");
-        assert_eq!(e.code, "invalid_format");
+        assert_eq!(e.code, FieldCode::InvalidFormat);
         assert!(e.message.contains("character 3"), "{}", e.message);
-        assert_eq!(err("湘HO2345", None).1.code, "invalid_format");
-        assert_eq!(err("湘I12345", None).1.code, "invalid_format");
-        assert_eq!(err("湘H1234", None).1.code, "invalid_format");
-        assert_eq!(err("湘H123456", None).1.code, "invalid_format");
-        assert_eq!(err("港H12345", None).1.code, "invalid_format");
-        assert_eq!(err("H12345", None).1.code, "invalid_format");
-        assert_eq!(err("湘H1234使", None).1.code, "invalid_format");
-        assert_eq!(err("湘H12\t345", None).1.code, "invalid_format");
-        assert_eq!(err("湘H", None).1.code, "invalid_format");
-        assert_eq!(err("", None).1.code, "required");
-        assert_eq!(err(" \u{3000}·", None).1.code, "required");
+        assert_eq!(err("湘HO2345", None).1.code, FieldCode::InvalidFormat);
+        assert_eq!(err("湘I12345", None).1.code, FieldCode::InvalidFormat);
+        assert_eq!(err("湘H1234", None).1.code, FieldCode::InvalidFormat);
+        assert_eq!(err("湘H123456", None).1.code, FieldCode::InvalidFormat);
+        assert_eq!(err("港H12345", None).1.code, FieldCode::InvalidFormat);
+        assert_eq!(err("H12345", None).1.code, FieldCode::InvalidFormat);
+        assert_eq!(err("湘H1234使", None).1.code, FieldCode::InvalidFormat);
+        assert_eq!(err("湘H12\t345", None).1.code, FieldCode::InvalidFormat);
+        assert_eq!(err("湘H", None).1.code, FieldCode::InvalidFormat);
+        assert_eq!(err("", None).1.code, FieldCode::Required);
+        assert_eq!(err(" \u{3000}·", None).1.code, FieldCode::Required);
     }
 
     #[test]
     fn given_type_must_fit_the_shape() {
         let (field, e) = err("湘H12345", Some("new_energy_small"));
         assert_eq!(field, "plate");
-        assert_eq!(e.code, "invalid_format");
+        assert_eq!(e.code, FieldCode::InvalidFormat);
         assert!(e.message.contains("new_energy_small"), "{}", e.message);
         assert!(
             err("粤BD12345", Some("small"))
@@ -486,18 +487,30 @@ mod tests {
                 .message
                 .contains("small plate")
         );
-        assert_eq!(err("湘H1234挂", Some("coach")).1.code, "invalid_format");
-        assert_eq!(err("湘H12345", Some("trailer")).1.code, "invalid_format");
-        assert_eq!(err("湘H1234警", Some("small")).1.code, "invalid_format");
+        assert_eq!(
+            err("湘H1234挂", Some("coach")).1.code,
+            FieldCode::InvalidFormat
+        );
+        assert_eq!(
+            err("湘H12345", Some("trailer")).1.code,
+            FieldCode::InvalidFormat
+        );
+        assert_eq!(
+            err("湘H1234警", Some("small")).1.code,
+            FieldCode::InvalidFormat
+        );
         assert_eq!(
             err("粤B12345D", Some("new_energy_small")).1.code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
         assert_eq!(
             err("粤BD12345", Some("new_energy_large")).1.code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
-        assert_eq!(err("湘H1234港", Some("police")).1.code, "invalid_format");
+        assert_eq!(
+            err("湘H1234港", Some("police")).1.code,
+            FieldCode::InvalidFormat
+        );
     }
 
     #[test]
@@ -507,19 +520,25 @@ mod tests {
         assert_eq!(ok("VA·12345", Some("other")).number(), "VA12345");
         assert_eq!(ok("wj湘12345", Some("other")).number(), "WJ湘12345");
         assert_eq!(ok("湘H12345", Some("other")).plate_type(), PlateType::Other);
-        assert_eq!(err("使", Some("other")).1.code, "invalid_format");
-        assert_eq!(err("ABCDEFGHJKLMN", Some("other")).1.code, "invalid_format");
-        assert_eq!(err("--", Some("other")).1.code, "invalid_format");
-        assert_eq!(err("使0\u{1}", Some("other")).1.code, "invalid_format");
+        assert_eq!(err("使", Some("other")).1.code, FieldCode::InvalidFormat);
+        assert_eq!(
+            err("ABCDEFGHJKLMN", Some("other")).1.code,
+            FieldCode::InvalidFormat
+        );
+        assert_eq!(err("--", Some("other")).1.code, FieldCode::InvalidFormat);
+        assert_eq!(
+            err("使0\u{1}", Some("other")).1.code,
+            FieldCode::InvalidFormat
+        );
         // Without a type, non-GA-36 shapes are refused.
-        assert_eq!(err("使014578", None).1.code, "invalid_format");
+        assert_eq!(err("使014578", None).1.code, FieldCode::InvalidFormat);
     }
 
     #[test]
     fn unknown_plate_type() {
         let (field, e) = err("湘H12345", Some("blue"));
         assert_eq!(field, "plate_type");
-        assert_eq!(e.code, "unknown_value");
+        assert_eq!(e.code, FieldCode::UnknownValue);
         assert_eq!(err("湘H12345", Some("")).0, "plate_type");
     }
 

@@ -113,6 +113,7 @@ pub fn mask_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FieldCode;
     use proptest::prelude::*;
 
     #[test]
@@ -132,23 +133,26 @@ mod tests {
 
     #[test]
     fn clean_rejects_empty_and_blank() {
-        assert_eq!(clean("", MAX_NAME).unwrap_err().code, "required");
-        assert_eq!(clean(" \u{3000}\t", MAX_NAME).unwrap_err().code, "required");
+        assert_eq!(clean("", MAX_NAME).unwrap_err().code, FieldCode::Required);
+        assert_eq!(
+            clean(" \u{3000}\t", MAX_NAME).unwrap_err().code,
+            FieldCode::Required
+        );
     }
 
     #[test]
     fn clean_rejects_control_characters() {
         assert_eq!(
             clean("张\u{0}三", MAX_NAME).unwrap_err().code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
         assert_eq!(
             clean("张\n三", MAX_NAME).unwrap_err().code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
         assert_eq!(
             clean("\u{7f}", MAX_NAME).unwrap_err().code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
     }
 
@@ -157,16 +161,16 @@ mod tests {
         let at_cap = "张".repeat(MAX_NAME);
         assert_eq!(name(&at_cap).unwrap(), at_cap);
         let over = "张".repeat(MAX_NAME + 1);
-        assert_eq!(name(&over).unwrap_err().code, "too_long");
+        assert_eq!(name(&over).unwrap_err().code, FieldCode::TooLong);
         assert!(address(&"a".repeat(MAX_ADDRESS)).is_ok());
         assert_eq!(
             address(&"a".repeat(MAX_ADDRESS + 1)).unwrap_err().code,
-            "too_long"
+            FieldCode::TooLong
         );
         assert!(reason(&"a".repeat(MAX_REASON)).is_ok());
         assert_eq!(
             reason(&"a".repeat(MAX_REASON + 1)).unwrap_err().code,
-            "too_long"
+            FieldCode::TooLong
         );
     }
 

@@ -99,6 +99,7 @@ impl AsRef<str> for Uscc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FieldCode;
     use proptest::prelude::*;
 
     #[test]
@@ -124,7 +125,7 @@ mod tests {
         let uscc = Uscc::parse("91430903MA4L000004", false).unwrap();
         assert!(uscc.checksum_ok());
         let err = Uscc::parse("91430903MA4L000008", false).unwrap_err();
-        assert_eq!(err.code, "invalid_check_digit");
+        assert_eq!(err.code, FieldCode::InvalidCheckDigit);
         assert_eq!(
             err.message,
             "USCC check character (position 18) should be 4."
@@ -148,7 +149,7 @@ mod tests {
     #[test]
     fn wrong_checksum() {
         let err = Uscc::parse("9135052155323005XM", false).unwrap_err();
-        assert_eq!(err.code, "invalid_check_digit");
+        assert_eq!(err.code, FieldCode::InvalidCheckDigit);
         assert!(err.message.contains("should be L"));
         let uscc = Uscc::parse("9135052155323005XM", true).unwrap();
         assert!(!uscc.checksum_ok());
@@ -165,19 +166,19 @@ mod tests {
             "913505215532300-XL",
         ] {
             let err = Uscc::parse(bad, true).unwrap_err();
-            assert_eq!(err.code, "invalid_format", "{bad}");
+            assert_eq!(err.code, FieldCode::InvalidFormat, "{bad}");
         }
         let err = Uscc::parse("9135052155323005IL", true).unwrap_err();
         assert!(err.message.contains("position 17"), "{}", err.message);
         assert_eq!(
             Uscc::parse("9135052155323005X", true).unwrap_err().code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
         assert_eq!(
             Uscc::parse("9135052155323005XLL", true).unwrap_err().code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
-        assert_eq!(Uscc::parse("", true).unwrap_err().code, "required");
+        assert_eq!(Uscc::parse("", true).unwrap_err().code, FieldCode::Required);
     }
 
     fn body() -> impl Strategy<Value = Vec<char>> {
@@ -198,7 +199,7 @@ mod tests {
             prop_assume!(wrong != chars[LEN - 1]);
             chars[LEN - 1] = wrong;
             let bad: String = chars.iter().collect();
-            prop_assert_eq!(Uscc::parse(&bad, false).unwrap_err().code, "invalid_check_digit");
+            prop_assert_eq!(Uscc::parse(&bad, false).unwrap_err().code, FieldCode::InvalidCheckDigit);
             let accepted = Uscc::parse(&bad, true).unwrap();
             prop_assert!(!accepted.checksum_ok());
             prop_assert_eq!(accepted.as_str(), bad.as_str());

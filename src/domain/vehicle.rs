@@ -140,6 +140,7 @@ pub fn parse_battery_code(s: &str) -> Result<String, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FieldCode;
 
     #[test]
     fn vehicle_type_names() {
@@ -205,16 +206,19 @@ mod tests {
         assert!(parse_battery_code(&"A".repeat(64)).is_ok());
         assert_eq!(
             parse_battery_code(&"A".repeat(65)).unwrap_err().code,
-            "too_long"
+            FieldCode::TooLong
         );
-        assert_eq!(parse_battery_code("").unwrap_err().code, "required");
+        assert_eq!(
+            parse_battery_code("").unwrap_err().code,
+            FieldCode::Required
+        );
         assert_eq!(
             parse_battery_code("AB-12").unwrap_err().code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
         assert_eq!(
             parse_battery_code("电池1").unwrap_err().code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
     }
 }

@@ -41,17 +41,71 @@ impl VerdictKind {
     }
 }
 
+wire_enum!(
+    /// The finding codes of SPEC §4, a stable public contract.
+    FindingCode {
+        QrMalformed,
+        QrUnsupportedAlg,
+        QrUnknownKey,
+        QrBadSignature,
+        QrKeyCompromised,
+        NotRegistered,
+        RegistryMismatch,
+        PresentedMismatch,
+        Superseded,
+        Suspended,
+        Revoked,
+        Expired,
+        Voided,
+        HolderMismatch,
+        IssuerNotQualified,
+        IssuerQualificationInactive,
+        AlreadyDeregistered,
+        DuplicateVehicle,
+        DismantlingOverdue,
+        PresentedFieldIgnored,
+        ScanAnomaly,
+        RegistryUnavailable,
+    }
+);
+
+wire_enum!(
+    /// The fields a checker may present (`presented.*`), as findings name them.
+    PresentedField {
+        Vin,
+        Plate,
+        Uscc,
+        EnterpriseName,
+        OwnerName,
+        OwnerIdNumber,
+    }
+);
+
+impl PresentedField {
+    /// The zh-CN name of the field.
+    pub fn zh(self) -> &'static str {
+        match self {
+            PresentedField::Vin => "车辆识别代号",
+            PresentedField::Plate => "号牌号码",
+            PresentedField::Uscc => "统一社会信用代码",
+            PresentedField::EnterpriseName => "企业名称",
+            PresentedField::OwnerName => "车主姓名",
+            PresentedField::OwnerIdNumber => "车主证件号码",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: FindingCode,
     pub severity: Severity,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<&'static str>,
+    pub field: Option<PresentedField>,
 }
 
 impl Finding {
-    pub fn new(code: &'static str, severity: Severity, message: impl Into<String>) -> Finding {
+    pub fn new(code: FindingCode, severity: Severity, message: impl Into<String>) -> Finding {
         Finding {
             code,
             severity,
@@ -60,66 +114,53 @@ impl Finding {
         }
     }
 
-    pub fn error(code: &'static str, message: impl Into<String>) -> Finding {
+    pub fn error(code: FindingCode, message: impl Into<String>) -> Finding {
         Finding::new(code, Severity::Error, message)
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Finding {
+    pub fn warning(code: FindingCode, message: impl Into<String>) -> Finding {
         Finding::new(code, Severity::Warning, message)
     }
 
-    pub fn with_field(mut self, field: &'static str) -> Finding {
+    pub fn with_field(mut self, field: PresentedField) -> Finding {
         self.field = Some(field);
         self
     }
 
     /// A finding about the QR itself (forged, altered, unreadable).
-    pub fn qr(code: &'static str) -> Finding {
+    pub fn qr(code: FindingCode) -> Finding {
         let base = match code {
-            "qr_unsupported_alg" => "二维码使用了不被接受的签名算法，可能是伪造的。",
-            "qr_unknown_key" => "二维码的签名密钥不属于本系统，可能是伪造的。",
-            "qr_bad_signature" => "二维码签名验证失败：内容被伪造或篡改。",
-            "qr_key_compromised" => "签发该二维码的密钥已被标记为泄露，二维码不可信。",
+            FindingCode::QrUnsupportedAlg => "二维码使用了不被接受的签名算法，可能是伪造的。",
+            FindingCode::QrUnknownKey => "二维码的签名密钥不属于本系统，可能是伪造的。",
+            FindingCode::QrBadSignature => "二维码签名验证失败：内容被伪造或篡改。",
+            FindingCode::QrKeyCompromised => "签发该二维码的密钥已被标记为泄露，二维码不可信。",
             _ => "二维码内容无法识别，不是本系统签发的证书二维码。",
         };
         Finding::error(code, base)
     }
 
-    pub fn presented_mismatch(field: &'static str) -> Finding {
+    pub fn presented_mismatch(field: PresentedField) -> Finding {
         Finding::error(
-            "presented_mismatch",
-            format!("现场核对的{}与登记记录不一致。", field_zh(field)),
+            FindingCode::PresentedMismatch,
+            format!("现场核对的{}与登记记录不一致。", field.zh()),
         )
         .with_field(field)
     }
 
-    pub fn presented_field_ignored(field: &'static str) -> Finding {
+    pub fn presented_field_ignored(field: PresentedField) -> Finding {
         Finding::new(
-            "presented_field_ignored",
+            FindingCode::PresentedFieldIgnored,
             Severity::Info,
-            format!("您的身份无权核对{}，已忽略该项。", field_zh(field)),
+            format!("您的身份无权核对{}，已忽略该项。", field.zh()),
         )
         .with_field(field)
     }
 
     pub fn registry_unavailable() -> Finding {
         Finding::warning(
-            "registry_unavailable",
+            FindingCode::RegistryUnavailable,
             "暂时无法查询登记系统，无法确认证书状态，请稍后再试。",
         )
-    }
-}
-
-/// The zh-CN name of a presented field.
-pub fn field_zh(field: &str) -> &'static str {
-    match field {
-        "vin" => "车辆识别代号",
-        "plate" => "号牌号码",
-        "uscc" => "统一社会信用代码",
-        "enterprise_name" => "企业名称",
-        "owner_name" => "车主姓名",
-        "owner_id_number" => "车主证件号码",
-        _ => "信息",
     }
 }
 
@@ -128,7 +169,10 @@ pub fn field_zh(field: &str) -> &'static str {
 pub fn decide(findings: &[Finding]) -> VerdictKind {
     if findings.iter().any(|f| f.severity == Severity::Error) {
         VerdictKind::Invalid
-    } else if findings.iter().any(|f| f.code == "registry_unavailable") {
+    } else if findings
+        .iter()
+        .any(|f| f.code == FindingCode::RegistryUnavailable)
+    {
         VerdictKind::Indeterminate
     } else if findings.iter().any(|f| f.severity == Severity::Warning) {
         VerdictKind::Warning
@@ -143,10 +187,10 @@ mod tests {
 
     #[test]
     fn errors_win_then_outage_then_warnings() {
-        let e = Finding::error("revoked", "x");
-        let w = Finding::warning("scan_anomaly", "x");
+        let e = Finding::error(FindingCode::Revoked, "x");
+        let w = Finding::warning(FindingCode::ScanAnomaly, "x");
         let u = Finding::registry_unavailable();
-        let i = Finding::presented_field_ignored("owner_name");
+        let i = Finding::presented_field_ignored(PresentedField::OwnerName);
         assert_eq!(decide(&[]), VerdictKind::Valid);
         assert_eq!(decide(std::slice::from_ref(&i)), VerdictKind::Valid);
         assert_eq!(decide(std::slice::from_ref(&w)), VerdictKind::Warning);

@@ -116,6 +116,7 @@ impl AsRef<str> for Vin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FieldCode;
     use proptest::prelude::*;
 
     #[test]
@@ -144,7 +145,7 @@ mod tests {
     #[test]
     fn wrong_check_digit() {
         let err = Vin::parse("LSJA24U63JG269225", false).unwrap_err();
-        assert_eq!(err.code, "invalid_check_digit");
+        assert_eq!(err.code, FieldCode::InvalidCheckDigit);
         assert_eq!(err.message, "VIN check digit (position 9) should be 2.");
 
         let vin = Vin::parse("LSJA24U63JG269225", true).unwrap();
@@ -153,7 +154,7 @@ mod tests {
 
         // A letter other than X at position 9 is a bad check digit, not a bad format.
         let err = Vin::parse("LSJA24U6AJG269225", false).unwrap_err();
-        assert_eq!(err.code, "invalid_check_digit");
+        assert_eq!(err.code, FieldCode::InvalidCheckDigit);
     }
 
     #[test]
@@ -164,7 +165,7 @@ mod tests {
             ("LSJQ24U62JG269225", 4),
         ] {
             let err = Vin::parse(s, true).unwrap_err();
-            assert_eq!(err.code, "invalid_format", "{s}");
+            assert_eq!(err.code, FieldCode::InvalidFormat, "{s}");
             assert!(
                 err.message.contains(&format!("position {pos}")),
                 "{}",
@@ -172,34 +173,34 @@ mod tests {
             );
         }
         let err = Vin::parse("LSJA24U62JG26922-", true).unwrap_err();
-        assert_eq!(err.code, "invalid_format");
+        assert_eq!(err.code, FieldCode::InvalidFormat);
         assert!(err.message.contains("position 17"));
         assert_eq!(
             Vin::parse("LSJA24U62JG26922é", true).unwrap_err().code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
     }
 
     #[test]
     fn wrong_length() {
         let err = Vin::parse("LSJA24U62JG26922", false).unwrap_err();
-        assert_eq!(err.code, "invalid_format");
+        assert_eq!(err.code, FieldCode::InvalidFormat);
         assert!(err.message.contains("got 16"));
         let err = Vin::parse("LSJA24U62JG2692255", true).unwrap_err();
-        assert_eq!(err.code, "invalid_format");
+        assert_eq!(err.code, FieldCode::InvalidFormat);
         // Inner spaces are not removed.
         assert_eq!(
             Vin::parse("LSJA24U62 JG269225", true).unwrap_err().code,
-            "invalid_format"
+            FieldCode::InvalidFormat
         );
     }
 
     #[test]
     fn empty_is_required() {
-        assert_eq!(Vin::parse("", false).unwrap_err().code, "required");
+        assert_eq!(Vin::parse("", false).unwrap_err().code, FieldCode::Required);
         assert_eq!(
             Vin::parse(" \u{3000} ", false).unwrap_err().code,
-            "required"
+            FieldCode::Required
         );
     }
 
@@ -225,7 +226,7 @@ mod tests {
             body[CHECK_INDEX] = wrong;
             let bad: String = body.iter().collect();
             let err = Vin::parse(&bad, false).unwrap_err();
-            prop_assert_eq!(err.code, "invalid_check_digit");
+            prop_assert_eq!(err.code, FieldCode::InvalidCheckDigit);
             let accepted = Vin::parse(&bad, true).unwrap();
             prop_assert!(!accepted.check_digit_ok());
             prop_assert_eq!(accepted.as_str(), bad.as_str());

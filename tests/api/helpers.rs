@@ -146,15 +146,15 @@ impl TestDb {
     }
 
     pub fn sqlite_file(&self) -> Option<PathBuf> {
-        match scrapcert::db::DatabaseTarget::parse(&self.url).ok()? {
-            scrapcert::db::DatabaseTarget::Sqlite(p) => Some(p),
-            scrapcert::db::DatabaseTarget::Postgres(_) => None,
+        match scrapcert::store::DatabaseTarget::parse(&self.url).ok()? {
+            scrapcert::store::DatabaseTarget::Sqlite(p) => Some(p),
+            scrapcert::store::DatabaseTarget::Postgres(_) => None,
         }
     }
 
-    pub fn connect(&self) -> scrapcert::db::DbConnection {
-        let target = scrapcert::db::DatabaseTarget::parse(&self.url).unwrap();
-        scrapcert::db::connect(&target).expect("connect to the test database")
+    pub fn connect(&self) -> scrapcert::store::DbConnection {
+        let target = scrapcert::store::DatabaseTarget::parse(&self.url).unwrap();
+        scrapcert::store::connect(&target).expect("connect to the test database")
     }
 
     /// Runs SQL statements on a connection of their own.
@@ -422,8 +422,8 @@ struct TextRow {
 macro_rules! on_conn {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
-            scrapcert::db::DbConnection::Sqlite($c) => $body,
-            scrapcert::db::DbConnection::Postgres($c) => $body,
+            scrapcert::store::DbConnection::Sqlite($c) => $body,
+            scrapcert::store::DbConnection::Postgres($c) => $body,
         }
     };
 }

@@ -456,17 +456,17 @@ fn postgres_reads_run_in_read_only_transactions() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::create(Backend::Postgres, dir.path());
     let mut conn = db.connect();
-    scrapcert::db::run_migrations(&mut conn).unwrap();
+    scrapcert::store::run_migrations(&mut conn).unwrap();
     let insert = "INSERT INTO scans (signature_ok, at, role, purpose, verdict) \
                   VALUES (false, '2024-01-01 00:00:00', 'public', 'inspection', 'invalid')";
-    let read = scrapcert::db::read_tx(&mut conn, |c| {
+    let read = scrapcert::store::read_tx(&mut conn, |c| {
         c.batch_execute(insert)
-            .map_err(scrapcert::error::ApiError::from)
+            .map_err(scrapcert::store::StoreError::from)
     });
     assert!(read.is_err(), "a write inside a read transaction must fail");
-    scrapcert::db::write_tx(&mut conn, |c| {
+    scrapcert::store::write_tx(&mut conn, |c| {
         c.batch_execute(insert)
-            .map_err(scrapcert::error::ApiError::from)
+            .map_err(scrapcert::store::StoreError::from)
     })
     .unwrap();
     assert_eq!(count_rows_in(&db, "scans"), 1);

@@ -39,7 +39,7 @@ fn spec_routes() -> BTreeSet<(String, String)> {
 }
 
 fn router_routes() -> BTreeSet<(String, String)> {
-    scrapcert::routes::table()
+    scrapcert::http::table()
         .into_iter()
         .map(|(method, path, _)| (method.as_str().to_ascii_uppercase(), path.to_string()))
         .collect()
@@ -153,4 +153,40 @@ async fn every_documented_route_is_served() {
         unrouted.is_empty(),
         "documented but answered by the router's fallback: {unrouted:?}"
     );
+}
+
+/// The `enum` of one schema under `components.schemas`.
+fn schema_enum(spec: &Value, name: &str) -> BTreeSet<String> {
+    let schema = &spec["components"]["schemas"][name];
+    let values = schema["enum"]
+        .as_array()
+        .or_else(|| schema["properties"]["code"]["enum"].as_array())
+        .unwrap_or_else(|| panic!("schema {name} has an enum"));
+    values
+        .iter()
+        .map(|v| v.as_str().expect("enum values are strings").to_string())
+        .collect()
+}
+
+fn enum_names<E: strum::IntoEnumIterator + Into<&'static str>>() -> BTreeSet<String> {
+    E::iter().map(|e| e.into().to_string()).collect()
+}
+
+#[test]
+fn every_public_code_is_documented_and_every_documented_code_exists() {
+    use scrapcert::domain::verdict::FindingCode;
+    use scrapcert::domain::{FieldCode, ProblemCode};
+    let spec = spec();
+    let pairs = [
+        ("ProblemCode", enum_names::<ProblemCode>()),
+        ("FindingCode", enum_names::<FindingCode>()),
+        ("FieldIssue", enum_names::<FieldCode>()),
+    ];
+    for (schema, in_code) in pairs {
+        let documented = schema_enum(&spec, schema);
+        assert_eq!(
+            documented, in_code,
+            "openapi.yaml `{schema}` and the Rust enum differ"
+        );
+    }
 }

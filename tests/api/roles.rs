@@ -85,7 +85,7 @@ enum Body {
 /// call it.
 struct Case {
     method: Method,
-    /// The route exactly as `scrapcert::routes::table()` spells it.
+    /// The route exactly as `scrapcert::http::table()` spells it.
     route: &'static str,
     path: String,
     /// The same request for a resource that does not exist (for `LikeMissing`).
@@ -525,7 +525,7 @@ async fn the_matrix_covers_every_route_but_the_health_probes() {
         .iter()
         .map(|c| (c.method.as_str().to_string(), c.route.to_string()))
         .collect();
-    let routed: BTreeSet<(String, String)> = scrapcert::routes::table()
+    let routed: BTreeSet<(String, String)> = scrapcert::http::table()
         .into_iter()
         .filter(|(_, path, _)| !matches!(*path, "/healthz" | "/readyz"))
         .map(|(method, path, _)| (method.as_str().to_string(), path.to_string()))
@@ -772,7 +772,7 @@ async fn a_bad_token_is_refused_even_on_a_public_endpoint() {
     .await;
     assert_refused_token(&a, challenge.as_deref(), "unknown token");
     // A well-formed, random one that was never stored.
-    let (never_issued, _) = scrapcert::auth::generate_token().expect("random token");
+    let (never_issued, _) = scrapcert::service::tokens::generate_token().expect("random token");
     let header = format!("Bearer {never_issued}");
     let (a, challenge) = get_with_authorization(&app, &public_read, Some(&header)).await;
     assert_refused_token(&a, challenge.as_deref(), "random token");

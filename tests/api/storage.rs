@@ -42,8 +42,9 @@ struct Int {
 fn service_connections_are_durable_and_patient() {
     let dir = tempfile::tempdir().unwrap();
     let target =
-        scrapcert::db::DatabaseTarget::parse(dir.path().join("d.db").to_str().unwrap()).unwrap();
-    let scrapcert::db::DbConnection::Sqlite(mut conn) = scrapcert::db::connect(&target).unwrap()
+        scrapcert::store::DatabaseTarget::parse(dir.path().join("d.db").to_str().unwrap()).unwrap();
+    let scrapcert::store::DbConnection::Sqlite(mut conn) =
+        scrapcert::store::connect(&target).unwrap()
     else {
         panic!("expected SQLite");
     };
@@ -136,15 +137,15 @@ async fn migrations_run_down_and_up_again() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::create(current_backend(), dir.path());
     let mut conn = db.connect();
-    let tables = |conn: &mut scrapcert::db::DbConnection| -> Vec<Text> {
+    let tables = |conn: &mut scrapcert::store::DbConnection| -> Vec<Text> {
         match conn {
-            scrapcert::db::DbConnection::Sqlite(c) => diesel::sql_query(
+            scrapcert::store::DbConnection::Sqlite(c) => diesel::sql_query(
                 "SELECT name AS value FROM sqlite_master WHERE type = 'table' \
                  AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations'",
             )
             .load(c)
             .unwrap(),
-            scrapcert::db::DbConnection::Postgres(c) => diesel::sql_query(
+            scrapcert::store::DbConnection::Postgres(c) => diesel::sql_query(
                 "SELECT table_name::text AS value FROM information_schema.tables \
                  WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'",
             )
@@ -163,8 +164,10 @@ async fn migrations_run_down_and_up_again() {
         }};
     }
     match &mut conn {
-        scrapcert::db::DbConnection::Sqlite(c) => cycle!(c, scrapcert::db::SQLITE_MIGRATIONS),
-        scrapcert::db::DbConnection::Postgres(c) => cycle!(c, scrapcert::db::POSTGRES_MIGRATIONS),
+        scrapcert::store::DbConnection::Sqlite(c) => cycle!(c, scrapcert::store::SQLITE_MIGRATIONS),
+        scrapcert::store::DbConnection::Postgres(c) => {
+            cycle!(c, scrapcert::store::POSTGRES_MIGRATIONS)
+        }
     }
     let left = tables(&mut conn);
     assert!(
@@ -172,7 +175,7 @@ async fn migrations_run_down_and_up_again() {
         "left behind: {:?}",
         left.iter().map(|t| &t.value).collect::<Vec<_>>()
     );
-    scrapcert::db::run_migrations(&mut conn).unwrap();
+    scrapcert::store::run_migrations(&mut conn).unwrap();
     assert_eq!(tables(&mut conn).len(), 11);
 }
 

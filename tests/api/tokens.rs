@@ -107,7 +107,7 @@ async fn a_revoked_token_is_refused_and_the_secret_is_not_stored() {
     // Only a hash is kept: the secret is nowhere in the database...
     let dump = database_dump(&app.db);
     assert!(!dump.values().any(|rows| rows.contains(token)));
-    assert!(dump["tokens"].contains(&scrapcert::auth::hash_token(token)));
+    assert!(dump["tokens"].contains(&scrapcert::service::tokens::hash_token(token)));
     // ...nor, for SQLite, anywhere in its files.
     if let Some(file) = app.db.sqlite_file() {
         let raw = std::fs::read(&file).unwrap();

@@ -1,0 +1,47 @@
+//! The `code` member of every problem+json answer (RFC 9457): a stable
+//! public contract, never renamed. The HTTP layer chooses the status.
+
+wire_enum!(
+    /// Problem codes, as listed under `ProblemCode` in openapi.yaml.
+    ProblemCode {
+        MalformedRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        DuplicateEnterprise,
+        DuplicateNumber,
+        QualificationExists,
+        DuplicateVehicle,
+        QualificationNotActive,
+        AlreadyDismantled,
+        Voided,
+        InvalidTransition,
+        AlreadyDeregistered,
+        PresentedMismatch,
+        PayloadTooLarge,
+        ValidationFailed,
+        VehicleIncomplete,
+        VehicleEncumbered,
+        SupervisedDismantlingRequired,
+        BranchCannotDismantle,
+        UnknownSite,
+        IdempotencyKeyReused,
+        QrNotFound,
+        RateLimited,
+        InternalError,
+        DatabaseUnavailable,
+    }
+);
+
+wire_enum!(
+    /// The `errors[].code` of a field-level problem.
+    FieldCode {
+        Required,
+        InvalidFormat,
+        InvalidCheckDigit,
+        TooLong,
+        InFuture,
+        OutOfOrder,
+        UnknownValue,
+    }
+);

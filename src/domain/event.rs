@@ -1,0 +1,45 @@
+//! The kinds of events in the append-only event log, and what an event is about.
+
+wire_enum!(
+    /// The `type` of an event: a stable public name.
+    EventType {
+        EnterpriseRegistered,
+        BranchFiled,
+        QualificationRegistered,
+        QualificationReissued,
+        QualificationSuspended,
+        QualificationReinstated,
+        QualificationRevoked,
+        RcRegistered,
+        RcDismantled,
+        RcVoided,
+        RcDeregistered,
+        TokenCreated,
+        TokenRevoked,
+        KeyRotated,
+        KeyCompromised,
+    }
+);
+
+/// What an event is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    Enterprise(&'a str),
+    Qualification(&'a str),
+    RecyclingCertificate(&'a str),
+    Token(&'a str),
+    Key(&'a str),
+}
+
+impl Subject<'_> {
+    /// The stored kind and id.
+    pub fn parts(&self) -> (&'static str, &str) {
+        match self {
+            Subject::Enterprise(id) => ("enterprise", id),
+            Subject::Qualification(id) => ("QC", id),
+            Subject::RecyclingCertificate(id) => ("RC", id),
+            Subject::Token(id) => ("token", id),
+            Subject::Key(id) => ("key", id),
+        }
+    }
+}

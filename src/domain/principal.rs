@@ -1,0 +1,180 @@
+//! Who is calling: a role, the token it came with and, for an enterprise
+//! token, the enterprise it is bound to. No I/O: the HTTP layer finds the
+//! token, the service layer asks the questions below.
+
+use serde::Serialize;
+
+/// The role of a caller. `public` is the caller without a token.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Role {
+    Public,
+    Authority,
+    Enterprise,
+    Clerk,
+    Police,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Roles a token can carry (not `public`).
+    pub fn parse_token_role(s: &str) -> Option<Role> {
+        s.parse().ok().filter(|r| *r != Role::Public)
+    }
+
+    /// Officers: the roles whose scans are evidence and who may check an
+    /// owner's identity.
+    pub fn is_officer(self) -> bool {
+        match self {
+            Role::Clerk | Role::Police | Role::Authority => true,
+            Role::Public | Role::Enterprise => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub role: Role,
+    pub token_id: Option<String>,
+    pub enterprise: Option<String>,
+}
+
+/// Why a caller may not do something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AccessDenied {
+    /// No token was presented (401).
+    #[error("this endpoint needs a bearer token")]
+    Unauthenticated,
+    /// The token's role may not do this (403).
+    #[error("this token's role may not do this")]
+    Forbidden,
+}
+
+impl Principal {
+    pub fn public() -> Self {
+        Principal {
+            role: Role::Public,
+            token_id: None,
+            enterprise: None,
+        }
+    }
+
+    /// The actor of work done from the command line on the server itself.
+    pub fn operator() -> Self {
+        Principal {
+            role: Role::Authority,
+            token_id: None,
+            enterprise: None,
+        }
+    }
+
+    /// Allows the call if the role is one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), AccessDenied> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else if self.role == Role::Public {
+            Err(AccessDenied::Unauthenticated)
+        } else {
+            Err(AccessDenied::Forbidden)
+        }
+    }
+
+    /// The enterprise of an enterprise token.
+    pub fn enterprise_uscc(&self) -> Result<&str, AccessDenied> {
+        match (self.role, self.enterprise.as_deref()) {
+            (Role::Enterprise, Some(uscc)) => Ok(uscc),
+            _ => Err(AccessDenied::Forbidden),
+        }
+    }
+
+    /// May this caller see a record of `owner_uscc`'s? Enterprises see only
+    /// their own; everyone else with a reading role sees all.
+    pub fn sees_enterprise(&self, owner_uscc: &str) -> bool {
+        self.role != Role::Enterprise || self.enterprise.as_deref() == Some(owner_uscc)
+    }
+
+    /// Officers and the issuing enterprise see an RC's owner in full.
+    pub fn sees_owner_of(&self, issuer_uscc: &str) -> bool {
+        match self.role {
+            Role::Clerk | Role::Police | Role::Authority => true,
+            Role::Enterprise => self.enterprise.as_deref() == Some(issuer_uscc),
+            Role::Public => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strum::IntoEnumIterator;
+
+    fn token(role: Role, enterprise: Option<&str>) -> Principal {
+        Principal {
+            role,
+            token_id: Some("t".into()),
+            enterprise: enterprise.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn public_is_unauthenticated_and_wrong_role_forbidden() {
+        assert_eq!(
+            Principal::public().require(&[Role::Authority]),
+            Err(AccessDenied::Unauthenticated)
+        );
+        let clerk = token(Role::Clerk, None);
+        assert_eq!(
+            clerk.require(&[Role::Authority]),
+            Err(AccessDenied::Forbidden)
+        );
+        assert!(clerk.require(&[Role::Clerk, Role::Police]).is_ok());
+    }
+
+    #[test]
+    fn role_names_round_trip_and_public_is_no_token_role() {
+        for role in Role::iter() {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+            assert_eq!(
+                Role::parse_token_role(role.as_str()),
+                (role != Role::Public).then_some(role)
+            );
+        }
+        assert_eq!(Role::parse_token_role("admin"), None);
+    }
+
+    #[test]
+    fn who_sees_what() {
+        let own = token(Role::Enterprise, Some("A"));
+        let other = token(Role::Enterprise, Some("B"));
+        let police = token(Role::Police, None);
+        // (caller, sees enterprise A's records, sees the owner of A's RCs)
+        let table = [
+            (&own, true, true),
+            (&other, false, false),
+            (&police, true, true),
+            (&Principal::public(), true, false),
+        ];
+        for (who, records, owner) in table {
+            assert_eq!(who.sees_enterprise("A"), records, "{who:?}");
+            assert_eq!(who.sees_owner_of("A"), owner, "{who:?}");
+        }
+        assert_eq!(own.enterprise_uscc(), Ok("A"));
+        assert_eq!(police.enterprise_uscc(), Err(AccessDenied::Forbidden));
+    }
+}

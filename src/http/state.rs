@@ -1,0 +1,67 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::http::error::ApiError;
+use crate::service::Db;
+use crate::service::scan_log::ScanLog;
+use crate::service::signing::{Keys, SigningContext};
+use crate::service::verification::{Rules, Verification};
+use crate::store::{DbConnection, StoreError};
+
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub public_url: String,
+    pub keys: Arc<Keys>,
+    pub scan_log: Arc<ScanLog>,
+    pub clock: Clock,
+    /// Image decodes allowed at once: each may take a few hundred MB and a
+    /// core, so uploads queue here instead of exhausting memory.
+    pub decode_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub fn rules(&self) -> Rules {
+        Rules {
+            dismantle_days: self.settings.dismantle_days,
+            scan_daily_limit: self.settings.scan_daily_limit,
+        }
+    }
+
+    pub fn qr_level(&self) -> qrcode::EcLevel {
+        crate::qr::render::ec_level(&self.settings.qr_ec_level)
+    }
+
+    /// What registration needs to sign a certificate's QR.
+    pub fn signing(&self) -> SigningContext {
+        SigningContext {
+            ring: self.keys.ring(),
+            issuer: self.settings.issuer.clone(),
+            public_url: self.public_url.clone(),
+        }
+    }
+
+    /// What a verification needs.
+    pub fn verification(&self) -> Verification<'_> {
+        Verification {
+            db: &self.db,
+            keys: &self.keys,
+            scan_log: &self.scan_log,
+            rules: self.rules(),
+        }
+    }
+
+    /// Runs a service call on the blocking pool and turns its error into
+    /// the problem the client sees.
+    pub async fn db<T, E, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Into<ApiError> + Send + 'static,
+    {
+        self.db.run(f).await.map_err(Into::into)
+    }
+}

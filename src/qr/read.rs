@@ -1,0 +1,137 @@
+//! Reading a QR from a photo or scan (PNG or JPEG), for uploads from the
+//! landing page and `POST /api/v1/verify/image`.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+
+/// Uploads are limited to 5 MiB (SPEC §6).
+pub const MAX_UPLOAD: usize = 5 * 1024 * 1024;
+/// Pixels a decoded image may have at most (a 12-megapixel phone photo is
+/// 4032×3024). With the allocation cap this bounds one decode's memory.
+pub const MAX_PIXELS: u64 = 16_000_000;
+/// Memory one decode may allocate.
+const MAX_ALLOC: u64 = 256 * 1024 * 1024;
+/// Photos are searched at this size first: QR detection is much faster and
+/// phone photos of a printed QR are far larger than needed; then at most at
+/// `LARGEST_SEARCH_SIDE`, never at a larger full size.
+const SEARCH_SIDE: u32 = 1600;
+const LARGEST_SEARCH_SIDE: u32 = 2400;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReadError {
+    #[error("the file is not a PNG or JPEG image")]
+    NotAnImage,
+    #[error("the file is larger than 5 MiB")]
+    TooLarge,
+    #[error("the image has more than 16 megapixels")]
+    TooManyPixels,
+    #[error("no QR code was found in the image")]
+    NoQr,
+}
+
+fn decode(bytes: &[u8]) -> Result<DynamicImage, ReadError> {
+    let format = image::guess_format(bytes).map_err(|_| ReadError::NotAnImage)?;
+    if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg) {
+        return Err(ReadError::NotAnImage);
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(20_000);
+    limits.max_image_height = Some(20_000);
+    limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(limits);
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|_| ReadError::NotAnImage)?;
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(ReadError::TooManyPixels);
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(limits);
+    reader.decode().map_err(|_| ReadError::NotAnImage)
+}
+
+fn find(img: &image::GrayImage) -> Option<String> {
+    let mut prepared = rqrr::PreparedImage::prepare(img.clone());
+    prepared
+        .detect_grids()
+        .iter()
+        .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
+}
+
+fn scaled(img: &image::GrayImage, side: u32) -> image::GrayImage {
+    let (w, h) = img.dimensions();
+    let longest = w.max(h);
+    if longest <= side {
+        return img.clone();
+    }
+    let scale = |v: u32| ((u64::from(v) * u64::from(side)) / u64::from(longest)).max(1) as u32;
+    image::imageops::thumbnail(img, scale(w), scale(h))
+}
+
+/// The text of the first QR code found in the image.
+pub fn read_qr(bytes: &[u8]) -> Result<String, ReadError> {
+    if bytes.len() > MAX_UPLOAD {
+        return Err(ReadError::TooLarge);
+    }
+    let gray = decode(bytes)?.to_luma8();
+    let longest = gray.width().max(gray.height());
+    let mut sides = vec![SEARCH_SIDE];
+    if longest > SEARCH_SIDE {
+        sides.push(longest.min(LARGEST_SEARCH_SIDE));
+    }
+    sides
+        .into_iter()
+        .find_map(|side| find(&scaled(&gray, side)))
+        .ok_or(ReadError::NoQr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn qr_png(text: &str) -> Vec<u8> {
+        crate::qr::render::png(text, qrcode::EcLevel::M).unwrap()
+    }
+
+    #[test]
+    fn reads_our_own_png() {
+        assert_eq!(
+            read_qr(&qr_png("https://x.cn/v/a.b.c")).unwrap(),
+            "https://x.cn/v/a.b.c"
+        );
+    }
+
+    #[test]
+    fn reads_a_qr_in_a_larger_jpeg_photo() {
+        let qr = image::load_from_memory(&qr_png("https://x.cn/v/photo"))
+            .unwrap()
+            .to_luma8();
+        let mut canvas = image::GrayImage::from_pixel(2400, 1800, image::Luma([180]));
+        image::imageops::overlay(&mut canvas, &qr, 900, 500);
+        let mut jpeg = Vec::new();
+        DynamicImage::ImageLuma8(canvas)
+            .write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .unwrap();
+        assert_eq!(read_qr(&jpeg).unwrap(), "https://x.cn/v/photo");
+    }
+
+    #[test]
+    fn tells_what_went_wrong() {
+        assert_eq!(read_qr(b"GIF89a....").unwrap_err(), ReadError::NotAnImage);
+        assert_eq!(read_qr(b"hello").unwrap_err(), ReadError::NotAnImage);
+        let blank = image::GrayImage::from_pixel(200, 200, image::Luma([255]));
+        let mut png = Vec::new();
+        DynamicImage::ImageLuma8(blank)
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        assert_eq!(read_qr(&png).unwrap_err(), ReadError::NoQr);
+        assert_eq!(
+            read_qr(&vec![0u8; MAX_UPLOAD + 1]).unwrap_err(),
+            ReadError::TooLarge
+        );
+    }
+}

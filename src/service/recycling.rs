@@ -1,0 +1,614 @@
+//! Recycling certificates: registration with every refusal rule of the
+//! regulations and an `Idempotency-Key`, dismantling records, voiding, and
+//! the exactly-once deregistration (注销登记).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::json;
+
+use super::qualifications::current_for_enterprise;
+use super::signing::SigningContext;
+use crate::clock;
+use crate::domain::claims::Claims;
+use crate::domain::event::{EventType, Subject};
+use crate::domain::qualification::{active_throughout, public_status};
+use crate::domain::registration::{self, Refusal, VehicleState};
+use crate::domain::status::InvalidTransition;
+use crate::domain::{
+    Principal, QcPublicStatus, RcAction, RcStatus, SupervisionKind, requires_supervised_dismantling,
+};
+use crate::qr::Qr;
+use crate::store::idempotency::{self, StoredResponse};
+use crate::store::qualifications::{self, QualificationRecord};
+use crate::store::recycling::{self, DismantlingRow, RcRecord, RcRow, StatusUpdate};
+use crate::store::{self, Conflict, DbConnection, StoreError, TextList, enterprises};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RcError {
+    #[error("no such recycling certificate")]
+    NotFound,
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error("the enterprise holds no qualification certificate with this number")]
+    UnknownQualification,
+    #[error("{0}")]
+    QualificationNotActive(String),
+    #[error("the enterprise has no branch with this id")]
+    UnknownBranch,
+    #[error("a recycling certificate with this number is already registered")]
+    DuplicateNumber,
+    #[error("another recycling certificate that is not voided exists for this VIN")]
+    DuplicateVehicle,
+    #[error("a concurrent request registered this certificate")]
+    ConcurrentDuplicate,
+    #[error("this Idempotency-Key was used with a different request body")]
+    IdempotencyKeyReused,
+    #[error("the certificate is voided")]
+    Voided,
+    #[error("a dismantling record already exists for this certificate")]
+    AlreadyDismantled,
+    #[error("a {} certificate cannot be voided", .0.from)]
+    InvalidTransition(InvalidTransition<RcStatus>),
+    #[error("the certificate was already consumed by a deregistration")]
+    AlreadyDeregistered {
+        at: Option<NaiveDateTime>,
+        office: Option<String>,
+    },
+    #[error("the certificate changed concurrently")]
+    Concurrent,
+    #[error("the presented {} do not match the certificate", join(.0))]
+    PresentedMismatch(Vec<Presented>),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+fn join(fields: &[Presented]) -> String {
+    fields
+        .iter()
+        .map(|f| f.as_str())
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+impl From<StoreError> for RcError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => RcError::NotFound,
+            StoreError::Conflict(Conflict::RcNumber) => RcError::DuplicateNumber,
+            StoreError::Conflict(Conflict::RcLiveVin) => RcError::DuplicateVehicle,
+            StoreError::Conflict(Conflict::DismantlingOnce) => RcError::AlreadyDismantled,
+            other => RcError::Store(other),
+        }
+    }
+}
+
+impl From<Refusal> for RcError {
+    fn from(r: Refusal) -> Self {
+        RcError::Refused(r)
+    }
+}
+
+crate::domain::wire_enum!(
+    /// What a clerk presents at deregistration that must match the RC.
+    Presented { Qr, Vin, Plate }
+);
+
+/// A validated vehicle description (types already parsed at the edge).
+#[derive(Debug, Clone)]
+pub struct Vehicle {
+    pub vin: String,
+    pub vin_override_reason: Option<String>,
+    pub plate: String,
+    pub plate_type: String,
+    pub vehicle_type: String,
+    pub commercial: bool,
+    pub brand_model: String,
+    pub engine_number: String,
+    pub fuel_type: String,
+    pub battery_codes: Vec<String>,
+    pub frame_present: bool,
+    pub engine_present: bool,
+    pub encumbered: bool,
+    /// Large passenger, heavy freight, school bus or commercial (营运): only
+    /// dismantled under police supervision before the RC is printed.
+    pub requires_supervision: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub name: String,
+    pub id_type: String,
+    pub id_number: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Supervision {
+    pub kind: SupervisionKind,
+    pub officer: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDismantling {
+    pub dismantled_on: NaiveDate,
+    pub site: String,
+    pub supervision: Option<Supervision>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRc {
+    pub number: String,
+    pub qualification_number: Option<String>,
+    pub branch_id: Option<String>,
+    pub vehicle: Vehicle,
+    pub owner: Owner,
+    pub received_on: NaiveDate,
+    pub dismantling: Option<NewDismantling>,
+}
+
+/// The key a client sent and the fingerprint of the body it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotencyRequest {
+    pub key: String,
+    pub request_hash: String,
+}
+
+impl IdempotencyRequest {
+    /// The fingerprint ignores formatting: the body is hashed as canonical
+    /// JSON (keys sorted, no whitespace).
+    pub fn new(key: String, body: &serde_json::Value) -> Self {
+        use sha2::{Digest, Sha256};
+        IdempotencyRequest {
+            key,
+            request_hash: hex::encode(Sha256::digest(body.to_string().as_bytes())),
+        }
+    }
+}
+
+/// The answer of a registration as the client receives it, and as it is
+/// replayed for a repeated `Idempotency-Key`: status and body are opaque here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Renders the answer to a new registration (the HTTP layer's view).
+pub type RenderRegistered<'a> = &'a dyn Fn(&RcRecord, &Qr) -> Result<String, StoreError>;
+
+/// Loads an RC the caller may see: another enterprise's RC is `not_found`,
+/// exactly like a missing one.
+pub fn load_visible(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    number: &str,
+) -> Result<RcRecord, RcError> {
+    let record = recycling::load(conn, number)?;
+    if !principal.sees_enterprise(&record.row.enterprise_uscc) {
+        return Err(RcError::NotFound);
+    }
+    Ok(record)
+}
+
+/// The stored QR URL of an RC the caller may see.
+pub fn qr_url(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    number: &str,
+) -> Result<Option<String>, RcError> {
+    let (owner, url) = recycling::owner_and_qr(conn, number)?;
+    if !principal.sees_enterprise(&owner) {
+        return Err(RcError::NotFound);
+    }
+    Ok(url)
+}
+
+fn check_site(conn: &mut DbConnection, enterprise_uscc: &str, site: &str) -> Result<(), RcError> {
+    let enterprise = enterprises::find(conn, enterprise_uscc)?;
+    let branches = enterprises::branches_of(conn, enterprise_uscc)?;
+    registration::check_site(
+        site,
+        enterprise.dismantling_sites.iter().map(String::as_str),
+        branches.iter().map(|b| b.address.as_str()),
+    )?;
+    Ok(())
+}
+
+/// Picks the QC the RC binds to and checks it was and is active.
+fn binding_qualification(
+    conn: &mut DbConnection,
+    enterprise_uscc: &str,
+    requested: Option<&str>,
+    received_on: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<QualificationRecord, RcError> {
+    let record = match requested {
+        Some(number) => qualifications::load_optional(conn, number)?
+            .filter(|r| r.row.enterprise_uscc == enterprise_uscc)
+            .ok_or(RcError::UnknownQualification)?,
+        None => current_for_enterprise(conn, enterprise_uscc)?.ok_or_else(|| {
+            RcError::QualificationNotActive(
+                "the enterprise holds no qualification certificate".into(),
+            )
+        })?,
+    };
+    let status = public_status(
+        record.row.status,
+        record.row.valid_until,
+        clock::china_date(now),
+    );
+    if status != QcPublicStatus::Active {
+        return Err(RcError::QualificationNotActive(format!(
+            "the enterprise's qualification certificate is {status}"
+        )));
+    }
+    if !active_throughout(record.row.validity(), &record.entries(), received_on, now) {
+        return Err(RcError::QualificationNotActive(
+            "the enterprise's qualification certificate was not active on received_on".into(),
+        ));
+    }
+    Ok(record)
+}
+
+/// The stored answer of an earlier request with the same key, or
+/// `idempotency_key_reused` if that request had another body.
+fn replay(stored: StoredResponse, idem: &IdempotencyRequest) -> Result<Answer, RcError> {
+    if stored.request_hash != idem.request_hash {
+        return Err(RcError::IdempotencyKeyReused);
+    }
+    Ok(Answer {
+        status: u16::try_from(stored.response_status).unwrap_or(201),
+        body: stored.response_body,
+    })
+}
+
+/// Registers an RC (or replays the stored answer of an earlier request with
+/// the same `Idempotency-Key`).
+#[tracing::instrument(skip_all, fields(number = %new.number, enterprise = enterprise_uscc))]
+#[allow(clippy::too_many_arguments)]
+pub fn register(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    enterprise_uscc: &str,
+    new: NewRc,
+    idem: Option<IdempotencyRequest>,
+    signing: &SigningContext,
+    render: RenderRegistered<'_>,
+    now: NaiveDateTime,
+) -> Result<Answer, RcError> {
+    let result = register_once(
+        conn,
+        actor,
+        enterprise_uscc,
+        new,
+        &idem,
+        signing,
+        render,
+        now,
+    );
+    let Some(idem) = idem else {
+        return result;
+    };
+    match result {
+        // Two requests with one key raced (on one instance or two): the one
+        // that lost answers as a replay of the one that won.
+        Err(
+            e @ (RcError::DuplicateNumber
+            | RcError::DuplicateVehicle
+            | RcError::Store(StoreError::Conflict(Conflict::IdempotencyKey))),
+        ) => match idempotency::find(conn, enterprise_uscc, &idem.key)? {
+            Some(stored) => replay(stored, &idem),
+            None if matches!(e, RcError::Store(_)) => Err(RcError::ConcurrentDuplicate),
+            None => Err(e),
+        },
+        other => other,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn register_once(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    enterprise_uscc: &str,
+    new: NewRc,
+    idem: &Option<IdempotencyRequest>,
+    signing: &SigningContext,
+    render: RenderRegistered<'_>,
+    now: NaiveDateTime,
+) -> Result<Answer, RcError> {
+    store::write_tx(conn, |conn| {
+        if let Some(idem) = idem
+            && let Some(stored) = idempotency::find(conn, enterprise_uscc, &idem.key)?
+        {
+            return replay(stored, idem);
+        }
+        let (record, qr) = insert_rc(conn, actor, enterprise_uscc, new, now, signing)?;
+        let body = render(&record, &qr)?;
+        if let Some(idem) = idem {
+            idempotency::store(
+                conn,
+                &StoredResponse {
+                    enterprise_uscc: enterprise_uscc.to_string(),
+                    idempotency_key: idem.key.clone(),
+                    request_hash: idem.request_hash.clone(),
+                    response_status: 201,
+                    response_body: body.clone(),
+                    created_at: now,
+                },
+            )?;
+        }
+        Ok(Answer { status: 201, body })
+    })
+}
+
+fn insert_rc(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    enterprise_uscc: &str,
+    new: NewRc,
+    now: NaiveDateTime,
+    signing: &SigningContext,
+) -> Result<(RcRecord, Qr), RcError> {
+    let v = &new.vehicle;
+    registration::check_vehicle(
+        VehicleState {
+            frame_present: v.frame_present,
+            engine_present: v.engine_present,
+            encumbered: v.encumbered,
+            requires_supervision: v.requires_supervision,
+        },
+        new.dismantling.as_ref().map(|d| d.supervision.is_some()),
+    )?;
+    let qc = binding_qualification(
+        conn,
+        enterprise_uscc,
+        new.qualification_number.as_deref(),
+        new.received_on,
+        now,
+    )?;
+    if let Some(branch_id) = &new.branch_id {
+        let branch = enterprises::find_branch(conn, branch_id)?;
+        if branch.is_none_or(|b| b.enterprise_uscc != enterprise_uscc) {
+            return Err(RcError::UnknownBranch);
+        }
+    }
+    if let Some(d) = &new.dismantling {
+        check_site(conn, enterprise_uscc, &d.site)?;
+    }
+    // Clear answers first; the unique constraints below still decide races.
+    if recycling::number_taken(conn, &new.number)? {
+        return Err(RcError::DuplicateNumber);
+    }
+    if recycling::live_rc_for_vin(conn, &v.vin, None)? {
+        return Err(RcError::DuplicateVehicle);
+    }
+    let qr = signing.sign(&Claims::recycling(
+        &signing.issuer,
+        SigningContext::iat(now),
+        &new.number,
+        1,
+        enterprise_uscc,
+        &v.vin,
+        &v.plate,
+    ));
+    let row = RcRow {
+        number: new.number.clone(),
+        enterprise_uscc: enterprise_uscc.to_string(),
+        qualification_number: qc.row.number.clone(),
+        branch_id: new.branch_id.clone(),
+        revision: 1,
+        vin: v.vin.clone(),
+        vin_override_reason: v.vin_override_reason.clone(),
+        plate: v.plate.clone(),
+        plate_type: v.plate_type.clone(),
+        vehicle_type: v.vehicle_type.clone(),
+        commercial: v.commercial,
+        brand_model: v.brand_model.clone(),
+        engine_number: v.engine_number.clone(),
+        fuel_type: v.fuel_type.clone(),
+        battery_codes: TextList(v.battery_codes.clone()),
+        owner_name: new.owner.name.clone(),
+        owner_id_type: new.owner.id_type.clone(),
+        owner_id_number: new.owner.id_number.clone(),
+        received_on: new.received_on,
+        status: RcStatus::Active,
+        registered_at: now,
+        voided_at: None,
+        void_reason: None,
+        deregistered_at: None,
+        deregistration_office: None,
+        qr_url: Some(qr.url.clone()),
+    };
+    recycling::insert(conn, &row)?;
+    if let Some(d) = &new.dismantling {
+        insert_dismantling(conn, &row.number, d, now)?;
+    }
+    store::events::record(
+        conn,
+        Subject::RecyclingCertificate(&row.number),
+        EventType::RcRegistered,
+        actor,
+        now,
+        json!({
+            "enterprise_uscc": row.enterprise_uscc,
+            "qualification_number": row.qualification_number,
+            "qualification_revision": qc.row.revision,
+            "vin": row.vin,
+            "vin_check_override": row.vin_override_reason,
+            "plate": row.plate,
+            "received_on": row.received_on,
+            "branch_id": row.branch_id,
+            "dismantling": new.dismantling.as_ref().map(dismantling_json),
+        }),
+    )?;
+    Ok((recycling::load(conn, &row.number)?, qr))
+}
+
+fn dismantling_json(d: &NewDismantling) -> serde_json::Value {
+    json!({
+        "dismantled_on": d.dismantled_on,
+        "site": d.site,
+        "supervision": d.supervision.as_ref().map(|s| json!({"kind": s.kind, "officer": s.officer})),
+    })
+}
+
+fn insert_dismantling(
+    conn: &mut DbConnection,
+    number: &str,
+    d: &NewDismantling,
+    now: NaiveDateTime,
+) -> Result<(), RcError> {
+    recycling::insert_dismantling(
+        conn,
+        &DismantlingRow {
+            rc_number: number.to_string(),
+            dismantled_on: d.dismantled_on,
+            site: d.site.clone(),
+            supervision_kind: d.supervision.as_ref().map(|s| s.kind.as_str().to_string()),
+            supervision_officer: d.supervision.as_ref().map(|s| s.officer.clone()),
+            recorded_at: now,
+        },
+    )?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(number))]
+pub fn record_dismantling(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    number: &str,
+    d: NewDismantling,
+    now: NaiveDateTime,
+) -> Result<RcRecord, RcError> {
+    store::write_tx(conn, |conn| {
+        let record = load_visible(conn, actor, number)?;
+        // Takes the row lock (PostgreSQL) so that a concurrent void waits
+        // for this transaction, and refuses a voided RC.
+        let open = [RcStatus::Active, RcStatus::Deregistered];
+        if record.row.status.apply(RcAction::Dismantle).is_err()
+            || !recycling::lock_in(conn, number, &open)?
+        {
+            return Err(RcError::Voided);
+        }
+        if record.dismantling.is_some() {
+            return Err(RcError::AlreadyDismantled);
+        }
+        registration::check_dismantling_date(record.row.received_on, d.dismantled_on)?;
+        let requires = crate::domain::VehicleType::parse(&record.row.vehicle_type)
+            .is_some_and(|t| requires_supervised_dismantling(t, record.row.commercial));
+        registration::check_supervision(requires, Some(d.supervision.is_some()))?;
+        check_site(conn, &record.row.enterprise_uscc, &d.site)?;
+        insert_dismantling(conn, number, &d, now)?;
+        store::events::record(
+            conn,
+            Subject::RecyclingCertificate(number),
+            EventType::RcDismantled,
+            actor,
+            now,
+            dismantling_json(&d),
+        )?;
+        Ok(recycling::load(conn, number)?)
+    })
+}
+
+#[tracing::instrument(skip_all, fields(number))]
+pub fn void(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    number: &str,
+    reason: String,
+    now: NaiveDateTime,
+) -> Result<RcRecord, RcError> {
+    store::write_tx(conn, |conn| {
+        // Conditional update: only an active RC can be voided.
+        let update = StatusUpdate::Voided {
+            at: now,
+            reason: &reason,
+        };
+        if !recycling::update_status(conn, number, RcStatus::Active, update)? {
+            let current = recycling::load(conn, number)?.row.status;
+            return Err(match current.apply(RcAction::Void) {
+                Err(refused) => RcError::InvalidTransition(refused),
+                Ok(_) => RcError::Concurrent,
+            });
+        }
+        store::events::record(
+            conn,
+            Subject::RecyclingCertificate(number),
+            EventType::RcVoided,
+            actor,
+            now,
+            json!({ "reason": reason }),
+        )?;
+        Ok(recycling::load(conn, number)?)
+    })
+}
+
+/// What the clerk presents at deregistration.
+pub struct Deregistration {
+    pub vin: String,
+    pub plate: String,
+    pub office: String,
+    /// Whether the presented QR (if any) is a genuine QR of this RC.
+    pub qr_matches: Option<bool>,
+}
+
+fn consumed_or_voided(row: &RcRow) -> Option<RcError> {
+    match row.status {
+        RcStatus::Voided => Some(RcError::Voided),
+        RcStatus::Deregistered => Some(RcError::AlreadyDeregistered {
+            at: row.deregistered_at,
+            office: row.deregistration_office.clone(),
+        }),
+        RcStatus::Active => None,
+    }
+}
+
+/// Consumes an RC exactly once (注销登记): one conditional update inside one
+/// transaction, so that of any number of concurrent attempts, on any number
+/// of instances, exactly one succeeds.
+#[tracing::instrument(skip_all, fields(number))]
+pub fn deregister(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    number: &str,
+    d: Deregistration,
+    now: NaiveDateTime,
+) -> Result<RcRecord, RcError> {
+    store::write_tx(conn, |conn| {
+        let record = recycling::load(conn, number)?;
+        // A second presentation is the reuse signal: say so before anything else.
+        if let Some(refusal) = consumed_or_voided(&record.row) {
+            return Err(refusal);
+        }
+        let mut mismatched = Vec::new();
+        if d.qr_matches == Some(false) {
+            mismatched.push(Presented::Qr);
+        }
+        if record.row.vin != d.vin {
+            mismatched.push(Presented::Vin);
+        }
+        if record.row.plate != d.plate {
+            mismatched.push(Presented::Plate);
+        }
+        if !mismatched.is_empty() {
+            return Err(RcError::PresentedMismatch(mismatched));
+        }
+        let update = StatusUpdate::Deregistered {
+            at: now,
+            office: &d.office,
+        };
+        if !recycling::update_status(conn, number, RcStatus::Active, update)? {
+            // Another transaction consumed or voided it since we read it.
+            let current = recycling::load(conn, number)?;
+            return Err(consumed_or_voided(&current.row).unwrap_or(RcError::Concurrent));
+        }
+        store::events::record(
+            conn,
+            Subject::RecyclingCertificate(number),
+            EventType::RcDeregistered,
+            actor,
+            now,
+            json!({ "office": d.office, "vin": d.vin, "plate": d.plate }),
+        )?;
+        Ok(recycling::load(conn, number)?)
+    })
+}

@@ -1,0 +1,575 @@
+//! Verification: is this QR genuine, unaltered, in force and used once?
+//! (SPEC §4). The signature is checked in memory against the cached key
+//! ring; the registry is read in one read transaction; the scan is queued.
+
+use chrono::{NaiveDateTime, TimeDelta};
+
+use super::Db;
+use super::qualifications::QualificationView;
+use super::scan_log::ScanLog;
+use super::signing::Keys;
+use crate::clock;
+use crate::crypto::jws::{self, JwsError};
+use crate::crypto::keyring::KeyRing;
+use crate::domain::anomaly::{self, ThisScan};
+use crate::domain::claims::Claims;
+use crate::domain::qualification::{StatusAt, public_status, status_at};
+use crate::domain::verdict::{Finding, FindingCode, PresentedField, Severity, VerdictKind, decide};
+use crate::domain::{CertKind, Plate, Principal, QcPublicStatus, QcStatus, RcStatus, Uscc, Vin};
+use crate::domain::{text, wire_enum};
+use crate::qr::{Qr, extract_jws};
+use crate::store::qualifications;
+use crate::store::recycling::{self, RcRecord};
+use crate::store::scans::{self, ScanRecord};
+use crate::store::{DbConnection, StoreError, read_tx};
+
+wire_enum!(
+    /// Why a certificate is being checked.
+    Purpose { Inspection, Deregistration }
+);
+
+/// Fields the checker read off the paper or the vehicle.
+#[derive(Debug, Clone, Default)]
+pub struct Presented {
+    pub vin: Option<String>,
+    pub plate: Option<String>,
+    pub uscc: Option<String>,
+    pub enterprise_name: Option<String>,
+    pub owner_name: Option<String>,
+    pub owner_id_number: Option<String>,
+}
+
+/// Where the scan happened.
+#[derive(Debug, Clone, Default)]
+pub struct ScanContext {
+    pub checkpoint: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub qr: String,
+    pub purpose: Purpose,
+    pub presented: Presented,
+    pub context: ScanContext,
+}
+
+impl Request {
+    /// A plain inspection of a QR text (a page view, an upload).
+    pub fn inspection(qr: String) -> Request {
+        Request {
+            qr,
+            purpose: Purpose::Inspection,
+            presented: Presented::default(),
+            context: ScanContext::default(),
+        }
+    }
+}
+
+/// Tunables of the checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub dismantle_days: u32,
+    pub scan_daily_limit: u32,
+}
+
+/// The certificate a verdict is about, as the caller may see it.
+pub enum Certificate {
+    Qualification(QualificationView),
+    Recycling {
+        record: RcRecord,
+        /// Officers and the issuing enterprise see the owner in full; the
+        /// public a masked name only.
+        full_owner: bool,
+    },
+}
+
+pub struct Verdict {
+    pub verdict: VerdictKind,
+    pub kind: Option<CertKind>,
+    pub number: Option<String>,
+    pub checked_at: NaiveDateTime,
+    pub findings: Vec<Finding>,
+    pub certificate: Option<Certificate>,
+}
+
+/// The outcome of the signature step.
+pub enum SignatureCheck {
+    /// Signature and claims are good.
+    Good(Claims),
+    /// The QR cannot be trusted; the finding says why.
+    Bad(Finding),
+}
+
+fn jws_finding(e: &JwsError) -> FindingCode {
+    match e {
+        JwsError::Malformed(_) => FindingCode::QrMalformed,
+        JwsError::UnsupportedAlg(_) => FindingCode::QrUnsupportedAlg,
+        JwsError::UnknownKey(_) => FindingCode::QrUnknownKey,
+        JwsError::BadSignature => FindingCode::QrBadSignature,
+    }
+}
+
+/// Checks the signature, the claims and the key's compromise status.
+pub fn check_signature(ring: &KeyRing, qr: &str) -> SignatureCheck {
+    let token = extract_jws(qr);
+    let verified = match jws::verify_compact(ring, token) {
+        Ok(v) => v,
+        Err(e) => return SignatureCheck::Bad(Finding::qr(jws_finding(&e))),
+    };
+    let claims = match Claims::parse(&verified.payload) {
+        Ok(c) => c,
+        Err(_) => return SignatureCheck::Bad(Finding::qr(FindingCode::QrMalformed)),
+    };
+    if let Some(since) = verified.compromised_since
+        && claims.issued_at().is_none_or(|iat| since <= iat)
+    {
+        return SignatureCheck::Bad(Finding::qr(FindingCode::QrKeyCompromised));
+    }
+    SignatureCheck::Good(claims)
+}
+
+/// Is `qr` a genuine QR of RC `number`?
+pub fn is_genuine_rc(ring: &KeyRing, qr: &str, number: &str) -> bool {
+    matches!(
+        check_signature(ring, qr),
+        SignatureCheck::Good(claims) if claims.cert == CertKind::Rc && claims.no == number
+    )
+}
+
+/// What the registry step produces.
+pub struct RegistryOutcome {
+    pub findings: Vec<Finding>,
+    pub certificate: Option<Certificate>,
+}
+
+/// What one verification needs.
+pub struct Verification<'a> {
+    pub db: &'a Db,
+    pub keys: &'a Keys,
+    pub scan_log: &'a ScanLog,
+    pub rules: Rules,
+}
+
+impl Verification<'_> {
+    /// Runs one verification and queues its scan. Never fails: an
+    /// unreachable registry gives `indeterminate`.
+    #[tracing::instrument(skip_all, fields(role = %principal.role, purpose = %request.purpose))]
+    pub async fn run(&self, principal: Principal, request: Request, now: NaiveDateTime) -> Verdict {
+        // Where a scan happened feeds the anomaly rules against a
+        // certificate; only officers may say so (the public could fake
+        // "impossible travel").
+        let request = if principal.role.is_officer() {
+            request
+        } else {
+            Request {
+                context: ScanContext::default(),
+                ..request
+            }
+        };
+        let ring = self.keys.ring();
+        let (verdict, claims) = match check_signature(&ring, &request.qr) {
+            SignatureCheck::Bad(finding) => (verdict(None, None, vec![finding], None, now), None),
+            SignatureCheck::Good(claims) => {
+                let rules = self.rules;
+                let (p, c, r) = (principal.clone(), claims.clone(), request.clone());
+                let outcome = self
+                    .db
+                    .run(move |conn| {
+                        let jws = extract_jws(&r.qr);
+                        check_registry(conn, &p, &c, jws, &r, rules, now)
+                    })
+                    .await;
+                let kind = Some(claims.cert);
+                let number = Some(claims.no.clone());
+                let verdict = match outcome {
+                    Ok(o) => verdict(kind, number, o.findings, o.certificate, now),
+                    Err(e) => {
+                        tracing::warn!(error = ?e, "registry unreadable during verification");
+                        let findings = vec![Finding::registry_unavailable()];
+                        verdict(kind, number, findings, None, now)
+                    }
+                };
+                (verdict, Some(claims))
+            }
+        };
+        self.scan_log.record(scan_record(
+            &principal,
+            &request,
+            claims.as_ref(),
+            verdict.verdict,
+            now,
+        ));
+        verdict
+    }
+}
+
+/// Compares a verified QR with the registry and the presented fields.
+pub fn check_registry(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    claims: &Claims,
+    jws: &str,
+    request: &Request,
+    rules: Rules,
+    now: NaiveDateTime,
+) -> Result<RegistryOutcome, StoreError> {
+    read_tx(conn, |conn| {
+        let mut outcome = match claims.cert {
+            CertKind::Qc => check_qualification(conn, claims, jws, &request.presented, now)?,
+            CertKind::Rc => check_recycling(conn, principal, claims, jws, request, rules, now)?,
+        };
+        // Scan patterns are a resale signal for RCs (SPEC §5); QCs hang on
+        // walls and are scanned by anyone.
+        if outcome.certificate.is_some() && claims.cert == CertKind::Rc {
+            let since = now - TimeDelta::hours(24);
+            let recent =
+                scans::recent(conn, claims.cert, &claims.no, since, rules.scan_daily_limit)?;
+            let deregistered = outcome
+                .findings
+                .iter()
+                .any(|f| f.code == FindingCode::AlreadyDeregistered);
+            let this = ThisScan {
+                position: request.context.lat.zip(request.context.lon),
+                at_checkpoint: request.context.checkpoint.is_some(),
+                inspection: request.purpose == Purpose::Inspection,
+                deregistered,
+            };
+            outcome.findings.extend(anomaly::scan_anomaly(
+                &recent,
+                this,
+                rules.scan_daily_limit,
+                now,
+            ));
+        }
+        Ok(outcome)
+    })
+}
+
+fn not_registered() -> RegistryOutcome {
+    RegistryOutcome {
+        findings: vec![Finding::error(
+            FindingCode::NotRegistered,
+            "二维码签名有效，但登记系统中没有这份证书。",
+        )],
+        certificate: None,
+    }
+}
+
+fn registry_mismatch(what: &str) -> Finding {
+    Finding::error(
+        FindingCode::RegistryMismatch,
+        format!("二维码内容与登记记录不一致（{what}）。"),
+    )
+}
+
+/// The stored QR of this record, if any, differs from the presented one.
+fn stored_jws_differs(stored_url: Option<&str>, jws: &str) -> bool {
+    stored_url
+        .and_then(Qr::from_url)
+        .is_some_and(|stored| stored.jws != jws)
+}
+
+fn check_qualification(
+    conn: &mut DbConnection,
+    claims: &Claims,
+    jws: &str,
+    presented: &Presented,
+    now: NaiveDateTime,
+) -> Result<RegistryOutcome, StoreError> {
+    let Some(record) = qualifications::load_optional(conn, &claims.no)? else {
+        return Ok(not_registered());
+    };
+    let mut findings = Vec::new();
+    let revision = i32::try_from(claims.rev).unwrap_or(i32::MAX);
+    let shown = match qualifications::revision(conn, &claims.no, revision)? {
+        Some(r) => r,
+        None => {
+            findings.push(registry_mismatch("版本"));
+            record.revision.clone()
+        }
+    };
+    if claims.sub != record.row.enterprise_uscc {
+        findings.push(registry_mismatch("持证企业"));
+    }
+    if claims.exp
+        != record
+            .row
+            .valid_until
+            .map(crate::domain::claims::end_of_china_day)
+    {
+        findings.push(registry_mismatch("有效期"));
+    }
+    if findings.is_empty() && stored_jws_differs(shown.qr_url.as_deref(), jws) {
+        findings.push(registry_mismatch("签发记录"));
+    }
+    if revision < record.row.revision {
+        findings.push(Finding::error(
+            FindingCode::Superseded,
+            format!(
+                "这是资质认定书的旧版本（第{}版），已被第{}版取代。",
+                revision, record.row.revision
+            ),
+        ));
+    }
+    let today = clock::china_date(now);
+    match public_status(record.row.status, record.row.valid_until, today) {
+        QcPublicStatus::Suspended => findings.push(Finding::error(
+            FindingCode::Suspended,
+            "该企业资质已被暂停（限期整改）。",
+        )),
+        QcPublicStatus::Revoked => {
+            let how = record.row.revocation_kind()?.map_or("撤销", |k| k.zh());
+            findings.push(Finding::error(
+                FindingCode::Revoked,
+                format!("该企业资质已被{how}。"),
+            ));
+        }
+        QcPublicStatus::Expired => findings.push(Finding::error(
+            FindingCode::Expired,
+            "该资质认定书已超过有效期。",
+        )),
+        QcPublicStatus::Active | QcPublicStatus::Superseded => {}
+    }
+    if let Some(uscc) = presented.uscc.as_deref()
+        && normalise_uscc(uscc) != record.row.enterprise_uscc
+    {
+        findings.push(
+            Finding::error(
+                FindingCode::HolderMismatch,
+                "出示资质认定书的企业不是证书持有人（疑似出租、出借或转让）。",
+            )
+            .with_field(PresentedField::Uscc),
+        );
+    }
+    if let Some(name) = presented.enterprise_name.as_deref()
+        && normalise_text(name) != shown.enterprise_name
+    {
+        findings.push(Finding::presented_mismatch(PresentedField::EnterpriseName));
+    }
+    Ok(RegistryOutcome {
+        findings,
+        certificate: Some(Certificate::Qualification(QualificationView {
+            record,
+            shown,
+        })),
+    })
+}
+
+fn check_recycling(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    claims: &Claims,
+    jws: &str,
+    request: &Request,
+    rules: Rules,
+    now: NaiveDateTime,
+) -> Result<RegistryOutcome, StoreError> {
+    let Some(record) = recycling::load_optional(conn, &claims.no)? else {
+        return Ok(not_registered());
+    };
+    let row = &record.row;
+    let mut findings = Vec::new();
+    if claims.sub != row.enterprise_uscc {
+        findings.push(registry_mismatch("开具企业"));
+    }
+    if claims.vin.as_deref() != Some(row.vin.as_str()) {
+        findings.push(registry_mismatch("车辆识别代号"));
+    }
+    if claims.plate.as_deref() != Some(row.plate.as_str()) {
+        findings.push(registry_mismatch("号牌号码"));
+    }
+    if claims.rev != i64::from(row.revision) {
+        findings.push(registry_mismatch("版本"));
+    }
+    if findings.is_empty() && stored_jws_differs(row.qr_url.as_deref(), jws) {
+        findings.push(registry_mismatch("签发记录"));
+    }
+    match row.status {
+        RcStatus::Voided => {
+            findings.push(Finding::error(FindingCode::Voided, "该回收证明已作废。"))
+        }
+        RcStatus::Deregistered => {
+            let severity = match request.purpose {
+                Purpose::Deregistration => Severity::Error,
+                Purpose::Inspection => Severity::Warning,
+            };
+            let when = row
+                .deregistered_at
+                .map(|t| clock::china_date(t).format("%Y年%m月%d日").to_string())
+                .unwrap_or_default();
+            let office = row.deregistration_office.clone().unwrap_or_default();
+            findings.push(Finding::new(
+                FindingCode::AlreadyDeregistered,
+                severity,
+                format!("该回收证明已于{when}在{office}办理注销登记，不能再次使用。"),
+            ));
+        }
+        RcStatus::Active => {}
+    }
+    if recycling::live_rc_for_vin(conn, &row.vin, Some(&row.number))? {
+        findings.push(Finding::error(
+            FindingCode::DuplicateVehicle,
+            "同一车辆存在另一份未作废的回收证明。",
+        ));
+    }
+    let (qc_row, qc_history) = qualifications::lifecycle(conn, &row.qualification_number)?;
+    let entries: Vec<_> = qc_history.iter().map(|h| h.entry()).collect();
+    if status_at(&entries, row.registered_at) != StatusAt::In(QcStatus::Active) {
+        findings.push(Finding::error(
+            FindingCode::IssuerNotQualified,
+            "开具该回收证明时，开具企业的资质已被暂停或撤销。",
+        ));
+    } else if qc_row.status != QcStatus::Active {
+        findings.push(Finding::warning(
+            FindingCode::IssuerQualificationInactive,
+            "开具企业的资质目前已暂停或撤销（开具时资质有效）。",
+        ));
+    }
+    let today = clock::china_date(now);
+    if row.status == RcStatus::Active
+        && record.dismantling.is_none()
+        && today > row.received_on + TimeDelta::days(i64::from(rules.dismantle_days))
+    {
+        findings.push(Finding::warning(
+            FindingCode::DismantlingOverdue,
+            format!("车辆接收已超过{}天，仍无拆解记录。", rules.dismantle_days),
+        ));
+    }
+    findings.extend(presented_rc_fields(principal, &record, &request.presented));
+    let full_owner = principal.sees_owner_of(&row.enterprise_uscc);
+    Ok(RegistryOutcome {
+        findings,
+        certificate: Some(Certificate::Recycling { record, full_owner }),
+    })
+}
+
+fn presented_rc_fields(principal: &Principal, record: &RcRecord, p: &Presented) -> Vec<Finding> {
+    let row = &record.row;
+    let mismatch = |field, presented: Option<&str>, normalise: fn(&str) -> String, stored: &str| {
+        presented
+            .filter(|value| normalise(value) != stored)
+            .map(|_| Finding::presented_mismatch(field))
+    };
+    let mut out: Vec<Finding> = [
+        mismatch(
+            PresentedField::Vin,
+            p.vin.as_deref(),
+            normalise_vin,
+            &row.vin,
+        ),
+        mismatch(
+            PresentedField::Plate,
+            p.plate.as_deref(),
+            normalise_plate,
+            &row.plate,
+        ),
+        mismatch(
+            PresentedField::Uscc,
+            p.uscc.as_deref(),
+            normalise_uscc,
+            &row.enterprise_uscc,
+        ),
+        mismatch(
+            PresentedField::EnterpriseName,
+            p.enterprise_name.as_deref(),
+            normalise_text,
+            &record.enterprise_name,
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    // Only officers may check an owner's identity against the registry.
+    let owner_fields: [(PresentedField, Option<&str>, fn(&str) -> String, &str); 2] = [
+        (
+            PresentedField::OwnerName,
+            p.owner_name.as_deref(),
+            normalise_text,
+            &row.owner_name,
+        ),
+        (
+            PresentedField::OwnerIdNumber,
+            p.owner_id_number.as_deref(),
+            normalise_id,
+            &row.owner_id_number,
+        ),
+    ];
+    for (field, presented, normalise, stored) in owner_fields {
+        if presented.is_some() && !principal.role.is_officer() {
+            out.push(Finding::presented_field_ignored(field));
+        } else {
+            out.extend(mismatch(field, presented, normalise, stored));
+        }
+    }
+    out
+}
+
+pub fn normalise_vin(s: &str) -> String {
+    Vin::parse(s, true)
+        .map(|v| v.as_str().to_string())
+        .unwrap_or_else(|_| text::to_half_width(s).trim().to_ascii_uppercase())
+}
+
+pub fn normalise_plate(s: &str) -> String {
+    Plate::parse(s, None)
+        .or_else(|_| Plate::parse(s, Some("other")))
+        .map(|p| p.number().to_string())
+        .unwrap_or_else(|_| s.trim().to_string())
+}
+
+fn normalise_uscc(s: &str) -> String {
+    Uscc::parse(s, true)
+        .map(|u| u.as_str().to_string())
+        .unwrap_or_else(|_| s.trim().to_ascii_uppercase())
+}
+
+fn normalise_text(s: &str) -> String {
+    text::clean(s, usize::MAX).unwrap_or_default()
+}
+
+fn normalise_id(s: &str) -> String {
+    text::to_half_width(s).trim().to_ascii_uppercase()
+}
+
+/// Assembles the verdict.
+pub fn verdict(
+    kind: Option<CertKind>,
+    number: Option<String>,
+    findings: Vec<Finding>,
+    certificate: Option<Certificate>,
+    now: NaiveDateTime,
+) -> Verdict {
+    Verdict {
+        verdict: decide(&findings),
+        kind,
+        number,
+        checked_at: now,
+        findings,
+        certificate,
+    }
+}
+
+/// The scan row for one verification.
+pub fn scan_record(
+    principal: &Principal,
+    request: &Request,
+    claims: Option<&Claims>,
+    verdict: VerdictKind,
+    now: NaiveDateTime,
+) -> ScanRecord {
+    ScanRecord {
+        cert_kind: claims.map(|c| c.cert.as_str().to_string()),
+        cert_number: claims.map(|c| c.no.clone()),
+        signature_ok: claims.is_some(),
+        at: now,
+        role: principal.role.as_str().to_string(),
+        token_id: principal.token_id.clone(),
+        purpose: request.purpose.as_str().to_string(),
+        checkpoint: request.context.checkpoint.clone(),
+        lat: request.context.lat,
+        lon: request.context.lon,
+        verdict: verdict.as_str().to_string(),
+    }
+}

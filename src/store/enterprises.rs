@@ -1,0 +1,119 @@
+//! Enterprises (资质企业) and their branches (分支机构 / 回收网点).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{branches, enterprises};
+use super::{Conflict, DbConnection, StoreResult, TextList};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = enterprises)]
+pub struct EnterpriseRow {
+    pub uscc: String,
+    pub name: String,
+    pub legal_representative: String,
+    pub address: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub dismantling_sites: TextList,
+    pub uscc_override_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = branches)]
+pub struct BranchRow {
+    pub id: String,
+    pub enterprise_uscc: String,
+    pub name: String,
+    pub address: String,
+    pub uscc: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The fields a reissue (换发) rewrites on the enterprise.
+pub struct Details<'a> {
+    pub name: &'a str,
+    pub legal_representative: &'a str,
+    pub address: &'a str,
+    pub dismantling_sites: &'a TextList,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &EnterpriseRow) -> StoreResult<()> {
+    diesel::insert_into(enterprises::table)
+        .values(row.clone())
+        .execute(conn)
+        .map_err(|e| super::StoreError::from(e).unique_as(|_| Conflict::EnterpriseUscc))?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, uscc: &str) -> StoreResult<EnterpriseRow> {
+    Ok(enterprises::table
+        .find(uscc)
+        .select(EnterpriseRow::as_select())
+        .first(conn)?)
+}
+
+pub fn find_optional(conn: &mut DbConnection, uscc: &str) -> StoreResult<Option<EnterpriseRow>> {
+    Ok(enterprises::table
+        .find(uscc)
+        .select(EnterpriseRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn exists(conn: &mut DbConnection, uscc: &str) -> StoreResult<bool> {
+    let n: i64 = enterprises::table
+        .filter(enterprises::uscc.eq(uscc))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn name_of(conn: &mut DbConnection, uscc: &str) -> StoreResult<String> {
+    Ok(enterprises::table
+        .find(uscc)
+        .select(enterprises::name)
+        .first(conn)?)
+}
+
+pub fn update_details(
+    conn: &mut DbConnection,
+    uscc: &str,
+    details: Details<'_>,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    diesel::update(enterprises::table.find(uscc))
+        .set((
+            enterprises::name.eq(details.name),
+            enterprises::legal_representative.eq(details.legal_representative),
+            enterprises::address.eq(details.address),
+            enterprises::dismantling_sites.eq(details.dismantling_sites.encode()),
+            enterprises::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn branches_of(conn: &mut DbConnection, uscc: &str) -> StoreResult<Vec<BranchRow>> {
+    Ok(branches::table
+        .filter(branches::enterprise_uscc.eq(uscc))
+        .order(branches::created_at.asc())
+        .select(BranchRow::as_select())
+        .load(conn)?)
+}
+
+pub fn find_branch(conn: &mut DbConnection, id: &str) -> StoreResult<Option<BranchRow>> {
+    Ok(branches::table
+        .find(id)
+        .select(BranchRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_branch(conn: &mut DbConnection, row: &BranchRow) -> StoreResult<()> {
+    diesel::insert_into(branches::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! The append-only event log: one row per state change, written in the same
+//! transaction as the change itself.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::events;
+use super::{DbConnection, StoreError, StoreResult};
+use crate::domain::Principal;
+use crate::domain::event::{EventType, Subject};
+
+#[derive(Insertable)]
+#[diesel(table_name = events)]
+struct NewEvent<'a> {
+    subject_kind: &'a str,
+    subject_id: &'a str,
+    event_type: &'a str,
+    at: NaiveDateTime,
+    actor_role: &'a str,
+    actor_token_id: Option<&'a str>,
+    data: String,
+}
+
+/// A stored event, its data parsed.
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub event_type: String,
+    pub at: NaiveDateTime,
+    pub actor_role: String,
+    pub actor_token_id: Option<String>,
+    pub data: serde_json::Value,
+}
+
+pub fn record(
+    conn: &mut DbConnection,
+    subject: Subject<'_>,
+    event_type: EventType,
+    actor: &Principal,
+    at: NaiveDateTime,
+    data: serde_json::Value,
+) -> StoreResult<()> {
+    let (subject_kind, subject_id) = subject.parts();
+    diesel::insert_into(events::table)
+        .values(NewEvent {
+            subject_kind,
+            subject_id,
+            event_type: event_type.as_str(),
+            at,
+            actor_role: actor.role.as_str(),
+            actor_token_id: actor.token_id.as_deref(),
+            data: data.to_string(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every event about one subject, oldest first.
+pub fn list(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<Vec<EventRecord>> {
+    let (kind, id) = subject.parts();
+    let rows: Vec<(i64, String, NaiveDateTime, String, Option<String>, String)> = events::table
+        .filter(events::subject_kind.eq(kind))
+        .filter(events::subject_id.eq(id))
+        .order(events::seq.asc())
+        .select((
+            events::seq,
+            events::event_type,
+            events::at,
+            events::actor_role,
+            events::actor_token_id,
+            events::data,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(seq, event_type, at, actor_role, actor_token_id, data)| {
+            Ok(EventRecord {
+                seq,
+                event_type,
+                at,
+                actor_role,
+                actor_token_id,
+                data: serde_json::from_str(&data)
+                    .map_err(|e| StoreError::Corrupt(format!("event {seq}: {e}")))?,
+            })
+        })
+        .collect()
+}

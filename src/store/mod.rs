@@ -1,0 +1,394 @@
+//! Storage: one diesel connection enum over SQLite and PostgreSQL, its pool,
+//! embedded migrations, the transaction helpers every write goes through, and
+//! one module per table group. It stores and reads: it does not decide, sign
+//! or speak HTTP, and its only error is [`StoreError`].
+
+pub mod enterprises;
+pub mod events;
+pub mod idempotency;
+pub mod qualifications;
+pub mod recycling;
+pub mod scans;
+pub mod schema;
+pub mod tokens;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write; the text is the constraint
+    /// (or column) the backend names. Each store function that can meet one
+    /// turns it into a [`Conflict`] of its own.
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    /// A named constraint of ours refused the write.
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    /// The database cannot be reached or is overloaded.
+    #[error("database unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Stored data that does not parse: a bug or an edit outside the service.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Other(anyhow::Error),
+}
+
+/// The unique constraints the service reacts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    EnterpriseUscc,
+    QcNumber,
+    /// One QC that is not revoked per enterprise.
+    QcLiveEnterprise,
+    RcNumber,
+    /// One RC that is not voided per VIN.
+    RcLiveVin,
+    DismantlingOnce,
+    IdempotencyKey,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &e {
+            Error::NotFound => StoreError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => StoreError::Unique(
+                info.constraint_name()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| info.message().to_string()),
+            ),
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => StoreError::Unavailable(e.into()),
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if is_transient_message(info.message()) =>
+            {
+                StoreError::Unavailable(e.into())
+            }
+            _ => StoreError::Other(e.into()),
+        }
+    }
+}
+
+/// Messages that mean "the database is busy or gone", not "the query is
+/// wrong". diesel reports neither SQLite's SQLITE_BUSY nor PostgreSQL's
+/// SQLSTATE class 08/57P01 as a kind of its own, so their fixed texts are
+/// recognised here, in this one place.
+fn is_transient_message(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("database is locked")
+        || m.contains("database is busy")
+        || m.contains("connection")
+        || m.contains("server closed")
+        || m.contains("terminating")
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(e: r2d2::Error) -> Self {
+        StoreError::Unavailable(e.into())
+    }
+}
+
+impl StoreError {
+    /// A unique violation as one of ours: `name` picks the conflict from the
+    /// constraint text the backend reported.
+    pub fn unique_as(self, name: impl FnOnce(&str) -> Conflict) -> StoreError {
+        match self {
+            StoreError::Unique(what) => StoreError::Conflict(name(&what)),
+            other => other,
+        }
+    }
+}
+
+/// A JSON array of strings kept in one text column (sites, battery codes).
+/// Text that does not parse is [`StoreError::Corrupt`], never an empty list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextList(pub Vec<String>);
+
+impl TryFrom<String> for TextList {
+    type Error = serde_json::Error;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        serde_json::from_str(&text).map(TextList)
+    }
+}
+
+impl From<TextList> for String {
+    fn from(list: TextList) -> String {
+        list.encode()
+    }
+}
+
+impl TextList {
+    pub fn encode(&self) -> String {
+        serde_json::Value::from(self.0.clone()).to_string()
+    }
+}
+
+impl std::ops::Deref for TextList {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to whichever backend the database URL names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+pub type PooledDb = PooledConnection<ConnectionManager<DbConnection>>;
+
+/// Which backend a database URL selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseTarget {
+    /// `postgres://…` / `postgresql://…` select PostgreSQL; `sqlite://PATH` or a
+    /// bare path select SQLite.
+    pub fn parse(url: &str) -> anyhow::Result<DatabaseTarget> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseTarget::Postgres(url.to_string()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        anyhow::ensure!(!path.is_empty(), "the database URL names no file");
+        anyhow::ensure!(
+            !path.contains("://"),
+            "unsupported database URL scheme (use sqlite:// or postgres://)"
+        );
+        Ok(DatabaseTarget::Sqlite(PathBuf::from(path)))
+    }
+
+    /// The URL diesel's connection enum understands.
+    fn connection_url(&self) -> String {
+        match self {
+            DatabaseTarget::Postgres(url) => url.clone(),
+            DatabaseTarget::Sqlite(path) => path.to_string_lossy().into_owned(),
+        }
+    }
+}
+
+/// Per-connection settings applied whenever the pool opens a connection.
+#[derive(Debug)]
+struct ConnectionSetup;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        apply_connection_settings(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+fn apply_connection_settings(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => c.batch_execute(
+            // synchronous=FULL: an acknowledged commit survives power loss in WAL mode.
+            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+        ),
+        DbConnection::Postgres(c) => c.batch_execute("SET TIME ZONE 'UTC'"),
+    }
+}
+
+/// Opens one connection outside the pool (CLI commands, migrations).
+pub fn connect(target: &DatabaseTarget) -> anyhow::Result<DbConnection> {
+    prepare_target(target)?;
+    let mut conn = DbConnection::establish(&target.connection_url())
+        .with_context(|| format!("cannot open the database ({})", describe(target)))?;
+    apply_connection_settings(&mut conn).context("cannot configure the database connection")?;
+    Ok(conn)
+}
+
+/// Creates the SQLite file's directory and switches the file to WAL once.
+fn prepare_target(target: &DatabaseTarget) -> anyhow::Result<()> {
+    if let DatabaseTarget::Sqlite(path) = target {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        }
+        let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
+            .with_context(|| format!("cannot open SQLite file {}", path.display()))?;
+        conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
+            .context("cannot switch SQLite to WAL mode")?;
+    }
+    Ok(())
+}
+
+/// A description of the target that never contains a password.
+pub fn describe(target: &DatabaseTarget) -> String {
+    match target {
+        DatabaseTarget::Sqlite(p) => format!("sqlite {}", p.display()),
+        DatabaseTarget::Postgres(url) => {
+            let host = url
+                .split_once("://")
+                .map(|(_, rest)| rest.rsplit_once('@').map_or(rest, |(_, h)| h))
+                .unwrap_or("");
+            format!("postgres {host}")
+        }
+    }
+}
+
+/// Runs every pending embedded migration of the connection's backend.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
+            .iter()
+            .map(|v| v.to_string())
+            .collect(),
+        DbConnection::Postgres(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
+            .iter()
+            .map(|v| v.to_string())
+            .collect(),
+    };
+    Ok(applied)
+}
+
+/// Builds the pool after preparing the database (directory, WAL, migrations).
+pub fn build_pool(target: &DatabaseTarget, size: u32, timeout: Duration) -> anyhow::Result<DbPool> {
+    let mut conn = connect(target)?;
+    run_migrations(&mut conn)?;
+    drop(conn);
+    let manager = ConnectionManager::<DbConnection>::new(target.connection_url());
+    Pool::builder()
+        .max_size(size)
+        .connection_timeout(timeout)
+        .connection_customizer(Box::new(ConnectionSetup))
+        .build(manager)
+        .context("cannot build the database pool")
+}
+
+/// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so a
+/// writer waits for the lock (busy_timeout) instead of failing on upgrade.
+pub fn write_tx<T, E: From<StoreError>>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    let begun = match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
+        }
+        DbConnection::Postgres(_) => {
+            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)
+        }
+    };
+    begun.map_err(StoreError::from)?;
+    finish_tx(conn, f)
+}
+
+/// Runs `f` in a read transaction (one consistent snapshot). On PostgreSQL
+/// it is `READ ONLY`, so a read/write-splitting router may send it to a
+/// replica.
+pub fn read_tx<T, E: From<StoreError>>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    let begun = match conn {
+        DbConnection::Postgres(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN READ ONLY")
+        }
+        DbConnection::Sqlite(_) => {
+            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)
+        }
+    };
+    begun.map_err(StoreError::from)?;
+    finish_tx(conn, f)
+}
+
+fn finish_tx<T, E: From<StoreError>>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    match f(conn) {
+        Ok(value) => match Tm::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = Tm::rollback_transaction(conn);
+                Err(StoreError::from(e).into())
+            }
+        },
+        Err(e) => {
+            Tm::rollback_transaction(conn).map_err(StoreError::from)?;
+            Err(e)
+        }
+    }
+}
+
+/// Checks that the database answers a trivial query.
+pub fn ping(conn: &mut DbConnection) -> QueryResult<()> {
+    conn.batch_execute("SELECT 1")
+}
+
+/// Path helpers used by the CLI and tests.
+pub fn sqlite_path(target: &DatabaseTarget) -> Option<&Path> {
+    match target {
+        DatabaseTarget::Sqlite(p) => Some(p),
+        DatabaseTarget::Postgres(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_select_backends() {
+        assert_eq!(
+            DatabaseTarget::parse("postgres://u@h/db").unwrap(),
+            DatabaseTarget::Postgres("postgres://u@h/db".into())
+        );
+        assert_eq!(
+            DatabaseTarget::parse("postgresql://h/db").unwrap(),
+            DatabaseTarget::Postgres("postgresql://h/db".into())
+        );
+        assert_eq!(
+            DatabaseTarget::parse("sqlite://./data/x.db").unwrap(),
+            DatabaseTarget::Sqlite("./data/x.db".into())
+        );
+        assert_eq!(
+            DatabaseTarget::parse("sqlite:///var/lib/x.db").unwrap(),
+            DatabaseTarget::Sqlite("/var/lib/x.db".into())
+        );
+        assert_eq!(
+            DatabaseTarget::parse("data/x.db").unwrap(),
+            DatabaseTarget::Sqlite("data/x.db".into())
+        );
+        assert!(DatabaseTarget::parse("mysql://h/db").is_err());
+        assert!(DatabaseTarget::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn describe_hides_passwords() {
+        let t = DatabaseTarget::parse("postgres://user:secret@db.example:5432/reg").unwrap();
+        assert_eq!(describe(&t), "postgres db.example:5432/reg");
+    }
+}

@@ -1,0 +1,222 @@
+//! Recycling certificates (回收证明, "RC") and their dismantling records.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::enterprises::BranchRow;
+use super::schema::{branches, dismantlings, enterprises, recycling_certificates as rcs};
+use super::{Conflict, DbConnection, StoreError, StoreResult, TextList};
+use crate::domain::{RcStatus, SupervisionKind};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rcs)]
+pub struct RcRow {
+    pub number: String,
+    pub enterprise_uscc: String,
+    pub qualification_number: String,
+    pub branch_id: Option<String>,
+    pub revision: i32,
+    pub vin: String,
+    pub vin_override_reason: Option<String>,
+    pub plate: String,
+    pub plate_type: String,
+    pub vehicle_type: String,
+    pub commercial: bool,
+    pub brand_model: String,
+    pub engine_number: String,
+    pub fuel_type: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub battery_codes: TextList,
+    pub owner_name: String,
+    pub owner_id_type: String,
+    pub owner_id_number: String,
+    pub received_on: NaiveDate,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: RcStatus,
+    pub registered_at: NaiveDateTime,
+    pub voided_at: Option<NaiveDateTime>,
+    pub void_reason: Option<String>,
+    pub deregistered_at: Option<NaiveDateTime>,
+    pub deregistration_office: Option<String>,
+    pub qr_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = dismantlings)]
+pub struct DismantlingRow {
+    pub rc_number: String,
+    pub dismantled_on: NaiveDate,
+    pub site: String,
+    pub supervision_kind: Option<String>,
+    pub supervision_officer: Option<String>,
+    pub recorded_at: NaiveDateTime,
+}
+
+impl DismantlingRow {
+    /// The supervision, when both its kind and officer are stored.
+    pub fn supervision(&self) -> StoreResult<Option<(SupervisionKind, &str)>> {
+        match (&self.supervision_kind, &self.supervision_officer) {
+            (Some(kind), Some(officer)) => {
+                let kind = kind.parse().map_err(|_| {
+                    StoreError::Corrupt(format!("unknown supervision kind {kind:?}"))
+                })?;
+                Ok(Some((kind, officer.as_str())))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// One RC with what its views need.
+#[derive(Debug, Clone)]
+pub struct RcRecord {
+    pub row: RcRow,
+    pub enterprise_name: String,
+    pub branch: Option<BranchRow>,
+    pub dismantling: Option<DismantlingRow>,
+}
+
+pub fn load(conn: &mut DbConnection, number: &str) -> StoreResult<RcRecord> {
+    let row: RcRow = rcs::table
+        .find(number)
+        .select(RcRow::as_select())
+        .first(conn)?;
+    let enterprise_name: String = enterprises::table
+        .find(&row.enterprise_uscc)
+        .select(enterprises::name)
+        .first(conn)?;
+    let branch = match &row.branch_id {
+        Some(id) => Some(
+            branches::table
+                .find(id)
+                .select(BranchRow::as_select())
+                .first(conn)?,
+        ),
+        None => None,
+    };
+    let dismantling = dismantlings::table
+        .find(number)
+        .select(DismantlingRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(RcRecord {
+        row,
+        enterprise_name,
+        branch,
+        dismantling,
+    })
+}
+
+pub fn load_optional(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcRecord>> {
+    match load(conn, number) {
+        Ok(r) => Ok(Some(r)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The stored QR URL of an RC.
+pub fn owner_and_qr(
+    conn: &mut DbConnection,
+    number: &str,
+) -> StoreResult<(String, Option<String>)> {
+    Ok(rcs::table
+        .find(number)
+        .select((rcs::enterprise_uscc, rcs::qr_url))
+        .first(conn)?)
+}
+
+pub fn number_taken(conn: &mut DbConnection, number: &str) -> StoreResult<bool> {
+    let n: i64 = rcs::table
+        .filter(rcs::number.eq(number))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Is there an RC for this VIN that is not voided (other than `except`)?
+pub fn live_rc_for_vin(
+    conn: &mut DbConnection,
+    vin: &str,
+    except: Option<&str>,
+) -> StoreResult<bool> {
+    let mut query = rcs::table
+        .filter(rcs::vin.eq(vin))
+        .filter(rcs::status.ne(RcStatus::Voided.as_str()))
+        .into_boxed();
+    if let Some(number) = except {
+        query = query.filter(rcs::number.ne(number));
+    }
+    let n: i64 = query.count().get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &RcRow) -> StoreResult<()> {
+    diesel::insert_into(rcs::table)
+        .values(row.clone())
+        .execute(conn)
+        .map_err(|e| {
+            StoreError::from(e).unique_as(|what| {
+                if what.contains("vin") {
+                    Conflict::RcLiveVin
+                } else {
+                    Conflict::RcNumber
+                }
+            })
+        })?;
+    Ok(())
+}
+
+pub fn insert_dismantling(conn: &mut DbConnection, row: &DismantlingRow) -> StoreResult<()> {
+    diesel::insert_into(dismantlings::table)
+        .values(row)
+        .execute(conn)
+        .map_err(|e| StoreError::from(e).unique_as(|_| Conflict::DismantlingOnce))?;
+    Ok(())
+}
+
+/// Takes the RC's row lock (PostgreSQL) so that a concurrent status change
+/// waits for this transaction; `false` when the RC is not in `allowed`.
+pub fn lock_in(conn: &mut DbConnection, number: &str, allowed: &[RcStatus]) -> StoreResult<bool> {
+    let allowed: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+    let locked = diesel::update(rcs::table.find(number).filter(rcs::status.eq_any(allowed)))
+        .set(rcs::status.eq(rcs::status))
+        .execute(conn)?;
+    Ok(locked == 1)
+}
+
+/// The change of a status update.
+pub enum StatusUpdate<'a> {
+    Voided { at: NaiveDateTime, reason: &'a str },
+    Deregistered { at: NaiveDateTime, office: &'a str },
+}
+
+/// Applies `update` if the RC is still `from`: one conditional update, so
+/// that of concurrent attempts exactly one wins. Returns whether this one did.
+pub fn update_status(
+    conn: &mut DbConnection,
+    number: &str,
+    from: RcStatus,
+    update: StatusUpdate<'_>,
+) -> StoreResult<bool> {
+    let target = rcs::table
+        .find(number)
+        .filter(rcs::status.eq(from.as_str()));
+    let updated = match update {
+        StatusUpdate::Voided { at, reason } => diesel::update(target)
+            .set((
+                rcs::status.eq(RcStatus::Voided.as_str()),
+                rcs::voided_at.eq(Some(at)),
+                rcs::void_reason.eq(Some(reason)),
+            ))
+            .execute(conn)?,
+        StatusUpdate::Deregistered { at, office } => diesel::update(target)
+            .set((
+                rcs::status.eq(RcStatus::Deregistered.as_str()),
+                rcs::deregistered_at.eq(Some(at)),
+                rcs::deregistration_office.eq(Some(office)),
+            ))
+            .execute(conn)?,
+    };
+    Ok(updated == 1)
+}
