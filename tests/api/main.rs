@@ -17,6 +17,8 @@ mod qr;
 mod qualifications;
 mod recycling;
 mod roles;
+mod schema_parity;
+mod snapshots;
 mod storage;
 mod tokens;
 mod verify;
