@@ -94,14 +94,14 @@ struct PostgresColumn {
 /// (diesel's own `__diesel_schema_migrations` left out).
 fn migrated_schema(db: &TestDb) -> Schema {
     let mut conn = db.connect();
-    let applied = scrapcert::db::run_migrations(&mut conn).expect("migrations run");
+    let applied = scrapcert::store::run_migrations(&mut conn).expect("migrations run");
     assert!(
         !applied.is_empty(),
         "a fresh database had nothing to migrate"
     );
     let mut schema = Schema::new();
     match &mut conn {
-        scrapcert::db::DbConnection::Sqlite(c) => {
+        scrapcert::store::DbConnection::Sqlite(c) => {
             let tables: Vec<Name> = diesel::sql_query(
                 "SELECT name AS value FROM sqlite_master WHERE type = 'table' \
                  AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations' \
@@ -135,7 +135,7 @@ fn migrated_schema(db: &TestDb) -> Schema {
                 schema.insert(table.value, columns);
             }
         }
-        scrapcert::db::DbConnection::Postgres(c) => {
+        scrapcert::store::DbConnection::Postgres(c) => {
             let tables: Vec<Name> = diesel::sql_query(
                 "SELECT table_name::text AS value FROM information_schema.tables \
                  WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
