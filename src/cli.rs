@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 use crate::auth::Principal;
 use crate::config::Settings;
-use crate::crypto::keyring::{KeyInfo, KeyRing};
+use crate::crypto::{KeyInfo, disk};
 use crate::db::{self, DatabaseTarget};
 use crate::routes::tokens::{CreateTokenDto, validate};
 use crate::startup::{Application, init_tracing};
@@ -171,20 +171,20 @@ pub fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
     };
     match command {
         KeysCommand::List => {
-            let ring = KeyRing::open_or_create(dir)?;
+            let ring = disk::open_or_create(dir)?;
             for k in ring.list() {
                 println!("{}", serde_json::to_string(&k)?);
             }
         }
         KeysCommand::Rotate => {
-            let info = KeyRing::rotate(dir)?;
+            let info = disk::rotate(dir)?;
             record("key_rotated", &info)?;
             println!("{}", serde_json::to_string(&info)?);
         }
         KeysCommand::Compromise { kid, since } => {
             let since = crate::clock::parse_rfc3339(&since)
                 .ok_or_else(|| anyhow::anyhow!("--since must be an RFC 3339 time"))?;
-            let info = KeyRing::compromise(dir, &kid, since)?;
+            let info = disk::compromise(dir, &kid, since)?;
             record("key_compromised", &info)?;
             println!("{}", serde_json::to_string(&info)?);
         }

@@ -8,9 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use chrono::NaiveDateTime;
 
-use crate::crypto::Signer;
-use crate::crypto::jws;
-use crate::crypto::keyring::KeyRing;
+use crate::crypto::{KeyRing, Signer, disk, jws};
 use crate::domain::claims::Claims;
 
 /// How often a request may look at the key ring's modification time.
@@ -24,11 +22,11 @@ pub struct Keys {
 
 impl Keys {
     pub fn open_or_create(dir: &Path) -> anyhow::Result<Keys> {
-        let ring = KeyRing::open_or_create(dir)?;
+        let ring = disk::open_or_create(dir)?;
         Ok(Keys {
             dir: dir.to_path_buf(),
             ring: RwLock::new(Arc::new(ring)),
-            checked: Mutex::new((Instant::now(), KeyRing::fingerprint(dir))),
+            checked: Mutex::new((Instant::now(), disk::fingerprint(dir))),
         })
     }
 
@@ -50,11 +48,11 @@ impl Keys {
             return;
         }
         checked.0 = Instant::now();
-        let seen = KeyRing::fingerprint(&self.dir);
+        let seen = disk::fingerprint(&self.dir);
         if seen == checked.1 {
             return;
         }
-        match KeyRing::open(&self.dir) {
+        match disk::open(&self.dir) {
             Ok(ring) => {
                 if let Ok(mut slot) = self.ring.write() {
                     *slot = Arc::new(ring);

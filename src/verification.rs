@@ -8,8 +8,7 @@ use serde_json::Value;
 
 use crate::auth::{Principal, Role};
 use crate::clock;
-use crate::crypto::jws;
-use crate::crypto::keyring::KeyRing;
+use crate::crypto::{KeyRing, jws};
 use crate::db::qualifications::{self, StatusAt, status_at};
 use crate::db::recycling::{self, RcRecord};
 use crate::db::scans::{self, ScanRecord};

@@ -1,5 +1,6 @@
-//! JWS Compact Serialization (RFC 7515) with EdDSA (RFC 8037): signing the QR
-//! payload and checking it in the order SPEC §3 fixes.
+//! JWS Compact Serialization (RFC 7515): signing the QR payload and checking
+//! it in the order SPEC §3 fixes, with whatever algorithm the key a `kid`
+//! names has (today EdDSA, RFC 8037).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,16 +10,12 @@ use chrono::NaiveDateTime;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::keyring::KeyRing;
-use super::{B64URL, Signer, Verifier};
+use super::{Alg, B64URL, KeyRing, Signer};
 
 /// The longest token `verify_compact` looks at. A maximal RC payload is far
 /// below this (it has to fit a QR code); anything longer is refused before it
 /// is decoded.
 pub const MAX_JWS_LEN: usize = 4096;
-
-/// Ed25519 signatures are 64 bytes (RFC 8032 §5.1.6).
-const SIGNATURE_LEN: usize = 64;
 
 /// Why a token is not a genuine QR payload. Each maps to one SPEC §4 finding.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,13 +86,16 @@ fn json_string(s: &str) -> String {
 ///    whitespace, BOM or anything around the token), exactly three parts;
 /// 2. the header is canonical base64url of a JSON object without duplicate
 ///    members;
-/// 3. `alg` is `EdDSA` or `Ed25519`, before anything about the signature is
-///    looked at (so `alg: none` with an empty signature is `UnsupportedAlg`);
+/// 3. `alg` names an algorithm we support ([`Alg::from_jws`]: `EdDSA` or
+///    `Ed25519`), before anything about the signature is looked at (so
+///    `alg: none` with an empty signature is `UnsupportedAlg`);
 /// 4. no `crit` member (we understand no extension);
-/// 5. `kid` is a string naming a key of the ring;
-/// 6. payload and signature are canonical base64url, the signature 64 bytes
-///    (a signature of another length is `Malformed`, not `BadSignature`);
-/// 7. strict Ed25519 verification over `header.payload`.
+/// 5. `kid` is a string naming a key of the ring, and that key is of the
+///    algorithm `alg` names (else `UnsupportedAlg`);
+/// 6. payload and signature are canonical base64url, the signature as long
+///    as the algorithm's (64 bytes for Ed25519; a signature of another length
+///    is `Malformed`, not `BadSignature`);
+/// 7. the key's verification over `header.payload` (strict for Ed25519).
 pub fn verify_compact(ring: &KeyRing, token: &str) -> Result<Verified, JwsError> {
     let malformed = |why: &str| JwsError::Malformed(why.to_owned());
 
@@ -124,12 +124,14 @@ pub fn verify_compact(ring: &KeyRing, token: &str) -> Result<Verified, JwsError>
     let Header(header) = serde_json::from_slice(&header_bytes)
         .map_err(|e| JwsError::Malformed(format!("header is not a JSON object: {e}")))?;
 
-    match header.get("alg") {
-        Some(Value::String(alg)) if alg == "EdDSA" || alg == "Ed25519" => {}
-        Some(Value::String(alg)) => return Err(JwsError::UnsupportedAlg(shorten(alg))),
+    let (alg_name, alg) = match header.get("alg") {
+        Some(Value::String(name)) => match Alg::from_jws(name) {
+            Some(alg) => (name, alg),
+            None => return Err(JwsError::UnsupportedAlg(shorten(name))),
+        },
         Some(other) => return Err(JwsError::UnsupportedAlg(shorten(&other.to_string()))),
         None => return Err(JwsError::UnsupportedAlg("(none given)".to_owned())),
-    }
+    };
     if header.contains_key("crit") {
         return Err(malformed("critical header extensions are not supported"));
     }
@@ -141,6 +143,9 @@ pub fn verify_compact(ring: &KeyRing, token: &str) -> Result<Verified, JwsError>
     let key = ring
         .lookup(kid)
         .ok_or_else(|| JwsError::UnknownKey(shorten(kid)))?;
+    if key.alg() != alg {
+        return Err(JwsError::UnsupportedAlg(shorten(alg_name)));
+    }
 
     let payload = B64URL
         .decode(payload_b64)
@@ -148,8 +153,11 @@ pub fn verify_compact(ring: &KeyRing, token: &str) -> Result<Verified, JwsError>
     let signature = B64URL
         .decode(signature_b64)
         .map_err(|_| malformed("signature is not canonical base64url"))?;
-    if signature.len() != SIGNATURE_LEN {
-        return Err(malformed("signature is not 64 bytes"));
+    if signature.len() != alg.signature_len() {
+        return Err(JwsError::Malformed(format!(
+            "signature is not {} bytes",
+            alg.signature_len()
+        )));
     }
 
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
@@ -211,7 +219,7 @@ impl<'de> Deserialize<'de> for Header {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::keyring::import_secret_key;
+    use crate::crypto::disk::{self, import_secret_key};
     use serde::Serialize;
     use tempfile::TempDir;
 
@@ -226,13 +234,13 @@ mod tests {
         let secret: [u8; 32] = B64URL.decode(d).unwrap().try_into().unwrap();
         let tmp = tempfile::tempdir().unwrap();
         import_secret_key(tmp.path(), &secret).unwrap();
-        let ring = KeyRing::open(tmp.path()).unwrap();
+        let ring = disk::open(tmp.path()).unwrap();
         (tmp, ring)
     }
 
     fn fresh_ring() -> (TempDir, KeyRing) {
         let tmp = tempfile::tempdir().unwrap();
-        let ring = KeyRing::open_or_create(tmp.path()).unwrap();
+        let ring = disk::open_or_create(tmp.path()).unwrap();
         (tmp, ring)
     }
 
@@ -632,12 +640,12 @@ mod tests {
     #[test]
     fn a_compromised_key_still_verifies_and_says_since_when() {
         let tmp = tempfile::tempdir().unwrap();
-        let ring = KeyRing::open_or_create(tmp.path()).unwrap();
+        let ring = disk::open_or_create(tmp.path()).unwrap();
         let token = sign_compact(ring.signer(), b"{}");
         let kid = ring.signer().kid().to_owned();
         let since = crate::clock::parse_rfc3339("2024-05-01T00:00:00Z").unwrap();
-        KeyRing::compromise(tmp.path(), &kid, since).unwrap();
-        let ring = KeyRing::open(tmp.path()).unwrap();
+        disk::compromise(tmp.path(), &kid, since).unwrap();
+        let ring = disk::open(tmp.path()).unwrap();
         let verified = verify_compact(&ring, &token).unwrap();
         assert_eq!(verified.kid, kid);
         assert_eq!(verified.compromised_since, Some(since));
