@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
-use crate::crypto::keyring::{KeyInfo, KeyRing};
+use crate::crypto::{KeyInfo, disk};
 use crate::domain::Principal;
 use crate::domain::event::{EventType, Subject};
 use crate::http::error::ApiError;
@@ -174,20 +174,20 @@ pub fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
     };
     match command {
         KeysCommand::List => {
-            let ring = KeyRing::open_or_create(dir)?;
+            let ring = disk::open_or_create(dir)?;
             for k in ring.list() {
                 println!("{}", serde_json::to_string(&k)?);
             }
         }
         KeysCommand::Rotate => {
-            let info = KeyRing::rotate(dir)?;
+            let info = disk::rotate(dir)?;
             record(EventType::KeyRotated, &info)?;
             println!("{}", serde_json::to_string(&info)?);
         }
         KeysCommand::Compromise { kid, since } => {
             let since = crate::clock::parse_rfc3339(&since)
                 .ok_or_else(|| anyhow::anyhow!("--since must be an RFC 3339 time"))?;
-            let info = KeyRing::compromise(dir, &kid, since)?;
+            let info = disk::compromise(dir, &kid, since)?;
             record(EventType::KeyCompromised, &info)?;
             println!("{}", serde_json::to_string(&info)?);
         }

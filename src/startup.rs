@@ -35,7 +35,7 @@ impl Application {
     pub fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         settings.validate()?;
         let target = DatabaseTarget::parse(&settings.database_url)?;
-        ensure_keys_dir(&settings)?;
+        crate::crypto::disk::prepare_dir(&settings.keys_dir)?;
         let keys = Arc::new(Keys::open_or_create(&settings.keys_dir, clock.clone())?);
         let pool = db::build_pool(
             &target,
@@ -123,20 +123,6 @@ impl Application {
         let _ = web::block(move || log.flush()).await;
         result
     }
-}
-
-/// The key directory exists and is private.
-fn ensure_keys_dir(settings: &Settings) -> anyhow::Result<()> {
-    let dir = &settings.keys_dir;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the keys directory {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("cannot restrict {}", dir.display()))?;
-    }
-    Ok(())
 }
 
 /// Installs the log subscriber (once per process).

@@ -11,9 +11,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::clock::Clock;
 
-use crate::crypto::Signer;
-use crate::crypto::jws;
-use crate::crypto::keyring::KeyRing;
+use crate::crypto::{KeyRing, Signer, disk, jws};
 use crate::domain::claims::Claims;
 use crate::qr::Qr;
 
@@ -29,11 +27,11 @@ pub struct Keys {
 
 impl Keys {
     pub fn open_or_create(dir: &Path, clock: Clock) -> anyhow::Result<Keys> {
-        let ring = KeyRing::open_or_create(dir)?;
+        let ring = disk::open_or_create(dir)?;
         Ok(Keys {
             dir: dir.to_path_buf(),
             ring: RwLock::new(Arc::new(ring)),
-            checked: Mutex::new((clock.now(), KeyRing::fingerprint(dir))),
+            checked: Mutex::new((clock.now(), disk::fingerprint(dir))),
             clock,
         })
     }
@@ -57,11 +55,11 @@ impl Keys {
             return;
         }
         checked.0 = now;
-        let seen = KeyRing::fingerprint(&self.dir);
+        let seen = disk::fingerprint(&self.dir);
         if seen == checked.1 {
             return;
         }
-        match KeyRing::open(&self.dir) {
+        match disk::open(&self.dir) {
             Ok(ring) => {
                 if let Ok(mut slot) = self.ring.write() {
                     *slot = Arc::new(ring);

@@ -518,8 +518,8 @@ impl TestApp {
     }
 
     /// The key ring on disk (as the CLI would open it).
-    pub fn ring(&self) -> scrapcert::crypto::keyring::KeyRing {
-        scrapcert::crypto::keyring::KeyRing::open(&self.settings.keys_dir).expect("key ring")
+    pub fn ring(&self) -> scrapcert::crypto::KeyRing {
+        scrapcert::crypto::disk::open(&self.settings.keys_dir).expect("key ring")
     }
 
     /// Signs arbitrary claims with the service's current key.

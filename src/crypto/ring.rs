@@ -1,0 +1,212 @@
+//! The key ring in memory: every public key by kid, the current signer, the
+//! JWKS. It knows neither an algorithm nor a file: `disk` builds it from the
+//! keys directory.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use anyhow::{anyhow, bail};
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use super::kid::{kid_length, prefix, prefix_index};
+use super::{Alg, Signer, Verifier, rfc3339, rfc3339_opt};
+
+/// One key of the ring as `scrapcert keys list` shows it.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub thumbprint: String,
+    #[serde(serialize_with = "rfc3339::serialize")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "rfc3339_opt::serialize")]
+    pub retired_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "rfc3339_opt::serialize")]
+    pub compromised_since: Option<NaiveDateTime>,
+    /// Whether this key signs new QR payloads.
+    pub current: bool,
+}
+
+/// A public key and its dates, as a store hands it to [`KeyRing::new`].
+pub(crate) struct RingKey {
+    pub key: Box<dyn Verifier>,
+    pub created_at: NaiveDateTime,
+    pub retired_at: Option<NaiveDateTime>,
+    pub compromised_since: Option<NaiveDateTime>,
+}
+
+/// A public key of the ring, parsed once when the ring is loaded.
+pub struct PublicKeyEntry {
+    pub kid: String,
+    pub thumbprint: String,
+    pub created_at: NaiveDateTime,
+    pub retired_at: Option<NaiveDateTime>,
+    /// Signatures made by this key are not to be trusted if the signing time
+    /// (`iat`) is at or after this instant; the caller compares.
+    pub compromised_since: Option<NaiveDateTime>,
+    key: Box<dyn Verifier>,
+}
+
+impl PublicKeyEntry {
+    /// The key's algorithm: a JWS naming this key must name this algorithm.
+    pub fn alg(&self) -> Alg {
+        self.key.alg()
+    }
+
+    /// Whether `signature` is this key's signature over `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.key.verify(message, signature)
+    }
+
+    /// The public key in its algorithm's raw encoding.
+    pub fn public_key(&self) -> Vec<u8> {
+        self.key.public_key()
+    }
+
+    /// The JWK the JWKS publishes for this key.
+    pub fn jwk(&self) -> serde_json::Value {
+        self.key.jwk(&self.kid)
+    }
+
+    fn info(&self, current: bool) -> KeyInfo {
+        KeyInfo {
+            kid: self.kid.clone(),
+            thumbprint: self.thumbprint.clone(),
+            created_at: self.created_at,
+            retired_at: self.retired_at,
+            compromised_since: self.compromised_since,
+            current,
+        }
+    }
+}
+
+impl fmt::Debug for PublicKeyEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicKeyEntry")
+            .field("kid", &self.kid)
+            .field("thumbprint", &self.thumbprint)
+            .field("retired_at", &self.retired_at)
+            .field("compromised_since", &self.compromised_since)
+            .finish()
+    }
+}
+
+/// The keys of one ring, parsed.
+pub struct KeyRing {
+    /// Current key first, then the others newest first.
+    entries: Vec<PublicKeyEntry>,
+    /// Every thumbprint prefix of at least [`super::kid::MIN_KID_LEN`]
+    /// characters that names exactly one key, mapped to its index in
+    /// `entries`.
+    by_kid: HashMap<String, usize>,
+    signer: Box<dyn Signer>,
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("signer", &self.signer)
+            .field("keys", &self.entries)
+            .finish()
+    }
+}
+
+impl KeyRing {
+    /// The ring of `keys`, listed current (signing) key first, then the
+    /// others newest first, with distinct thumbprints. The ring names every
+    /// key with its kid; `signer_for` loads the current key's private key as
+    /// a signer under the kid it is given.
+    pub(crate) fn new(
+        keys: Vec<RingKey>,
+        signer_for: impl FnOnce(String) -> anyhow::Result<Box<dyn Signer>>,
+    ) -> anyhow::Result<KeyRing> {
+        if keys.is_empty() {
+            bail!("a key ring needs at least one key");
+        }
+        let thumbprints: Vec<String> = keys.iter().map(|k| k.key.thumbprint()).collect();
+        let thumbprints: Vec<&str> = thumbprints.iter().map(String::as_str).collect();
+        let kid_len = kid_length(&thumbprints);
+        let by_kid = prefix_index(&thumbprints);
+        let entries: Vec<PublicKeyEntry> = keys
+            .into_iter()
+            .zip(&thumbprints)
+            .map(|(k, thumbprint)| PublicKeyEntry {
+                kid: prefix(thumbprint, kid_len).to_owned(),
+                thumbprint: (*thumbprint).to_owned(),
+                created_at: k.created_at,
+                retired_at: k.retired_at,
+                compromised_since: k.compromised_since,
+                key: k.key,
+            })
+            .collect();
+        let signer = signer_for(entries[0].kid.clone())?;
+        Ok(KeyRing {
+            entries,
+            by_kid,
+            signer,
+        })
+    }
+
+    /// All keys, the current one first, then newest first.
+    pub fn list(&self) -> Vec<KeyInfo> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| e.info(i == 0))
+            .collect()
+    }
+
+    /// The key that signs: the newest one neither retired nor compromised.
+    pub fn signer(&self) -> &dyn Signer {
+        self.signer.as_ref()
+    }
+
+    /// The public key a JWS `kid` names. Besides the kid the ring hands out,
+    /// the full thumbprint and any longer prefix of it are accepted, and so is
+    /// a 16-character kid issued before a later key forced longer kids, as
+    /// long as it still names exactly one key.
+    pub fn lookup(&self, kid: &str) -> Option<&PublicKeyEntry> {
+        self.by_kid.get(kid).map(|&i| &self.entries[i])
+    }
+
+    /// The JWKS published at `/.well-known/jwks.json`: every key, retired and
+    /// compromised ones included (old QR payloads must stay checkable), the
+    /// current key first.
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self.entries.iter().map(PublicKeyEntry::jwk).collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// The key whose full thumbprint is `thumbprint`.
+    pub(crate) fn info_of(&self, thumbprint: &str) -> anyhow::Result<KeyInfo> {
+        self.list()
+            .into_iter()
+            .find(|k| k.thumbprint == thumbprint)
+            .ok_or_else(|| anyhow!("key {thumbprint} vanished from the key ring"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::disk;
+
+    #[test]
+    fn lookup_accepts_the_kid_the_thumbprint_and_longer_prefixes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ring = disk::open_or_create(tmp.path()).unwrap();
+        let info = &ring.list()[0];
+        assert!(ring.lookup(&info.kid).is_some());
+        assert!(ring.lookup(&info.thumbprint).is_some());
+        assert!(ring.lookup(&info.thumbprint[..20]).is_some());
+        assert!(ring.lookup(&info.thumbprint[..15]).is_none());
+        assert!(ring.lookup("").is_none());
+        assert!(ring.lookup(&format!("{}A", info.thumbprint)).is_none());
+    }
+
+    #[test]
+    fn the_ring_can_be_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<KeyRing>();
+    }
+}
