@@ -2,6 +2,7 @@
 //! it in the order SPEC §3 fixes, with whatever algorithm the key a `kid`
 //! names has (today EdDSA, RFC 8037).
 
+use crate::domain::verdict::FindingCode;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -32,12 +33,12 @@ pub enum JwsError {
 
 impl JwsError {
     /// The SPEC §4 finding code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> FindingCode {
         match self {
-            JwsError::Malformed(_) => "qr_malformed",
-            JwsError::UnsupportedAlg(_) => "qr_unsupported_alg",
-            JwsError::UnknownKey(_) => "qr_unknown_key",
-            JwsError::BadSignature => "qr_bad_signature",
+            JwsError::Malformed(_) => FindingCode::QrMalformed,
+            JwsError::UnsupportedAlg(_) => FindingCode::QrUnsupportedAlg,
+            JwsError::UnknownKey(_) => FindingCode::QrUnknownKey,
+            JwsError::BadSignature => FindingCode::QrBadSignature,
         }
     }
 }

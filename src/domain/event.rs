@@ -1,5 +1,7 @@
 //! The kinds of events in the append-only event log, and what an event is about.
 
+use crate::domain::CertKind;
+
 wire_enum!(
     /// The `type` of an event: a stable public name.
     EventType {
@@ -36,8 +38,8 @@ impl Subject<'_> {
     pub fn parts(&self) -> (&'static str, &str) {
         match self {
             Subject::Enterprise(id) => ("enterprise", id),
-            Subject::Qualification(id) => ("QC", id),
-            Subject::RecyclingCertificate(id) => ("RC", id),
+            Subject::Qualification(id) => (CertKind::Qc.as_str(), id),
+            Subject::RecyclingCertificate(id) => (CertKind::Rc.as_str(), id),
             Subject::Token(id) => ("token", id),
             Subject::Key(id) => ("key", id),
         }

@@ -12,6 +12,7 @@ pub mod qualifications;
 pub mod recycling;
 pub mod state;
 pub mod tokens;
+pub mod upload;
 pub mod verify;
 pub mod views;
 

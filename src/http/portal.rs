@@ -3,15 +3,12 @@
 //! in form fields here: a browser opened from a QR has no Authorization
 //! header, and no cookie is ever set.
 
-use std::collections::HashMap;
-
-use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::pages::{landing_page, verdict_page};
+use super::upload::{decode_upload, read_upload};
 use super::verify::run;
 use crate::domain::{Principal, ProblemCode, Role, text};
 use crate::http::auth::principal_for_secret;
@@ -19,93 +16,10 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::views::VerdictView;
 use crate::qr::extract_jws;
-use crate::qr::read::{self as qr_reader, MAX_UPLOAD, ReadError};
+use crate::qr::read::ReadError;
 use crate::service::verification::{Request, ScanContext};
 
-/// Text fields of a form are short.
-const MAX_TEXT_FIELD: usize = 8 * 1024;
-
-/// A multipart upload: the file of field `image` and the text fields.
-pub struct Upload {
-    pub image: Option<Vec<u8>>,
-    pub fields: HashMap<String, String>,
-}
-
-/// Reads a multipart body: `image` up to 5 MiB (413 beyond), the named text
-/// fields up to 8 KiB each; any other field is refused.
-pub async fn read_upload(
-    req: &HttpRequest,
-    payload: web::Payload,
-    text_fields: &[&str],
-) -> Result<Upload, ApiError> {
-    let mut multipart = Multipart::new(req.headers(), payload);
-    let mut upload = Upload {
-        image: None,
-        fields: HashMap::new(),
-    };
-    let mut total = 0usize;
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|e| {
-            ApiError::malformed(format!("not a multipart/form-data upload: {e}"), vec![])
-        })?;
-        let name = field.name().unwrap_or("").to_string();
-        let limit = match name.as_str() {
-            "image" => MAX_UPLOAD,
-            n if text_fields.contains(&n) => MAX_TEXT_FIELD,
-            other => {
-                return Err(ApiError::malformed(
-                    format!("unexpected form field {other:?}"),
-                    vec![],
-                ));
-            }
-        };
-        let mut data = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk
-                .map_err(|e| ApiError::malformed(format!("cannot read the upload: {e}"), vec![]))?;
-            total += chunk.len();
-            if data.len() + chunk.len() > limit || total > MAX_UPLOAD + 64 * 1024 {
-                return Err(ApiError::payload_too_large());
-            }
-            data.extend_from_slice(&chunk);
-        }
-        if name == "image" {
-            upload.image = Some(data);
-        } else {
-            upload
-                .fields
-                .insert(name, String::from_utf8_lossy(&data).into_owned());
-        }
-    }
-    Ok(upload)
-}
-
-/// How long an upload waits for a free decoding slot before 429.
-const DECODE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Decodes the QR of an uploaded image off the request threads, a bounded
-/// number at a time (429 `rate_limited` when the slots stay busy).
-pub async fn decode_upload(
-    state: &web::Data<AppState>,
-    image: Vec<u8>,
-) -> Result<Result<String, ReadError>, ApiError> {
-    let slots = std::sync::Arc::clone(&state.decode_slots);
-    let permit = tokio::time::timeout(DECODE_WAIT, slots.acquire_owned())
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .ok_or_else(|| {
-            ApiError::problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                ProblemCode::RateLimited,
-                "too many images are being read; try again shortly",
-            )
-        })?;
-    let result = web::block(move || qr_reader::read_qr(&image)).await?;
-    drop(permit);
-    Ok(result)
-}
-
+/// The zh-CN message of a failed read, for the pages.
 pub fn read_error_zh(e: &ReadError) -> &'static str {
     match e {
         ReadError::NoQr => "未在图片中找到二维码。请拍摄清晰、完整、无反光的二维码后重试。",

@@ -208,7 +208,7 @@ pub async fn verify_image(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let upload = super::portal::read_upload(&req, payload, &["purpose"]).await?;
+    let upload = super::upload::read_upload(&req, payload, &["purpose"]).await?;
     let image = upload.image.filter(|i| !i.is_empty()).ok_or_else(|| {
         ApiError::field(
             "image",
@@ -226,7 +226,7 @@ pub async fn verify_image(
             )
         })?,
     };
-    let qr = match super::portal::decode_upload(&state, image).await? {
+    let qr = match super::upload::decode_upload(&state, image).await? {
         Ok(text) => text,
         Err(ReadError::NoQr) => {
             return Err(ApiError::unprocessable(

@@ -442,15 +442,15 @@ impl From<&TokenRow> for TokenView {
 
 /// The certificate of a verdict, as the caller may see it.
 pub enum CertificateView {
-    Qualification(QualificationView),
-    Recycling(RcView),
+    Qualification(Box<QualificationView>),
+    Recycling(Box<RcView>),
 }
 
 impl CertificateView {
     pub fn new(c: &Certificate, today: NaiveDate) -> Result<Self, StoreError> {
         Ok(match c {
             Certificate::Qualification(q) => {
-                CertificateView::Qualification(QualificationView::new(q, today)?)
+                CertificateView::Qualification(Box::new(QualificationView::new(q, today)?))
             }
             Certificate::Recycling { record, full_owner } => {
                 let access = if *full_owner {
@@ -458,7 +458,7 @@ impl CertificateView {
                 } else {
                     OwnerAccess::Masked
                 };
-                CertificateView::Recycling(RcView::new(record, access)?)
+                CertificateView::Recycling(Box::new(RcView::new(record, access)?))
             }
         })
     }

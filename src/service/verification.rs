@@ -9,8 +9,8 @@ use super::qualifications::QualificationView;
 use super::scan_log::ScanLog;
 use super::signing::Keys;
 use crate::clock;
-use crate::crypto::jws::{self, JwsError};
-use crate::crypto::keyring::KeyRing;
+use crate::crypto::KeyRing;
+use crate::crypto::jws;
 use crate::domain::anomaly::{self, ThisScan};
 use crate::domain::claims::Claims;
 use crate::domain::qualification::{StatusAt, public_status, status_at};
@@ -76,9 +76,9 @@ pub struct Rules {
 
 /// The certificate a verdict is about, as the caller may see it.
 pub enum Certificate {
-    Qualification(QualificationView),
+    Qualification(Box<QualificationView>),
     Recycling {
-        record: RcRecord,
+        record: Box<RcRecord>,
         /// Officers and the issuing enterprise see the owner in full; the
         /// public a masked name only.
         full_owner: bool,
@@ -102,21 +102,12 @@ pub enum SignatureCheck {
     Bad(Finding),
 }
 
-fn jws_finding(e: &JwsError) -> FindingCode {
-    match e {
-        JwsError::Malformed(_) => FindingCode::QrMalformed,
-        JwsError::UnsupportedAlg(_) => FindingCode::QrUnsupportedAlg,
-        JwsError::UnknownKey(_) => FindingCode::QrUnknownKey,
-        JwsError::BadSignature => FindingCode::QrBadSignature,
-    }
-}
-
 /// Checks the signature, the claims and the key's compromise status.
 pub fn check_signature(ring: &KeyRing, qr: &str) -> SignatureCheck {
     let token = extract_jws(qr);
     let verified = match jws::verify_compact(ring, token) {
         Ok(v) => v,
-        Err(e) => return SignatureCheck::Bad(Finding::qr(jws_finding(&e))),
+        Err(e) => return SignatureCheck::Bad(Finding::qr(e.code())),
     };
     let claims = match Claims::parse(&verified.payload) {
         Ok(c) => c,
@@ -350,10 +341,10 @@ fn check_qualification(
     }
     Ok(RegistryOutcome {
         findings,
-        certificate: Some(Certificate::Qualification(QualificationView {
+        certificate: Some(Certificate::Qualification(Box::new(QualificationView {
             record,
             shown,
-        })),
+        }))),
     })
 }
 
@@ -441,9 +432,15 @@ fn check_recycling(
     let full_owner = principal.sees_owner_of(&row.enterprise_uscc);
     Ok(RegistryOutcome {
         findings,
-        certificate: Some(Certificate::Recycling { record, full_owner }),
+        certificate: Some(Certificate::Recycling {
+            record: Box::new(record),
+            full_owner,
+        }),
     })
 }
+
+/// An owner field: what was presented, how to normalise it, what is stored.
+type OwnerCheck<'a> = (PresentedField, Option<&'a str>, fn(&str) -> String, &'a str);
 
 fn presented_rc_fields(principal: &Principal, record: &RcRecord, p: &Presented) -> Vec<Finding> {
     let row = &record.row;
@@ -482,7 +479,7 @@ fn presented_rc_fields(principal: &Principal, record: &RcRecord, p: &Presented) 
     .flatten()
     .collect();
     // Only officers may check an owner's identity against the registry.
-    let owner_fields: [(PresentedField, Option<&str>, fn(&str) -> String, &str); 2] = [
+    let owner_fields: [OwnerCheck<'_>; 2] = [
         (
             PresentedField::OwnerName,
             p.owner_name.as_deref(),

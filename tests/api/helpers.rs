@@ -19,6 +19,8 @@ pub struct TestApp {
     pub dir: TempDir,
     /// The test's own database, dropped with the app.
     pub db: TestDb,
+    /// The server's clock: tests move it forward instead of sleeping.
+    pub clock: scrapcert::clock::Clock,
 }
 
 /// The backends the integration suite runs on.
@@ -253,7 +255,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let authority =
         scrapcert::cli::create_token(&settings, "authority".into(), None, "test authority".into())
             .expect("bootstrap authority token");
-    let app = Application::build(settings.clone()).expect("build app");
+    let clock = scrapcert::clock::Clock::system();
+    let app = Application::build_with_clock(settings.clone(), clock.clone()).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -263,6 +266,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         settings,
         dir,
         db,
+        clock,
     }
 }
 

@@ -80,7 +80,7 @@ fn alg_is_checked_before_the_signature() {
     ] {
         let token = format!("{}.{payload}.", b64(&header));
         assert_eq!(err(&ring, &token), JwsError::UnsupportedAlg("none".into()));
-        assert_eq!(err(&ring, &token).code(), "qr_unsupported_alg");
+        assert_eq!(err(&ring, &token).code().as_str(), "qr_unsupported_alg");
     }
     // Missing, non-string, differently cased and other algorithms.
     for (header, shown) in [
@@ -113,7 +113,7 @@ fn an_unknown_kid_is_an_unknown_key() {
     let token = sign_compact(other.signer(), b"{}");
     let e = err(&ring, &token);
     assert_eq!(e, JwsError::UnknownKey(other.signer().kid().to_owned()));
-    assert_eq!(e.code(), "qr_unknown_key");
+    assert_eq!(e.code().as_str(), "qr_unknown_key");
 
     let kid = ring.signer().kid();
     for header in [
@@ -121,12 +121,16 @@ fn an_unknown_kid_is_an_unknown_key() {
         r#"{"alg":"EdDSA"}"#.to_owned(),
     ] {
         let token = sign_with_header(ring.signer(), &header, b"{}");
-        assert_eq!(err(&ring, &token).code(), "qr_malformed", "{header}");
+        assert_eq!(
+            err(&ring, &token).code().as_str(),
+            "qr_malformed",
+            "{header}"
+        );
     }
     // A shorter prefix than 16 characters is not a kid.
     let header = format!(r#"{{"alg":"EdDSA","kid":"{}"}}"#, &kid[..15]);
     let token = sign_with_header(ring.signer(), &header, b"{}");
-    assert_eq!(err(&ring, &token).code(), "qr_unknown_key");
+    assert_eq!(err(&ring, &token).code().as_str(), "qr_unknown_key");
 }
 
 #[test]
@@ -140,7 +144,7 @@ fn an_altered_payload_is_a_bad_signature() {
     let forged = format!("{}.{}.{}", parts[0], B64URL.encode(&altered), parts[2]);
     let e = err(&ring, &forged);
     assert_eq!(e, JwsError::BadSignature);
-    assert_eq!(e.code(), "qr_bad_signature");
+    assert_eq!(e.code().as_str(), "qr_bad_signature");
 }
 
 #[test]
@@ -295,7 +299,7 @@ fn the_size_cap_applies_before_anything_else() {
     );
     // Even an alg none token is refused for its size first.
     let huge = format!("{}.{}.", b64(r#"{"alg":"none"}"#), "A".repeat(MAX_JWS_LEN));
-    assert_eq!(err(&ring, &huge).code(), "qr_malformed");
+    assert_eq!(err(&ring, &huge).code().as_str(), "qr_malformed");
 }
 
 #[test]
@@ -318,13 +322,19 @@ fn a_compromised_key_still_verifies_and_says_since_when() {
 
 #[test]
 fn error_codes_are_the_spec_finding_codes() {
-    assert_eq!(JwsError::Malformed(String::new()).code(), "qr_malformed");
     assert_eq!(
-        JwsError::UnsupportedAlg(String::new()).code(),
+        JwsError::Malformed(String::new()).code().as_str(),
+        "qr_malformed"
+    );
+    assert_eq!(
+        JwsError::UnsupportedAlg(String::new()).code().as_str(),
         "qr_unsupported_alg"
     );
-    assert_eq!(JwsError::UnknownKey(String::new()).code(), "qr_unknown_key");
-    assert_eq!(JwsError::BadSignature.code(), "qr_bad_signature");
+    assert_eq!(
+        JwsError::UnknownKey(String::new()).code().as_str(),
+        "qr_unknown_key"
+    );
+    assert_eq!(JwsError::BadSignature.code().as_str(), "qr_bad_signature");
 }
 
 #[test]
