@@ -42,6 +42,10 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Read the QR of the image on stdin and print its text (used by the
+    /// server, which runs each decode in a child process it can kill).
+    #[command(hide = true)]
+    DecodeQr,
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +112,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{secret}");
         }
         Command::Keys { command } => keys(&settings, command)?,
+        Command::DecodeQr => crate::qr::read::decode_child()?,
     }
     Ok(())
 }

@@ -86,6 +86,21 @@ pub struct Settings {
     )]
     pub qr_ec_level: String,
 
+    /// Time one QR photo may take to decode, in milliseconds (a decode runs
+    /// in a child process of its own, killed at the limit).
+    #[arg(
+        long,
+        env = "SCRAPCERT_QR_DECODE_LIMIT_MS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub qr_decode_limit_ms: u64,
+
+    /// The program that decodes QR photos (`<it> decode-qr`); by default this
+    /// very executable.
+    #[arg(skip)]
+    pub qr_decoder: Option<PathBuf>,
+
     /// Database connections per instance.
     #[arg(
         long,
@@ -128,6 +143,8 @@ impl Settings {
             scan_retention_days: 365,
             scan_queue: 10_000,
             qr_ec_level: "M".into(),
+            qr_decode_limit_ms: 2000,
+            qr_decoder: None,
             db_pool_size: 8,
             db_timeout_ms: 5000,
             workers: None,
@@ -146,6 +163,10 @@ impl Settings {
         anyhow::ensure!(
             matches!(self.qr_ec_level.as_str(), "M" | "Q" | "H"),
             "SCRAPCERT_QR_EC_LEVEL must be M, Q or H"
+        );
+        anyhow::ensure!(
+            self.qr_decode_limit_ms >= 100,
+            "SCRAPCERT_QR_DECODE_LIMIT_MS must be at least 100"
         );
         anyhow::ensure!(
             self.db_pool_size >= 1,

@@ -64,7 +64,12 @@ impl Application {
             clock.clone(),
         );
         let scan_log = Arc::new(scan_log);
+        let qr_decoder = settings
+            .qr_decoder
+            .clone()
+            .or_else(|| std::env::current_exe().ok());
         let state = web::Data::new(AppState {
+            qr_decoder,
             db: Db::new(pool),
             clock,
             settings: Arc::new(settings),

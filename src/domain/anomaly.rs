@@ -27,9 +27,26 @@ pub struct RecentScans {
     pub last_positioned: Option<PositionedScan>,
 }
 
+impl RecentScans {
+    /// Both sets of scans together (the stored ones and those still queued).
+    pub fn and(self, other: RecentScans) -> RecentScans {
+        let newest = match (self.last_positioned, other.last_positioned) {
+            (Some(a), Some(b)) => Some(if b.at > a.at { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        RecentScans {
+            count: self.count + other.count,
+            last_positioned: newest,
+        }
+    }
+}
+
 /// The scan being made now.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ThisScan {
+    /// Made by an officer (clerk, police, authority): it counts as a scan.
+    /// Anyone else's verification is not evidence and adds nothing.
+    pub by_officer: bool,
     pub position: Option<(f64, f64)>,
     pub at_checkpoint: bool,
     /// An inspection (not a deregistration).
@@ -38,8 +55,9 @@ pub struct ThisScan {
     pub deregistered: bool,
 }
 
-/// `scan_anomaly` if too many scans in a day, an impossible journey since
-/// the last positioned scan, or a deregistered RC met at a checkpoint.
+/// `scan_anomaly` if too many officer scans in a day, an impossible journey
+/// since the last positioned officer scan, or a deregistered RC met at a
+/// checkpoint.
 pub fn scan_anomaly(
     recent: &RecentScans,
     this: ThisScan,
@@ -47,8 +65,9 @@ pub fn scan_anomaly(
     now: NaiveDateTime,
 ) -> Option<Finding> {
     let mut reasons = Vec::new();
-    if recent.count + 1 > u64::from(daily_limit) {
-        reasons.push(format!("24小时内已被扫描{}次", recent.count + 1));
+    let scans = recent.count + u64::from(this.by_officer);
+    if scans > u64::from(daily_limit) {
+        reasons.push(format!("24小时内已被扫描{scans}次"));
     }
     if let (Some((lat, lon)), Some(prev)) = (this.position, &recent.last_positioned) {
         let km = haversine_km(lat, lon, prev.lat, prev.lon);
@@ -105,9 +124,35 @@ mod tests {
     }
 
     #[test]
+    fn queued_and_stored_scans_add_up_and_the_newest_position_wins() {
+        let at = |m: i64| t("2024-06-01T12:00:00Z") - chrono::Duration::minutes(m);
+        let stored = RecentScans {
+            count: 3,
+            last_positioned: Some(PositionedScan {
+                at: at(30),
+                lat: CHANGSHA.0,
+                lon: CHANGSHA.1,
+            }),
+        };
+        let queued = RecentScans {
+            count: 2,
+            last_positioned: Some(PositionedScan {
+                at: at(1),
+                lat: YIYANG.0,
+                lon: YIYANG.1,
+            }),
+        };
+        let both = stored.and(queued);
+        assert_eq!(both.count, 5);
+        assert_eq!(both.last_positioned.map(|p| p.at), Some(at(1)));
+        assert_eq!(stored.and(RecentScans::default()), stored);
+    }
+
+    #[test]
     fn anomaly_rules_table() {
         let now = t("2024-06-01T12:00:00Z");
         let plain = ThisScan {
+            by_officer: true,
             position: None,
             at_checkpoint: false,
             inspection: true,
@@ -125,7 +170,7 @@ mod tests {
                 lon: CHANGSHA.1,
             }),
         };
-        let table: [(&str, RecentScans, ThisScan, bool); 8] = [
+        let table: [(&str, RecentScans, ThisScan, bool); 9] = [
             ("quiet", RecentScans::default(), plain, false),
             (
                 "at the limit",
@@ -144,6 +189,18 @@ mod tests {
                 },
                 plain,
                 true,
+            ),
+            (
+                "at the limit, and the public looks",
+                RecentScans {
+                    count: 10,
+                    last_positioned: None,
+                },
+                ThisScan {
+                    by_officer: false,
+                    ..plain
+                },
+                false,
             ),
             ("65 km in 10 minutes", seen_in_changsha(10), in_yiyang, true),
             ("65 km in 2 hours", seen_in_changsha(120), in_yiyang, false),

@@ -21,6 +21,9 @@ pub struct AppState {
     /// Image decodes allowed at once: each may take a few hundred MB and a
     /// core, so uploads queue here instead of exhausting memory.
     pub decode_slots: Arc<tokio::sync::Semaphore>,
+    /// The program a QR photo is decoded in (a child process per photo,
+    /// killed at the time limit); `None` decodes in this process.
+    pub qr_decoder: Option<std::path::PathBuf>,
 }
 
 impl AppState {

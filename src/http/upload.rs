@@ -92,7 +92,26 @@ pub async fn decode_upload(
                 "too many images are being read; try again shortly",
             )
         })?;
-    let result = web::block(move || qr_reader::read_qr(&image)).await?;
+    let settings = &state.settings;
+    let limit = std::time::Duration::from_millis(settings.qr_decode_limit_ms);
+    let decoder = state.qr_decoder.clone();
+    let result = web::block(move || match decoder {
+        Some(decoder) => qr_reader::read_qr_isolated(&decoder, &image, limit),
+        None => Ok(qr_reader::read_qr(&image)),
+    })
+    .await?;
     drop(permit);
-    Ok(result)
+    match result {
+        Ok(read) => Ok(read),
+        // A photo whose QR cannot be found in the time allowed has none we
+        // can read: the same answer as an image without a QR.
+        Err(qr_reader::IsolatedError::TimedOut) => {
+            tracing::warn!(
+                limit_ms = settings.qr_decode_limit_ms,
+                "QR decode stopped at its limit"
+            );
+            Ok(Err(ReadError::NoQr))
+        }
+        Err(e) => Err(ApiError::internal(e)),
+    }
 }

@@ -6,12 +6,12 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use super::Db;
 use super::qualifications::QualificationView;
-use super::scan_log::ScanLog;
+use super::scan_log::{Scan, ScanLog};
 use super::signing::Keys;
 use crate::clock;
 use crate::crypto::KeyRing;
 use crate::crypto::jws;
-use crate::domain::anomaly::{self, ThisScan};
+use crate::domain::anomaly::{self, RecentScans, ThisScan};
 use crate::domain::claims::Claims;
 use crate::domain::qualification::{StatusAt, public_status, status_at};
 use crate::domain::verdict::{Finding, FindingCode, PresentedField, Severity, VerdictKind, decide};
@@ -20,7 +20,7 @@ use crate::domain::{text, wire_enum};
 use crate::qr::{Qr, extract_jws};
 use crate::store::qualifications;
 use crate::store::recycling::{self, RcRecord};
-use crate::store::scans::{self, ScanRecord};
+use crate::store::scans::{self, CounterKey, ScanRecord};
 use crate::store::{DbConnection, StoreError, read_tx};
 
 wire_enum!(
@@ -164,12 +164,15 @@ impl Verification<'_> {
             SignatureCheck::Bad(finding) => (verdict(None, None, vec![finding], None, now), None),
             SignatureCheck::Good(claims) => {
                 let rules = self.rules;
+                let queued =
+                    self.scan_log
+                        .pending(claims.cert, &claims.no, now - TimeDelta::hours(24));
                 let (p, c, r) = (principal.clone(), claims.clone(), request.clone());
                 let outcome = self
                     .db
                     .run(move |conn| {
                         let jws = extract_jws(&r.qr);
-                        check_registry(conn, &p, &c, jws, &r, rules, now)
+                        check_registry(conn, &p, &c, jws, &r, rules, queued, now)
                     })
                     .await;
                 let kind = Some(claims.cert);
@@ -189,14 +192,16 @@ impl Verification<'_> {
             &principal,
             &request,
             claims.as_ref(),
-            verdict.verdict,
+            &verdict,
             now,
         ));
         verdict
     }
 }
 
-/// Compares a verified QR with the registry and the presented fields.
+/// Compares a verified QR with the registry and the presented fields;
+/// `queued` are this certificate's officer scans not yet written.
+#[allow(clippy::too_many_arguments)]
 pub fn check_registry(
     conn: &mut DbConnection,
     principal: &Principal,
@@ -204,6 +209,7 @@ pub fn check_registry(
     jws: &str,
     request: &Request,
     rules: Rules,
+    queued: RecentScans,
     now: NaiveDateTime,
 ) -> Result<RegistryOutcome, StoreError> {
     read_tx(conn, |conn| {
@@ -215,13 +221,15 @@ pub fn check_registry(
         // walls and are scanned by anyone.
         if outcome.certificate.is_some() && claims.cert == CertKind::Rc {
             let since = now - TimeDelta::hours(24);
-            let recent =
+            let stored =
                 scans::recent(conn, claims.cert, &claims.no, since, rules.scan_daily_limit)?;
+            let recent = stored.and(queued);
             let deregistered = outcome
                 .findings
                 .iter()
                 .any(|f| f.code == FindingCode::AlreadyDeregistered);
             let this = ThisScan {
+                by_officer: principal.role.is_officer(),
                 position: request.context.lat.zip(request.context.lon),
                 at_checkpoint: request.context.checkpoint.is_some(),
                 inspection: request.purpose == Purpose::Inspection,
@@ -548,25 +556,41 @@ pub fn verdict(
     }
 }
 
-/// The scan row for one verification.
+/// What is recorded of one verification: a row for an officer's scan of a
+/// genuine QR, a count for anything else.
 pub fn scan_record(
     principal: &Principal,
     request: &Request,
     claims: Option<&Claims>,
-    verdict: VerdictKind,
+    verdict: &Verdict,
     now: NaiveDateTime,
-) -> ScanRecord {
-    ScanRecord {
-        cert_kind: claims.map(|c| c.cert.as_str().to_string()),
-        cert_number: claims.map(|c| c.no.clone()),
-        signature_ok: claims.is_some(),
-        at: now,
-        role: principal.role.as_str().to_string(),
-        token_id: principal.token_id.clone(),
-        purpose: request.purpose.as_str().to_string(),
-        checkpoint: request.context.checkpoint.clone(),
-        lat: request.context.lat,
-        lon: request.context.lon,
-        verdict: verdict.as_str().to_string(),
+) -> Scan {
+    match claims {
+        Some(c) if principal.role.is_officer() => Scan::Officer(ScanRecord {
+            cert_kind: Some(c.cert.as_str().to_string()),
+            cert_number: Some(c.no.clone()),
+            signature_ok: true,
+            at: now,
+            role: principal.role.as_str().to_string(),
+            token_id: principal.token_id.clone(),
+            purpose: request.purpose.as_str().to_string(),
+            checkpoint: request.context.checkpoint.clone(),
+            lat: request.context.lat,
+            lon: request.context.lon,
+            verdict: verdict.verdict.as_str().to_string(),
+        }),
+        _ => Scan::Counted(CounterKey {
+            cert_kind: claims
+                .map(|c| c.cert.as_str().to_string())
+                .unwrap_or_default(),
+            cert_number: claims.map(|c| c.no.clone()).unwrap_or_default(),
+            day: clock::china_date(now),
+            role: principal.role.as_str().to_string(),
+            // A failed signature has exactly one finding: its qr_* code.
+            outcome: match (claims, verdict.findings.first()) {
+                (None, Some(f)) => f.code.as_str().to_string(),
+                _ => verdict.verdict.as_str().to_string(),
+            },
+        }),
     }
 }

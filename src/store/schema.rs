@@ -161,6 +161,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scan_counters (cert_kind, cert_number, day, role, outcome) {
+        cert_kind -> Text,
+        cert_number -> Text,
+        day -> Date,
+        role -> Text,
+        outcome -> Text,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    scan_summaries (cert_kind, cert_number) {
+        cert_kind -> Text,
+        cert_number -> Text,
+        last_positioned_at -> Timestamp,
+        last_lat -> Double,
+        last_lon -> Double,
+    }
+}
+
 diesel::joinable!(branches -> enterprises (enterprise_uscc));
 diesel::joinable!(qualifications -> enterprises (enterprise_uscc));
 diesel::joinable!(recycling_certificates -> enterprises (enterprise_uscc));
@@ -178,4 +199,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     idempotency_keys,
     scans,
+    scan_counters,
+    scan_summaries,
 );

@@ -238,6 +238,8 @@ pub fn settings_for(dir: &std::path::Path) -> Settings {
     settings.bind = "127.0.0.1:0".into();
     settings.db_pool_size = 4;
     settings.workers = Some(2);
+    // QR photos are decoded in child processes of the real binary.
+    settings.qr_decoder = Some(std::path::PathBuf::from(env!("CARGO_BIN_EXE_scrapcert")));
     settings
 }
 

@@ -578,14 +578,27 @@ async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
                             after.remove("scans").unwrap_or_default(),
                             before.remove("scans").unwrap_or_default(),
                         );
+                        let (counted, had_counted) = (
+                            after.remove("scan_counters").unwrap_or_default(),
+                            before.remove("scan_counters").unwrap_or_default(),
+                        );
                         assert_eq!(
                             before, after,
                             "a verification changed the registry: {context}"
                         );
+                        // An officer's scan is a row (evidence); anyone
+                        // else's verification is only counted (SPEC §11).
+                        let officer = matches!(who, Who::Clerk | Who::Police | Who::Authority);
+                        let rows = had.lines().count() + usize::from(officer);
                         assert_eq!(
                             logged.lines().count(),
-                            had.lines().count() + 1,
-                            "a verification must log exactly one scan: {context}"
+                            rows,
+                            "an officer's verification logs exactly one scan, others none: {context}"
+                        );
+                        assert_eq!(
+                            counted != had_counted,
+                            !officer,
+                            "only a non-officer's verification is counted: {context}"
                         );
                         continue;
                     }
@@ -650,8 +663,8 @@ async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
         consumed["deregistration"]["office"],
         "益阳市公安局交通警察支队车辆管理所"
     );
-    // Every caller's verifications of the voided RC (one per verifying row)
-    // are in its history.
+    // Every officer's verifications of the voided RC (one per verifying row)
+    // are in its history; other callers' are counted, not kept.
     let verifying_rows = cases(&w)
         .iter()
         .filter(|c| c.logs_scan_at.is_some())
@@ -664,7 +677,8 @@ async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
         )
         .await;
     let scans = scans.expect(200).as_array().cloned().unwrap_or_default();
-    assert_eq!(scans.len(), verifying_rows * EVERYONE.len(), "{scans:#?}");
+    let officers = [Who::Clerk, Who::Police, Who::Authority];
+    assert_eq!(scans.len(), verifying_rows * officers.len(), "{scans:#?}");
     assert!(
         scans.iter().all(|s| s["verdict"] == "invalid"),
         "{scans:#?}"

@@ -224,6 +224,8 @@ async fn the_schema_reader_sees_what_the_migrations_declare() {
             "qualification_status_history",
             "qualifications",
             "recycling_certificates",
+            "scan_counters",
+            "scan_summaries",
             "scans",
             "tokens",
         ]

@@ -573,12 +573,18 @@ async fn recycling_certificate_shapes() {
         .await
         .unwrap()
         .to_vec();
+    let qc_text = crate::verify::decode_png(&qc_png).0;
     let a = upload(
         &app,
         Form::new().part("image", Part::bytes(qc_png).file_name("qc.png")),
     )
     .await;
     assert_eq!(a.expect(200)["verdict"], "valid");
+    // The public upload above is counted, not kept; an officer's scan is a row.
+    let officer = app
+        .verify(Some(&app.authority), &serde_json::json!({"qr": qc_text}))
+        .await;
+    assert_eq!(officer["verdict"], "valid");
     let a = app
         .get(&format!("{QCS}/{}/scans", enc(&e.qc)), Some(&app.authority))
         .await;

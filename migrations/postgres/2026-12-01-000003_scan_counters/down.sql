@@ -1,0 +1,2 @@
+DROP TABLE scan_summaries;
+DROP TABLE scan_counters;

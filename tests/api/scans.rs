@@ -1,0 +1,133 @@
+//! The scan log under abuse (SPEC §11): officer scans are rows, everything
+//! else is a counter; the anomaly rules read a bounded summary and the scans
+//! still queued on this instance.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+async fn registered_rc(app: &TestApp, e: &Enterprise, number: &str, vin: &str) -> String {
+    let a = app.register_rc(e, &fresh_rc_body(number, vin)).await;
+    a.expect(201)["qr"]["url"].as_str().unwrap().to_string()
+}
+
+/// The count of one counter of today, read on a connection of its own.
+fn counted(app: &TestApp, number: &str, role: &str, outcome: &str) -> i64 {
+    let key = scrapcert::store::scans::CounterKey {
+        cert_kind: if number.is_empty() { "" } else { "RC" }.into(),
+        cert_number: number.into(),
+        day: app.clock.today(),
+        role: role.into(),
+        outcome: outcome.into(),
+    };
+    scrapcert::store::scans::counter(&mut app.db.connect(), &key).expect("counter")
+}
+
+async fn commit_scans(app: &TestApp, number: &str) {
+    app.get(
+        &format!("/api/v1/recycling-certificates/{number}/scans"),
+        Some(&app.authority),
+    )
+    .await
+    .expect(200);
+}
+
+async fn a_flood_of_garbage_and_of_anonymous_views_adds_no_rows() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(41).await;
+    let url = registered_rc(&app, &e, "RC-F", &make_vin(41)).await;
+    let (head, payload, _) = {
+        let jws = url.rsplit_once("/v/").unwrap().1;
+        let mut it = jws.split('.');
+        (
+            it.next().unwrap().to_string(),
+            it.next().unwrap().to_string(),
+            it.next().unwrap().to_string(),
+        )
+    };
+    let forged = format!("{head}.{payload}.{}", "A".repeat(86));
+    for _ in 0..150 {
+        assert_eq!(
+            codes(&app.verify_qr("AAAA.BBBB.CCCC").await),
+            ["qr_malformed"]
+        );
+        assert_eq!(codes(&app.verify_qr(&forged).await), ["qr_bad_signature"]);
+    }
+    for _ in 0..50 {
+        assert_eq!(app.verify_qr(&url).await["verdict"], "valid");
+    }
+    commit_scans(&app, "RC-F").await;
+    assert_eq!(count_rows_in(&app.db, "scans"), 0);
+    assert_eq!(counted(&app, "", "public", "qr_malformed"), 150);
+    assert_eq!(counted(&app, "", "public", "qr_bad_signature"), 150);
+    assert_eq!(counted(&app, "RC-F", "public", "valid"), 50);
+    // One row per counter, however many verifications it counts.
+    assert_eq!(count_rows_in(&app.db, "scan_counters"), 3);
+
+    // Twenty anonymous views do not make the RC suspicious for police.
+    let police = app.token("police", None).await;
+    let v = app.verify(Some(&police), &json!({"qr": url})).await;
+    assert_eq!(codes(&v), Vec::<String>::new(), "{v:#}");
+    commit_scans(&app, "RC-F").await;
+    assert_eq!(count_rows_in(&app.db, "scans"), 1);
+}
+
+/// Seeds `n` unpositioned police scans of one RC within the last day.
+fn seed_unpositioned_scans(app: &TestApp, number: &str, n: u32) {
+    let at = (app.clock.now() - chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M:%S");
+    let columns = "cert_kind, cert_number, signature_ok, at, role, purpose, verdict";
+    let sql = match app.backend() {
+        Backend::Sqlite => format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+             INSERT INTO scans ({columns}) \
+             SELECT 'RC', '{number}', 1, '{at}', 'police', 'inspection', 'valid' FROM n"
+        ),
+        Backend::Postgres => format!(
+            "INSERT INTO scans ({columns}) \
+             SELECT 'RC', '{number}', true, '{at}', 'police', 'inspection', 'valid' \
+             FROM generate_series(1, {n})"
+        ),
+    };
+    app.db.exec(&sql);
+}
+
+async fn impossible_travel_is_seen_through_a_long_unpositioned_history() {
+    // A daily limit no history reaches, so that only the journey can raise it.
+    let app = spawn_app_with(|s| s.scan_daily_limit = 10_000_000).await;
+    let e = app.qualified_enterprise(42).await;
+    let url = registered_rc(&app, &e, "RC-H", &make_vin(42)).await;
+    seed_unpositioned_scans(&app, "RC-H", 100_000);
+    assert_eq!(count_rows_in(&app.db, "scans"), 100_000);
+    let police = app.token("police", None).await;
+    let changsha =
+        json!({"qr": url, "context": {"checkpoint": "G4长沙", "lat": 28.19, "lon": 112.97}});
+    let beijing =
+        json!({"qr": url, "context": {"checkpoint": "京港澳杜家坎", "lat": 39.84, "lon": 116.23}});
+    assert_eq!(
+        codes(&app.verify(Some(&police), &changsha).await),
+        Vec::<String>::new()
+    );
+    // The Changsha scan may still be in this instance's queue: it counts.
+    let v = app.verify(Some(&police), &beijing).await;
+    assert_eq!(codes(&v), ["scan_anomaly"], "{v:#}");
+    assert!(
+        v["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("公里外"),
+        "{v:#}"
+    );
+    // And once both are written, the stored summary says the same.
+    commit_scans(&app, "RC-H").await;
+    let v = app.verify(Some(&police), &changsha).await;
+    assert_eq!(codes(&v), ["scan_anomaly"], "{v:#}");
+    // Anonymous views of the same QR never raise it.
+    for _ in 0..5 {
+        assert_eq!(codes(&app.verify_qr(&url).await), Vec::<String>::new());
+    }
+}
+
+crate::backend_tests!(
+    a_flood_of_garbage_and_of_anonymous_views_adds_no_rows,
+    impossible_travel_is_seen_through_a_long_unpositioned_history,
+);
