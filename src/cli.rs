@@ -46,6 +46,13 @@ pub enum Command {
     /// server, which runs each decode in a child process it can kill).
     #[command(hide = true)]
     DecodeQr,
+    /// Fill the registry with one enterprise, its QC and `--rcs` RCs through
+    /// the service layer (for `scripts/bench`).
+    #[command(hide = true)]
+    BenchSeed {
+        #[arg(long, default_value_t = 10_000)]
+        rcs: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +120,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys { command } => keys(&settings, command)?,
         Command::DecodeQr => crate::qr::read::decode_child()?,
+        Command::BenchSeed { rcs } => crate::seed::seed(&settings, rcs)?,
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod qr;
+pub mod seed;
 pub mod service;
 pub mod startup;
 pub mod store;

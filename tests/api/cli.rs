@@ -107,3 +107,47 @@ fn the_binary_serves_on_an_empty_directory() {
     assert!(dir.path().join("data/scrapcert.db").exists());
     assert!(dir.path().join("keys").is_dir());
 }
+
+/// `bench-seed` registers certificates that verify as genuine through the API.
+#[tokio::test]
+async fn bench_seed_registers_rcs_that_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["bench-seed", "--rcs", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let qr = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("qr="))
+        .expect("a qr= line")
+        .to_string();
+    assert!(qr.contains("/v/"), "{stdout}");
+    assert!(stdout.lines().any(|l| l == "rcs=3"), "{stdout}");
+
+    let mut settings = crate::helpers::settings_for(dir.path());
+    settings.database_url = format!(
+        "sqlite://{}",
+        dir.path().join("data/scrapcert.db").display()
+    );
+    let app = scrapcert::startup::Application::build(settings).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let verdict: serde_json::Value = reqwest::Client::new()
+        .post(format!("{address}/api/v1/verify"))
+        .json(&serde_json::json!({ "qr": qr }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verdict["verdict"], "valid", "{verdict:#}");
+    assert_eq!(verdict["number"], "4309032000000000");
+}

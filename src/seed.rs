@@ -1,0 +1,129 @@
+//! `scrapcert bench-seed`: fills a registry for `scripts/bench` through the
+//! service layer itself — every RC validated, signed and evented exactly as
+//! through the API — without HTTP in between. Hidden: a tool, not a feature.
+
+use chrono::NaiveDate;
+
+use crate::clock;
+use crate::config::Settings;
+use crate::crypto::disk;
+use crate::domain::{Principal, Role, Uscc, Vin};
+use crate::service::enterprises::{self, NewEnterprise};
+use crate::service::qualifications::{self, NewQualification};
+use crate::service::recycling::{self, NewRc, Owner, Vehicle};
+use crate::service::signing::SigningContext;
+use crate::store::{self, DatabaseTarget};
+
+/// A VIN from a serial number, with its check digit.
+fn vin(n: u64) -> anyhow::Result<String> {
+    let draft = format!("LSJA24U60JG{:06}", n % 1_000_000);
+    let parsed = Vin::parse(&draft, true).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut chars: Vec<char> = draft.chars().collect();
+    chars[8] = parsed.expected_check_digit();
+    Ok(chars.into_iter().collect())
+}
+
+/// Registers one enterprise, its QC and `rcs` RCs; prints the QR URL of the
+/// first RC and the number of RCs registered.
+pub fn seed(settings: &Settings, rcs: u64) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        rcs <= 1_000_000,
+        "at most 1,000,000 RCs a run (VINs are serial numbers)"
+    );
+    let target = DatabaseTarget::parse(&settings.database_url)?;
+    let mut conn = store::connect(&target)?;
+    store::run_migrations(&mut conn)?;
+    let ring = std::sync::Arc::new(disk::open_or_create(&settings.keys_dir)?);
+    let signing = SigningContext {
+        ring,
+        issuer: settings.issuer.clone(),
+        public_url: settings.public_base_url(&settings.bind),
+    };
+    let uscc = "91430903MA4L000004".to_string();
+    Uscc::parse(&uscc, false).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let operator = Principal::operator();
+    let now = clock::now();
+    enterprises::create(
+        &mut conn,
+        &operator,
+        NewEnterprise {
+            uscc: uscc.clone(),
+            name: "益阳测试报废汽车回收拆解有限公司".into(),
+            legal_representative: "张三".into(),
+            address: "益阳市赫山区龙岭工业园".into(),
+            dismantling_sites: vec!["益阳市赫山区龙岭工业园1号".into()],
+            uscc_override_reason: None,
+        },
+        now,
+    )?;
+    qualifications::create(
+        &mut conn,
+        &operator,
+        NewQualification {
+            number: "湘报废资字BENCH001".into(),
+            enterprise_uscc: uscc.clone(),
+            issuing_authority: "湖南省商务厅".into(),
+            issued_on: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default(),
+            valid_until: None,
+        },
+        &signing,
+        now,
+    )?;
+    let enterprise = Principal {
+        role: Role::Enterprise,
+        token_id: None,
+        enterprise: Some(uscc.clone()),
+    };
+    let received_on = clock::china_date(now) - chrono::Duration::days(1);
+    let started = std::time::Instant::now();
+    let mut first_qr = None;
+    for i in 0..rcs {
+        let number = format!("43090320{:08}", i);
+        let new = NewRc {
+            number: number.clone(),
+            qualification_number: None,
+            branch_id: None,
+            vehicle: Vehicle {
+                vin: vin(i)?,
+                vin_override_reason: None,
+                plate: format!("湘H{:05}", i % 100_000),
+                plate_type: "small".into(),
+                vehicle_type: "small_passenger".into(),
+                commercial: false,
+                brand_model: "大众牌SVW7183".into(),
+                engine_number: format!("E{i:09}"),
+                fuel_type: "gasoline".into(),
+                battery_codes: Vec::new(),
+                frame_present: true,
+                engine_present: true,
+                encumbered: false,
+                requires_supervision: false,
+            },
+            owner: Owner {
+                name: "李四".into(),
+                id_type: "resident_id".into(),
+                id_number: "11010519491231002X".into(),
+            },
+            received_on,
+            dismantling: None,
+        };
+        let render = |_: &store::recycling::RcRecord, qr: &crate::qr::Qr| Ok(qr.url.clone());
+        let answer = recycling::register(
+            &mut conn,
+            &enterprise,
+            &uscc,
+            new,
+            None,
+            &signing,
+            &render,
+            clock::now(),
+        )?;
+        if first_qr.is_none() {
+            first_qr = Some(answer.body);
+        }
+    }
+    println!("qr={}", first_qr.unwrap_or_default());
+    println!("rcs={rcs}");
+    println!("seed_seconds={:.1}", started.elapsed().as_secs_f64());
+    Ok(())
+}
