@@ -159,15 +159,25 @@ pub fn lifecycle(
     conn: &mut DbConnection,
     number: &str,
 ) -> StoreResult<(QualificationRow, Vec<HistoryRow>)> {
-    let row: QualificationRow = qualifications::table
+    // One statement: the QC row beside each entry of its history (a QC
+    // always has at least its "issued" entry; a left join keeps one without).
+    let rows: Vec<(QualificationRow, Option<HistoryRow>)> = qualifications::table
         .find(number)
-        .select(QualificationRow::as_select())
-        .first(conn)?;
-    let history = qualification_status_history::table
-        .filter(qualification_status_history::number.eq(number))
+        .left_join(
+            qualification_status_history::table
+                .on(qualification_status_history::number.eq(qualifications::number)),
+        )
         .order(qualification_status_history::id.asc())
-        .select(HistoryRow::as_select())
+        .select((
+            QualificationRow::as_select(),
+            Option::<HistoryRow>::as_select(),
+        ))
         .load(conn)?;
+    let row = rows
+        .first()
+        .map(|(row, _)| row.clone())
+        .ok_or(StoreError::NotFound)?;
+    let history = rows.into_iter().filter_map(|(_, h)| h).collect();
     Ok((row, history))
 }
 
