@@ -2,37 +2,18 @@
 //! token, the enterprise it is bound to. No I/O: the HTTP layer finds the
 //! token, the service layer asks the questions below.
 
-use serde::Serialize;
-
-/// The role of a caller. `public` is the caller without a token.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumIter,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Role {
-    Public,
-    Authority,
-    Enterprise,
-    Clerk,
-    Police,
-}
+crate::domain::wire_enum!(
+    /// The role of a caller. `public` is the caller without a token.
+    Role {
+        Public,
+        Authority,
+        Enterprise,
+        Clerk,
+        Police,
+    }
+);
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// Roles a token can carry (not `public`).
     pub fn parse_token_role(s: &str) -> Option<Role> {
         s.parse().ok().filter(|r| *r != Role::Public)
