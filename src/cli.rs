@@ -52,6 +52,9 @@ pub enum Command {
     BenchSeed {
         #[arg(long, default_value_t = 10_000)]
         rcs: u64,
+        /// Police scans of the first RC to add.
+        #[arg(long, default_value_t = 0)]
+        scans: u64,
     },
 }
 
@@ -120,7 +123,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys { command } => keys(&settings, command)?,
         Command::DecodeQr => crate::qr::read::decode_child()?,
-        Command::BenchSeed { rcs } => crate::seed::seed(&settings, rcs)?,
+        Command::BenchSeed { rcs, scans } => crate::seed::seed(&settings, rcs, scans)?,
     }
     Ok(())
 }

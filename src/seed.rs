@@ -23,12 +23,13 @@ fn vin(n: u64) -> anyhow::Result<String> {
     Ok(chars.into_iter().collect())
 }
 
-/// Registers one enterprise, its QC and `rcs` RCs; prints the QR URL of the
-/// first RC and the number of RCs registered.
-pub fn seed(settings: &Settings, rcs: u64) -> anyhow::Result<()> {
+/// Registers one enterprise, its QC and `rcs` RCs, then `scans` police scans
+/// of the first RC (unpositioned, within the last day); prints the QR URLs of
+/// the first and the last RC.
+pub fn seed(settings: &Settings, rcs: u64, scans: u64) -> anyhow::Result<()> {
     anyhow::ensure!(
-        rcs <= 1_000_000,
-        "at most 1,000,000 RCs a run (VINs are serial numbers)"
+        (2..=1_000_000).contains(&rcs),
+        "2 to 1,000,000 RCs a run (VINs are serial numbers)"
     );
     let target = DatabaseTarget::parse(&settings.database_url)?;
     let mut conn = store::connect(&target)?;
@@ -77,6 +78,7 @@ pub fn seed(settings: &Settings, rcs: u64) -> anyhow::Result<()> {
     let received_on = clock::china_date(now) - chrono::Duration::days(1);
     let started = std::time::Instant::now();
     let mut first_qr = None;
+    let mut last_qr = String::new();
     for i in 0..rcs {
         let number = format!("43090320{:08}", i);
         let new = NewRc {
@@ -119,11 +121,50 @@ pub fn seed(settings: &Settings, rcs: u64) -> anyhow::Result<()> {
             clock::now(),
         )?;
         if first_qr.is_none() {
-            first_qr = Some(answer.body);
+            first_qr = Some(answer.body.clone());
         }
+        last_qr = answer.body;
     }
+    let seed_seconds = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
+    seed_scans(&mut conn, "4309032000000000", scans, now)?;
     println!("qr={}", first_qr.unwrap_or_default());
+    println!("qr_fresh={last_qr}");
     println!("rcs={rcs}");
-    println!("seed_seconds={:.1}", started.elapsed().as_secs_f64());
+    println!("seed_seconds={seed_seconds:.1}");
+    println!("scans={scans}");
+    println!("scan_seed_seconds={:.1}", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `n` police scans of one RC, written as the scan queue writes them.
+fn seed_scans(
+    conn: &mut store::DbConnection,
+    number: &str,
+    n: u64,
+    now: chrono::NaiveDateTime,
+) -> anyhow::Result<()> {
+    const PER_BATCH: u64 = 10_000;
+    let mut done = 0;
+    while done < n {
+        let batch: Vec<store::scans::ScanRecord> = (done..n.min(done + PER_BATCH))
+            .map(|i| store::scans::ScanRecord {
+                cert_kind: Some("RC".into()),
+                cert_number: Some(number.into()),
+                signature_ok: true,
+                at: now
+                    - chrono::Duration::milliseconds(i64::try_from(i).unwrap_or(0) % 86_000_000),
+                role: "police".into(),
+                token_id: None,
+                purpose: "inspection".into(),
+                checkpoint: None,
+                lat: None,
+                lon: None,
+                verdict: "valid".into(),
+            })
+            .collect();
+        store::scans::write_batch(conn, &batch, &[])?;
+        done += batch.len() as u64;
+    }
     Ok(())
 }

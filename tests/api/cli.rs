@@ -114,7 +114,7 @@ async fn bench_seed_registers_rcs_that_verify() {
     let dir = tempfile::tempdir().unwrap();
     let out = bin()
         .current_dir(dir.path())
-        .args(["bench-seed", "--rcs", "3"])
+        .args(["bench-seed", "--rcs", "3", "--scans", "10"])
         .output()
         .unwrap();
     assert!(
@@ -130,6 +130,13 @@ async fn bench_seed_registers_rcs_that_verify() {
         .to_string();
     assert!(qr.contains("/v/"), "{stdout}");
     assert!(stdout.lines().any(|l| l == "rcs=3"), "{stdout}");
+    assert!(stdout.lines().any(|l| l == "scans=10"), "{stdout}");
+    let token = bin()
+        .current_dir(dir.path())
+        .args(["token", "create", "--role", "police", "--label", "bench"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
 
     let mut settings = crate::helpers::settings_for(dir.path());
     settings.database_url = format!(
@@ -150,4 +157,17 @@ async fn bench_seed_registers_rcs_that_verify() {
         .unwrap();
     assert_eq!(verdict["verdict"], "valid", "{verdict:#}");
     assert_eq!(verdict["number"], "4309032000000000");
+    // The seeded scans are the first RC's officer scans, as the queue writes them.
+    let scans: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{address}/api/v1/recycling-certificates/4309032000000000/scans"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(scans.as_array().map(Vec::len), Some(10), "{scans:#}");
 }
