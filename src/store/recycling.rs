@@ -127,19 +127,23 @@ pub fn number_taken(conn: &mut DbConnection, number: &str) -> StoreResult<bool> 
 }
 
 /// Is there an RC for this VIN that is not voided (other than `except`)?
+/// Two fixed statements rather than one boxed query, so that both come from
+/// the prepared-statement cache (this is on the verification path).
 pub fn live_rc_for_vin(
     conn: &mut DbConnection,
     vin: &str,
     except: Option<&str>,
 ) -> StoreResult<bool> {
-    let mut query = rcs::table
+    let live = rcs::table
         .filter(rcs::vin.eq(vin))
-        .filter(rcs::status.ne(RcStatus::Voided.as_str()))
-        .into_boxed();
-    if let Some(number) = except {
-        query = query.filter(rcs::number.ne(number));
-    }
-    let n: i64 = query.count().get_result(conn)?;
+        .filter(rcs::status.ne(RcStatus::Voided.as_str()));
+    let n: i64 = match except {
+        Some(number) => live
+            .filter(rcs::number.ne(number))
+            .count()
+            .get_result(conn)?,
+        None => live.count().get_result(conn)?,
+    };
     Ok(n > 0)
 }
 
