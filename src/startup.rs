@@ -70,7 +70,7 @@ impl Application {
             .or_else(|| std::env::current_exe().ok());
         let state = web::Data::new(AppState {
             qr_decoder,
-            db: Db::new(pool),
+            db: Db::new(pool, !target.is_postgres()),
             clock,
             settings: Arc::new(settings),
             public_url,

@@ -39,8 +39,10 @@ pub async fn principal_for_secret(
     let secret = secret.to_string();
     let now = state.clock.now();
     state
-        .db(move |conn| tokens::authenticate(conn, &secret, now))
+        .db
+        .read(move |conn| tokens::authenticate(conn, &secret, now))
         .await
+        .map_err(Into::into)
 }
 
 impl FromRequest for Principal {

@@ -42,6 +42,11 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         };
     }
     vec![
+        // Routes are matched in this order, each dynamic path by a regex:
+        // the verification routes (nearly all traffic) come first.
+        route!(POST "/api/v1/verify" => verify::verify),
+        route!(POST "/api/v1/verify/image" => verify::verify_image),
+        route!(GET "/v/{jws}" => verify::page),
         route!(GET "/healthz" => health::healthz),
         route!(GET "/readyz" => health::readyz),
         route!(GET "/.well-known/jwks.json" => verify::jwks),
@@ -69,9 +74,6 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/api/v1/recycling-certificates/{number}/scans" => recycling::scans),
         route!(GET "/api/v1/recycling-certificates/{number}/qr.png" => recycling::qr_png),
         route!(GET "/api/v1/recycling-certificates/{number}/qr.svg" => recycling::qr_svg),
-        route!(POST "/api/v1/verify" => verify::verify),
-        route!(POST "/api/v1/verify/image" => verify::verify_image),
-        route!(GET "/v/{jws}" => verify::page),
         route!(POST "/v/{jws}" => portal::verify_at_checkpoint),
         route!(GET "/" => portal::landing),
         route!(POST "/verify" => portal::verify_pasted),

@@ -13,15 +13,18 @@ pub mod verification;
 use crate::store::{DbConnection, DbPool, StoreError};
 
 /// Runs blocking diesel work on the blocking thread pool, keeping the
-/// caller's tracing span.
+/// caller's tracing span; short reads on SQLite run where they are called.
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
+    inline_reads: bool,
 }
 
 impl Db {
-    pub fn new(pool: DbPool) -> Db {
-        Db { pool }
+    /// `inline_reads`: the database is a local SQLite file, whose reads
+    /// (WAL mode) never wait for a lock.
+    pub fn new(pool: DbPool, inline_reads: bool) -> Db {
+        Db { pool, inline_reads }
     }
 
     pub fn pool(&self) -> &DbPool {
@@ -44,6 +47,24 @@ impl Db {
         })
         .await
         .map_err(|e| StoreError::Other(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// Runs a short read (a few indexed point reads, no writes). On SQLite
+    /// with a pooled connection free it runs on the calling thread: a WAL
+    /// read takes microseconds and never waits for a writer, less than the
+    /// hop to the blocking pool and back costs. Otherwise as [`Db::run`].
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        if self.inline_reads
+            && let Some(mut conn) = self.pool.try_get()
+        {
+            return f(&mut conn);
+        }
+        self.run(f).await
     }
 }
 

@@ -25,8 +25,9 @@ use crate::domain::anomaly::{PositionedScan, RecentScans};
 use crate::store::scans::{self, CounterKey, ScanRecord};
 use crate::store::{DbPool, StoreError};
 
-/// How long the writer gathers scans before it commits them.
-pub const BATCH_WINDOW: Duration = Duration::from_millis(5);
+/// How long the writer gathers scans before it commits them: at most 50
+/// transactions a second however many scans come.
+pub const BATCH_WINDOW: Duration = Duration::from_millis(20);
 const MAX_BATCH: usize = 2_000;
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// How often counters are written when no officer scan comes to carry them.
@@ -216,6 +217,7 @@ fn writer(
     clock: Clock,
 ) {
     let mut last_purge = Instant::now() - PURGE_EVERY;
+    let mut behind = false;
     loop {
         let first = match rx.recv_timeout(COUNTER_EVERY) {
             Ok(m) => m,
@@ -226,9 +228,14 @@ fn writer(
             }
             Err(RecvTimeoutError::Disconnected) => return,
         };
+        // Gather for one window, then take what came: the writer sleeps
+        // meanwhile, so a scan costs its sender no wake-up of this thread.
+        // Behind (the last batch was full): no waiting.
+        if matches!(first, Message::Scan(..)) && !behind {
+            std::thread::sleep(BATCH_WINDOW);
+        }
         let mut batch = Vec::new();
         let mut acks = Vec::new();
-        let deadline = Instant::now() + BATCH_WINDOW;
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
@@ -242,12 +249,9 @@ fn writer(
             if batch.len() >= MAX_BATCH {
                 break;
             }
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            next = rx.recv_timeout(deadline - now).ok();
+            next = rx.try_recv().ok();
         }
+        behind = batch.len() >= MAX_BATCH;
         write(&pool, &shared, batch);
         for ack in acks {
             let _ = ack.send(());

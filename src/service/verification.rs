@@ -170,7 +170,7 @@ impl Verification<'_> {
                 let (p, c, r) = (principal.clone(), claims.clone(), request.clone());
                 let outcome = self
                     .db
-                    .run(move |conn| {
+                    .read(move |conn| {
                         let jws = extract_jws(&r.qr);
                         check_registry(conn, &p, &c, jws, &r, rules, queued, now)
                     })
@@ -212,37 +212,9 @@ pub fn check_registry(
     queued: RecentScans,
     now: NaiveDateTime,
 ) -> Result<RegistryOutcome, StoreError> {
-    read_tx(conn, |conn| {
-        let mut outcome = match claims.cert {
-            CertKind::Qc => check_qualification(conn, claims, jws, &request.presented, now)?,
-            CertKind::Rc => check_recycling(conn, principal, claims, jws, request, rules, now)?,
-        };
-        // Scan patterns are a resale signal for RCs (SPEC §5); QCs hang on
-        // walls and are scanned by anyone.
-        if outcome.certificate.is_some() && claims.cert == CertKind::Rc {
-            let since = now - TimeDelta::hours(24);
-            let stored =
-                scans::recent(conn, claims.cert, &claims.no, since, rules.scan_daily_limit)?;
-            let recent = stored.and(queued);
-            let deregistered = outcome
-                .findings
-                .iter()
-                .any(|f| f.code == FindingCode::AlreadyDeregistered);
-            let this = ThisScan {
-                by_officer: principal.role.is_officer(),
-                position: request.context.lat.zip(request.context.lon),
-                at_checkpoint: request.context.checkpoint.is_some(),
-                inspection: request.purpose == Purpose::Inspection,
-                deregistered,
-            };
-            outcome.findings.extend(anomaly::scan_anomaly(
-                &recent,
-                this,
-                rules.scan_daily_limit,
-                now,
-            ));
-        }
-        Ok(outcome)
+    read_tx(conn, |conn| match claims.cert {
+        CertKind::Qc => check_qualification(conn, claims, jws, &request.presented, now),
+        CertKind::Rc => check_recycling(conn, principal, claims, jws, request, rules, queued, now),
     })
 }
 
@@ -356,6 +328,11 @@ fn check_qualification(
     })
 }
 
+/// An RC against the registry: three statements whatever the registry's
+/// size and the RC's history (its state with the duplicate-VIN check and
+/// scan summary, its issuer's QC with the status history, the bounded
+/// count of officer scans in 24 hours).
+#[allow(clippy::too_many_arguments)]
 fn check_recycling(
     conn: &mut DbConnection,
     principal: &Principal,
@@ -363,11 +340,13 @@ fn check_recycling(
     jws: &str,
     request: &Request,
     rules: Rules,
+    queued: RecentScans,
     now: NaiveDateTime,
 ) -> Result<RegistryOutcome, StoreError> {
-    let Some(record) = recycling::load_optional(conn, &claims.no)? else {
+    let Some(state) = recycling::state(conn, &claims.no)? else {
         return Ok(not_registered());
     };
+    let record = state.record;
     let row = &record.row;
     let mut findings = Vec::new();
     if claims.sub != row.enterprise_uscc {
@@ -407,7 +386,7 @@ fn check_recycling(
         }
         RcStatus::Active => {}
     }
-    if recycling::live_rc_for_vin(conn, &row.vin, Some(&row.number))? {
+    if state.duplicate_live {
         findings.push(Finding::error(
             FindingCode::DuplicateVehicle,
             "同一车辆存在另一份未作废的回收证明。",
@@ -437,6 +416,32 @@ fn check_recycling(
         ));
     }
     findings.extend(presented_rc_fields(principal, &record, &request.presented));
+    // Scan patterns are a resale signal for RCs (SPEC §5); QCs hang on
+    // walls and are scanned by anyone.
+    let since = now - TimeDelta::hours(24);
+    let stored = RecentScans {
+        count: scans::count_since(
+            conn,
+            claims.cert,
+            &claims.no,
+            since,
+            rules.scan_daily_limit.saturating_add(1),
+        )?,
+        last_positioned: state.last_officer_position.filter(|p| p.at >= since),
+    };
+    let this = ThisScan {
+        by_officer: principal.role.is_officer(),
+        position: request.context.lat.zip(request.context.lon),
+        at_checkpoint: request.context.checkpoint.is_some(),
+        inspection: request.purpose == Purpose::Inspection,
+        deregistered: row.status == RcStatus::Deregistered,
+    };
+    findings.extend(anomaly::scan_anomaly(
+        &stored.and(queued),
+        this,
+        rules.scan_daily_limit,
+        now,
+    ));
     let full_owner = principal.sees_owner_of(&row.enterprise_uscc);
     Ok(RegistryOutcome {
         findings,

@@ -51,14 +51,14 @@ pub fn find(conn: &mut DbConnection, uscc: &str) -> StoreResult<EnterpriseRow> {
     Ok(enterprises::table
         .find(uscc)
         .select(EnterpriseRow::as_select())
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 pub fn find_optional(conn: &mut DbConnection, uscc: &str) -> StoreResult<Option<EnterpriseRow>> {
     Ok(enterprises::table
         .find(uscc)
         .select(EnterpriseRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -74,7 +74,7 @@ pub fn name_of(conn: &mut DbConnection, uscc: &str) -> StoreResult<String> {
     Ok(enterprises::table
         .find(uscc)
         .select(enterprises::name)
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 pub fn update_details(
@@ -107,7 +107,7 @@ pub fn find_branch(conn: &mut DbConnection, id: &str) -> StoreResult<Option<Bran
     Ok(branches::table
         .find(id)
         .select(BranchRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

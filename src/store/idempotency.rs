@@ -27,7 +27,7 @@ pub fn find(
     Ok(idempotency_keys::table
         .find((enterprise, key))
         .select(StoredResponse::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

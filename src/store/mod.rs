@@ -3,6 +3,20 @@
 //! one module per table group. It stores and reads: it does not decide, sign
 //! or speak HTTP, and its only error is [`StoreError`].
 
+/// Runs one diesel statement on the connection's own backend. Through the
+/// connection enum diesel writes a statement's SQL out again on every
+/// execution (to bind its parameters); on the backend's own connection a
+/// cached statement is only bound and stepped. Used on the verification
+/// path, where that rewriting showed as a sixth of the time.
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::store::DbConnection::Sqlite($c) => $body,
+            $crate::store::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+
 pub mod enterprises;
 pub mod events;
 pub mod idempotency;
@@ -10,6 +24,7 @@ pub mod qualifications;
 pub mod recycling;
 pub mod scans;
 pub mod schema;
+pub mod sql;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -186,6 +201,10 @@ impl DatabaseTarget {
         Ok(DatabaseTarget::Sqlite(PathBuf::from(path)))
     }
 
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DatabaseTarget::Postgres(_))
+    }
+
     /// The URL diesel's connection enum understands.
     fn connection_url(&self) -> String {
         match self {
@@ -280,6 +299,9 @@ pub fn build_pool(target: &DatabaseTarget, size: u32, timeout: Duration) -> anyh
     let manager = ConnectionManager::<DbConnection>::new(target.connection_url());
     Pool::builder()
         .max_size(size)
+        // A checkout normally runs `SELECT 1` first. A SQLite file does not
+        // go away between two requests; a PostgreSQL server may.
+        .test_on_check_out(target.is_postgres())
         .connection_timeout(timeout)
         .connection_customizer(Box::new(ConnectionSetup))
         .build(manager)
@@ -306,11 +328,19 @@ pub fn write_tx<T, E: From<StoreError>>(
 
 /// Runs `f` in a read transaction (one consistent snapshot). On PostgreSQL
 /// it is `READ ONLY`, so a read/write-splitting router may send it to a
-/// replica.
+/// replica. On SQLite, outside any other transaction, `BEGIN` and `COMMIT`
+/// are cached statements (see [`sql::TxStatement`]).
 pub fn read_tx<T, E: From<StoreError>>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E> {
+    let plain_sqlite = match conn {
+        DbConnection::Sqlite(inner) => outside_transactions(inner),
+        DbConnection::Postgres(_) => false,
+    };
+    if plain_sqlite {
+        return sqlite_read_tx(conn, f);
+    }
     let begun = match conn {
         DbConnection::Postgres(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN READ ONLY")
@@ -321,6 +351,46 @@ pub fn read_tx<T, E: From<StoreError>>(
     };
     begun.map_err(StoreError::from)?;
     finish_tx(conn, f)
+}
+
+fn outside_transactions(conn: &mut diesel::SqliteConnection) -> bool {
+    matches!(
+        AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(None)
+    )
+}
+
+fn sqlite_tx(conn: &mut DbConnection, statement: sql::TxStatement) -> StoreResult<()> {
+    on_backend!(conn, c => statement.execute(c))?;
+    Ok(())
+}
+
+/// A read transaction on SQLite with cached `BEGIN`/`COMMIT`; a panic in
+/// `f` rolls back before it goes on, so no connection returns to the pool
+/// inside a transaction.
+fn sqlite_read_tx<T, E: From<StoreError>>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+    sqlite_tx(conn, sql::TxStatement::Begin)?;
+    match catch_unwind(AssertUnwindSafe(|| f(conn))) {
+        Ok(Ok(value)) => match sqlite_tx(conn, sql::TxStatement::Commit) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = sqlite_tx(conn, sql::TxStatement::Rollback);
+                Err(e.into())
+            }
+        },
+        Ok(Err(e)) => {
+            sqlite_tx(conn, sql::TxStatement::Rollback)?;
+            Err(e)
+        }
+        Err(panic) => {
+            let _ = sqlite_tx(conn, sql::TxStatement::Rollback);
+            resume_unwind(panic)
+        }
+    }
 }
 
 fn finish_tx<T, E: From<StoreError>>(

@@ -161,7 +161,7 @@ pub fn lifecycle(
 ) -> StoreResult<(QualificationRow, Vec<HistoryRow>)> {
     // One statement: the QC row beside each entry of its history (a QC
     // always has at least its "issued" entry; a left join keeps one without).
-    let rows: Vec<(QualificationRow, Option<HistoryRow>)> = qualifications::table
+    let rows: Vec<(QualificationRow, Option<HistoryRow>)> = on_backend!(conn, c => qualifications::table
         .find(number)
         .left_join(
             qualification_status_history::table
@@ -172,7 +172,7 @@ pub fn lifecycle(
             QualificationRow::as_select(),
             Option::<HistoryRow>::as_select(),
         ))
-        .load(conn)?;
+        .load(c))?;
     let row = rows
         .first()
         .map(|(row, _)| row.clone())
@@ -189,7 +189,7 @@ pub fn revision_row(
     Ok(qualification_revisions::table
         .find((number, revision))
         .select(RevisionRow::as_select())
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 /// One revision of a QC, if it exists.
@@ -201,7 +201,7 @@ pub fn revision(
     Ok(qualification_revisions::table
         .find((number, revision))
         .select(RevisionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

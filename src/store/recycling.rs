@@ -4,8 +4,12 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::enterprises::BranchRow;
-use super::schema::{branches, dismantlings, enterprises, recycling_certificates as rcs};
+use super::schema::{
+    branches, dismantlings, enterprises, recycling_certificates as rcs, scan_summaries,
+};
+use super::sql::{Const, RcKind, Voided};
 use super::{Conflict, DbConnection, StoreError, StoreResult, TextList};
+use crate::domain::anomaly::PositionedScan;
 use crate::domain::{RcStatus, SupervisionKind};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -90,13 +94,80 @@ pub fn load(conn: &mut DbConnection, number: &str) -> StoreResult<RcRecord> {
             Option::<BranchRow>::as_select(),
             Option::<DismantlingRow>::as_select(),
         ))
-        .first::<(RcRow, String, Option<BranchRow>, Option<DismantlingRow>)>(conn)?;
+        .get_result::<(RcRow, String, Option<BranchRow>, Option<DismantlingRow>)>(conn)?;
     Ok(RcRecord {
         row,
         enterprise_name,
         branch,
         dismantling,
     })
+}
+
+/// What verifying an RC reads of it: the record, whether another RC of the
+/// same vehicle is live, and its scan summary's last officer position.
+#[derive(Debug, Clone)]
+pub struct RcState {
+    pub record: RcRecord,
+    pub duplicate_live: bool,
+    pub last_officer_position: Option<PositionedScan>,
+}
+
+/// [`RcState`] in one statement: the point read of [`load`] with two more
+/// left joins, the live RC of the same VIN under another number (at most
+/// one: the partial unique index) and the RC's scan summary.
+pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcState>> {
+    let other = diesel::alias!(rcs as other_rcs);
+    let found = on_backend!(conn, c => rcs::table
+        .find(number)
+        .inner_join(enterprises::table)
+        .left_join(branches::table.on(rcs::branch_id.eq(branches::id.nullable())))
+        .left_join(dismantlings::table)
+        .left_join(
+            other.on(other
+                .field(rcs::vin)
+                .eq(rcs::vin)
+                .and(other.field(rcs::status).ne(Const::<Voided>::new()))
+                .and(other.field(rcs::number).ne(rcs::number))),
+        )
+        .left_join(
+            scan_summaries::table.on(scan_summaries::cert_kind
+                .eq(Const::<RcKind>::new())
+                .and(scan_summaries::cert_number.eq(rcs::number))),
+        )
+        .select((
+            RcRow::as_select(),
+            enterprises::name,
+            Option::<BranchRow>::as_select(),
+            Option::<DismantlingRow>::as_select(),
+            other.field(rcs::number).nullable(),
+            (
+                scan_summaries::last_positioned_at,
+                scan_summaries::last_lat,
+                scan_summaries::last_lon,
+            )
+                .nullable(),
+        ))
+        .get_result::<(
+            RcRow,
+            String,
+            Option<BranchRow>,
+            Option<DismantlingRow>,
+            Option<String>,
+            Option<(NaiveDateTime, f64, f64)>,
+        )>(c)
+        .optional())?;
+    Ok(found.map(
+        |(row, enterprise_name, branch, dismantling, other, summary)| RcState {
+            record: RcRecord {
+                row,
+                enterprise_name,
+                branch,
+                dismantling,
+            },
+            duplicate_live: other.is_some(),
+            last_officer_position: summary.map(|(at, lat, lon)| PositionedScan { at, lat, lon }),
+        },
+    ))
 }
 
 pub fn load_optional(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcRecord>> {
@@ -115,7 +186,7 @@ pub fn owner_and_qr(
     Ok(rcs::table
         .find(number)
         .select((rcs::enterprise_uscc, rcs::qr_url))
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 pub fn number_taken(conn: &mut DbConnection, number: &str) -> StoreResult<bool> {
@@ -128,7 +199,8 @@ pub fn number_taken(conn: &mut DbConnection, number: &str) -> StoreResult<bool> 
 
 /// Is there an RC for this VIN that is not voided (other than `except`)?
 /// Two fixed statements rather than one boxed query, so that both come from
-/// the prepared-statement cache (this is on the verification path).
+/// the prepared-statement cache; `'voided'` is written into the SQL so that
+/// the partial index matches without a re-prepare (see [`super::sql`]).
 pub fn live_rc_for_vin(
     conn: &mut DbConnection,
     vin: &str,
@@ -136,7 +208,7 @@ pub fn live_rc_for_vin(
 ) -> StoreResult<bool> {
     let live = rcs::table
         .filter(rcs::vin.eq(vin))
-        .filter(rcs::status.ne(RcStatus::Voided.as_str()));
+        .filter(rcs::status.ne(Const::<Voided>::new()));
     let n: i64 = match except {
         Some(number) => live
             .filter(rcs::number.ne(number))

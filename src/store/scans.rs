@@ -6,9 +6,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{scan_counters, scan_summaries, scans};
+use super::sql::BoundedCount;
 use super::{DbConnection, StoreResult};
 use crate::domain::CertKind;
-use crate::domain::anomaly::{PositionedScan, RecentScans};
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = scans)]
@@ -193,40 +193,24 @@ fn move_summary(conn: &mut DbConnection, row: &SummaryRow<'_>) -> StoreResult<()
     Ok(())
 }
 
-/// The recent officer scans of one certificate: a bounded index range read
-/// (at most `limit + 1` rows) and one point read of its summary, whatever
-/// the certificate's history.
-pub fn recent(
+/// How many officer scans of one certificate were made since `since`,
+/// counted up to `limit`: an index range read that stops after `limit`
+/// entries, whatever the certificate's history.
+pub fn count_since(
     conn: &mut DbConnection,
     kind: CertKind,
     number: &str,
     since: NaiveDateTime,
     limit: u32,
-) -> StoreResult<RecentScans> {
-    let kind = kind.as_str();
-    let counted: Vec<i64> = scans::table
-        .filter(scans::cert_kind.eq(kind))
-        .filter(scans::cert_number.eq(number))
-        .filter(scans::at.ge(since))
-        .order(scans::at.desc())
-        .select(scans::id)
-        .limit(i64::from(limit) + 1)
-        .load(conn)?;
-    let last_positioned = scan_summaries::table
-        .find((kind, number))
-        .select((
-            scan_summaries::last_positioned_at,
-            scan_summaries::last_lat,
-            scan_summaries::last_lon,
-        ))
-        .first::<(NaiveDateTime, f64, f64)>(conn)
-        .optional()?
-        .filter(|(at, _, _)| *at >= since)
-        .map(|(at, lat, lon)| PositionedScan { at, lat, lon });
-    Ok(RecentScans {
-        count: counted.len() as u64,
-        last_positioned,
-    })
+) -> StoreResult<u64> {
+    let count = BoundedCount {
+        cert_kind: kind.as_str(),
+        cert_number: number,
+        since,
+        limit,
+    };
+    let n: i64 = on_backend!(conn, c => count.get_result(c))?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// The count of one counter (tests and operators).
@@ -240,7 +224,7 @@ pub fn counter(conn: &mut DbConnection, key: &CounterKey) -> StoreResult<i64> {
             &key.outcome,
         ))
         .select(scan_counters::count)
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .unwrap_or(0))
 }

@@ -30,15 +30,16 @@ pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<TokenRow> {
     Ok(tokens::table
         .find(id)
         .select(TokenRow::as_select())
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
+/// The token with this hash (on every authenticated request).
 pub fn find_by_hash(conn: &mut DbConnection, hash: &str) -> StoreResult<Option<TokenRow>> {
-    Ok(tokens::table
+    Ok(on_backend!(conn, c => tokens::table
         .filter(tokens::token_hash.eq(hash))
         .select(TokenRow::as_select())
-        .first(conn)
-        .optional()?)
+        .get_result(c)
+        .optional())?)
 }
 
 pub fn set_revoked(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> StoreResult<()> {

@@ -1,0 +1,158 @@
+//! Two pieces of SQL that diesel's query builder does not write the way the
+//! verification path needs them.
+//!
+//! SQLite (3.50) re-prepares a cached statement whenever a parameter is
+//! re-bound that its query planner looked at: a bound `LIMIT ?` (every
+//! `.first()` and `.limit(n)`), or a bound value compared with the `WHERE`
+//! of a partial index (`status <> ?` against `... WHERE status <> 'voided'`).
+//! A re-prepare costs as much as a first prepare, on every execution; the
+//! profile of the verification path showed a third of its time there. So the
+//! hot reads use `get_result` on unique keys (no `LIMIT`), [`Const`] for the
+//! constants a partial index names, and [`BoundedCount`] for the one count
+//! that needs a limit. Diesel's transaction manager sends `BEGIN` and
+//! `COMMIT` as text, prepared anew each time; [`TxStatement`] are cached.
+
+use std::marker::PhantomData;
+
+use chrono::NaiveDateTime;
+use diesel::backend::Backend;
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::{QueryResult, RunQueryDsl};
+
+/// A text constant known when the program is compiled.
+pub trait ConstText: 'static {
+    /// The SQL literal, quotes included.
+    const SQL: &'static str;
+}
+
+/// A text constant written into the statement's SQL rather than bound, so
+/// that the planner can match it against a partial index without marking a
+/// parameter. Its type is its identity, so the statement stays in diesel's
+/// prepared-statement cache.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Const<T>(PhantomData<T>);
+
+impl<T: ConstText> Const<T> {
+    pub fn new() -> Const<T> {
+        Const(PhantomData)
+    }
+}
+
+impl<T: ConstText> QueryId for Const<T> {
+    type QueryId = Const<T>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<T: ConstText> Expression for Const<T> {
+    type SqlType = Text;
+}
+
+impl<T: ConstText, DB: Backend> QueryFragment<DB> for Const<T> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(T::SQL);
+        Ok(())
+    }
+}
+
+impl<T: ConstText, QS> AppearsOnTable<QS> for Const<T> {}
+impl<T: ConstText, QS> SelectableExpression<QS> for Const<T> {}
+impl<T: ConstText> ValidGrouping<()> for Const<T> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+macro_rules! const_text {
+    ($($name:ident = $sql:literal),* $(,)?) => {
+        $(
+            #[derive(Debug, Clone, Copy, Default)]
+            pub struct $name;
+            impl ConstText for $name {
+                const SQL: &'static str = $sql;
+            }
+        )*
+    };
+}
+
+const_text!(Voided = "'voided'", RcKind = "'RC'");
+
+/// `SELECT COUNT(*)` of at most `limit` officer scans of one certificate
+/// since a time: an index range read that stops after `limit` entries. The
+/// limit is part of the SQL text (a configuration value, not a request
+/// value), so the statement is cached by its text and never re-prepared.
+#[derive(Debug, Clone, Copy)]
+pub struct BoundedCount<'a> {
+    pub cert_kind: &'a str,
+    pub cert_number: &'a str,
+    pub since: NaiveDateTime,
+    pub limit: u32,
+}
+
+impl QueryId for BoundedCount<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for BoundedCount<'_> {
+    type SqlType = BigInt;
+}
+
+impl<DB> QueryFragment<DB> for BoundedCount<'_>
+where
+    DB: Backend + diesel::sql_types::HasSqlType<Text> + diesel::sql_types::HasSqlType<Timestamp>,
+    str: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("SELECT COUNT(*) FROM (SELECT 1 FROM scans WHERE cert_kind = ");
+        out.push_bind_param::<Text, str>(self.cert_kind)?;
+        out.push_sql(" AND cert_number = ");
+        out.push_bind_param::<Text, str>(self.cert_number)?;
+        out.push_sql(" AND at >= ");
+        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.since)?;
+        out.push_sql(&format!(" LIMIT {}) AS recent", self.limit));
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for BoundedCount<'_> {}
+
+/// The statements of a plain SQLite transaction, as cached statements.
+#[derive(Debug, Clone, Copy)]
+pub enum TxStatement {
+    Begin,
+    Commit,
+    Rollback,
+}
+
+impl QueryId for TxStatement {
+    type QueryId = ();
+    // Three texts under one type: the cache is keyed by the SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB: Backend> QueryFragment<DB> for TxStatement {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(match self {
+            TxStatement::Begin => "BEGIN",
+            TxStatement::Commit => "COMMIT",
+            TxStatement::Rollback => "ROLLBACK",
+        });
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for TxStatement {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CertKind, RcStatus};
+
+    #[test]
+    fn constants_are_the_stored_values() {
+        assert_eq!(Voided::SQL, format!("'{}'", RcStatus::Voided.as_str()));
+        assert_eq!(RcKind::SQL, format!("'{}'", CertKind::Rc.as_str()));
+    }
+}
