@@ -56,6 +56,13 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         scans: u64,
     },
+    /// Time `--rows` single-row inserts into a scratch table of the same
+    /// database (the raw write ceiling of `scripts/bench`).
+    #[command(hide = true)]
+    BenchRawInserts {
+        #[arg(long, default_value_t = 2_000)]
+        rows: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +131,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys { command } => keys(&settings, command)?,
         Command::DecodeQr => crate::qr::read::decode_child()?,
         Command::BenchSeed { rcs, scans } => crate::seed::seed(&settings, rcs, scans)?,
+        Command::BenchRawInserts { rows } => crate::seed::raw_inserts(&settings, rows)?,
     }
     Ok(())
 }

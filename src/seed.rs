@@ -14,9 +14,18 @@ use crate::service::recycling::{self, NewRc, Owner, Vehicle};
 use crate::service::signing::SigningContext;
 use crate::store::{self, DatabaseTarget};
 
+/// Plant codes (VIN position 11) that extend the 6-digit serial numbers to
+/// ten million VINs.
+const PLANTS: &[u8; 10] = b"GHJKLMNPRS";
+
+/// RCs registered per transaction: many RCs to a commit, each still
+/// registered as through the API (a savepoint of its own).
+const PER_TRANSACTION: u64 = 1_000;
+
 /// A VIN from a serial number, with its check digit.
 fn vin(n: u64) -> anyhow::Result<String> {
-    let draft = format!("LSJA24U60JG{:06}", n % 1_000_000);
+    let plant = PLANTS[usize::try_from(n / 1_000_000).unwrap_or(0) % PLANTS.len()] as char;
+    let draft = format!("LSJA24U60J{plant}{:06}", n % 1_000_000);
     let parsed = Vin::parse(&draft, true).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut chars: Vec<char> = draft.chars().collect();
     chars[8] = parsed.expected_check_digit();
@@ -28,8 +37,8 @@ fn vin(n: u64) -> anyhow::Result<String> {
 /// the first and the last RC.
 pub fn seed(settings: &Settings, rcs: u64, scans: u64) -> anyhow::Result<()> {
     anyhow::ensure!(
-        (2..=1_000_000).contains(&rcs),
-        "2 to 1,000,000 RCs a run (VINs are serial numbers)"
+        (2..=10_000_000).contains(&rcs),
+        "2 to 10,000,000 RCs a run (VINs are serial numbers)"
     );
     let target = DatabaseTarget::parse(&settings.database_url)?;
     let mut conn = store::connect(&target)?;
@@ -79,7 +88,7 @@ pub fn seed(settings: &Settings, rcs: u64, scans: u64) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let mut first_qr = None;
     let mut last_qr = String::new();
-    for i in 0..rcs {
+    let mut register_one = |conn: &mut store::DbConnection, i: u64| -> anyhow::Result<()> {
         let number = format!("43090320{:08}", i);
         let new = NewRc {
             number: number.clone(),
@@ -111,7 +120,7 @@ pub fn seed(settings: &Settings, rcs: u64, scans: u64) -> anyhow::Result<()> {
         };
         let render = |_: &store::recycling::RcRecord, qr: &crate::qr::Qr| Ok(qr.url.clone());
         let answer = recycling::register(
-            &mut conn,
+            conn,
             &enterprise,
             &uscc,
             new,
@@ -124,6 +133,18 @@ pub fn seed(settings: &Settings, rcs: u64, scans: u64) -> anyhow::Result<()> {
             first_qr = Some(answer.body.clone());
         }
         last_qr = answer.body;
+        Ok(())
+    };
+    let mut i = 0;
+    while i < rcs {
+        let end = rcs.min(i + PER_TRANSACTION);
+        store::write_tx(&mut conn, |conn| -> anyhow::Result<()> {
+            for n in i..end {
+                register_one(conn, n)?;
+            }
+            Ok(())
+        })?;
+        i = end;
     }
     let seed_seconds = started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
@@ -166,5 +187,65 @@ fn seed_scans(
         store::scans::write_batch(conn, &batch, &[])?;
         done += batch.len() as u64;
     }
+    Ok(())
+}
+
+/// One row of `bench_raw_inserts`, as a cached statement.
+struct RawInsert<'a>(&'a str);
+
+impl diesel::query_builder::QueryId for RawInsert<'_> {
+    type QueryId = RawInsert<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for RawInsert<'_>
+where
+    DB: diesel::backend::Backend,
+    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql("INSERT INTO bench_raw_inserts (body) VALUES (");
+        out.push_bind_param::<diesel::sql_types::Text, str>(self.0)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<Conn> diesel::RunQueryDsl<Conn> for RawInsert<'_> {}
+
+/// The raw write ceiling beside RC registration (SPEC §11): `rows`
+/// single-row inserts of about an RC's size into a scratch table of the same
+/// database, each in a transaction of its own with the service's durability
+/// settings; prints the rate and drops the table.
+pub fn raw_inserts(settings: &Settings, rows: u64) -> anyhow::Result<()> {
+    use diesel::RunQueryDsl;
+    use diesel::connection::SimpleConnection;
+    let target = DatabaseTarget::parse(&settings.database_url)?;
+    let mut conn = store::connect(&target)?;
+    let id = if target.is_postgres() {
+        "BIGSERIAL PRIMARY KEY"
+    } else {
+        "INTEGER PRIMARY KEY"
+    };
+    conn.batch_execute(&format!(
+        "DROP TABLE IF EXISTS bench_raw_inserts; \
+         CREATE TABLE bench_raw_inserts (id {id}, body TEXT NOT NULL)"
+    ))?;
+    let started = std::time::Instant::now();
+    for i in 0..rows {
+        let body = format!("{i:016}{}", "x".repeat(1_200));
+        store::write_tx(&mut conn, |conn| -> anyhow::Result<()> {
+            RawInsert(&body).execute(conn)?;
+            Ok(())
+        })?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    conn.batch_execute("DROP TABLE bench_raw_inserts")?;
+    println!("raw_inserts={rows}");
+    println!("raw_insert_seconds={seconds:.2}");
+    println!("raw_inserts_per_second={:.0}", rows as f64 / seconds);
     Ok(())
 }

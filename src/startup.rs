@@ -57,8 +57,13 @@ impl Application {
         }
         tracing::info!(address = %local, database = %db::describe(&target), "scrapcert listening");
         let workers = settings.workers;
-        let (scan_log, _writer) = ScanLog::start(
+        let db = Db::new(
             pool.clone(),
+            !target.is_postgres(),
+            std::time::Duration::from_millis(settings.db_timeout_ms.max(100)),
+        );
+        let (scan_log, _writer) = ScanLog::start(
+            pool,
             settings.scan_queue,
             settings.scan_retention_days,
             clock.clone(),
@@ -70,7 +75,7 @@ impl Application {
             .or_else(|| std::env::current_exe().ok());
         let state = web::Data::new(AppState {
             qr_decoder,
-            db: Db::new(pool, !target.is_postgres()),
+            db,
             clock,
             settings: Arc::new(settings),
             public_url,

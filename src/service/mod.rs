@@ -10,6 +10,11 @@ pub mod signing;
 pub mod tokens;
 pub mod verification;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
 use crate::store::{DbConnection, DbPool, StoreError};
 
 /// Runs blocking diesel work on the blocking thread pool, keeping the
@@ -17,14 +22,25 @@ use crate::store::{DbConnection, DbPool, StoreError};
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
-    inline_reads: bool,
+    /// SQLite only: one blocking-pool task at a time. SQLite takes one
+    /// writer at a time anyway, and a writer that finds the lock taken sleeps
+    /// in SQLite's busy handler (1, 2, 5, … 100 ms); queuing here hands the
+    /// lock on at once. A task waits for its turn at most as long as for a
+    /// pooled connection, then the database counts as unavailable.
+    serial: Option<Arc<Semaphore>>,
+    wait: Duration,
 }
 
 impl Db {
-    /// `inline_reads`: the database is a local SQLite file, whose reads
-    /// (WAL mode) never wait for a lock.
-    pub fn new(pool: DbPool, inline_reads: bool) -> Db {
-        Db { pool, inline_reads }
+    /// `sqlite`: the database is a local SQLite file, whose reads (WAL mode)
+    /// never wait for a lock and whose writes are serial; `wait`: the pool's
+    /// connection timeout.
+    pub fn new(pool: DbPool, sqlite: bool, wait: Duration) -> Db {
+        Db {
+            pool,
+            serial: sqlite.then(|| Arc::new(Semaphore::new(1))),
+            wait,
+        }
     }
 
     pub fn pool(&self) -> &DbPool {
@@ -37,10 +53,27 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        let turn = match &self.serial {
+            None => None,
+            Some(serial) => Some(
+                tokio::time::timeout(self.wait, Arc::clone(serial).acquire_owned())
+                    .await
+                    .map_err(|_| {
+                        StoreError::Unavailable(anyhow::anyhow!(
+                            "no database turn within {} ms",
+                            self.wait.as_millis()
+                        ))
+                    })?
+                    .map_err(|e| {
+                        StoreError::Other(anyhow::anyhow!("database turns closed: {e}"))
+                    })?,
+            ),
+        };
         let pool = self.pool.clone();
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             span.in_scope(|| {
+                let _turn = turn;
                 let mut conn = pool.get().map_err(StoreError::from)?;
                 f(&mut conn)
             })
@@ -59,7 +92,7 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        if self.inline_reads
+        if self.serial.is_some()
             && let Some(mut conn) = self.pool.try_get()
         {
             return f(&mut conn);

@@ -212,10 +212,13 @@ pub fn check_registry(
     queued: RecentScans,
     now: NaiveDateTime,
 ) -> Result<RegistryOutcome, StoreError> {
-    read_tx(conn, |conn| match claims.cert {
-        CertKind::Qc => check_qualification(conn, claims, jws, &request.presented, now),
+    match claims.cert {
+        CertKind::Qc => read_tx(conn, |conn| {
+            check_qualification(conn, claims, jws, &request.presented, now)
+        }),
+        // Its registry state is one statement, a snapshot of its own.
         CertKind::Rc => check_recycling(conn, principal, claims, jws, request, rules, queued, now),
-    })
+    }
 }
 
 fn not_registered() -> RegistryOutcome {
@@ -328,9 +331,9 @@ fn check_qualification(
     })
 }
 
-/// An RC against the registry: three statements whatever the registry's
-/// size and the RC's history (its state with the duplicate-VIN check and
-/// scan summary, its issuer's QC with the status history, the bounded
+/// An RC against the registry: two statements whatever the registry's size
+/// and the RC's history (its state with the duplicate-VIN check, the scan
+/// summary and its issuer's QC with the QC's status history; the bounded
 /// count of officer scans in 24 hours).
 #[allow(clippy::too_many_arguments)]
 fn check_recycling(
@@ -392,8 +395,12 @@ fn check_recycling(
             "同一车辆存在另一份未作废的回收证明。",
         ));
     }
-    let (qc_row, qc_history) = qualifications::lifecycle(conn, &row.qualification_number)?;
-    let entries: Vec<_> = qc_history.iter().map(|h| h.entry()).collect();
+    let qc_row = &state.qualification;
+    let entries: Vec<_> = state
+        .qualification_history
+        .iter()
+        .map(|h| h.entry())
+        .collect();
     if status_at(&entries, row.registered_at) != StatusAt::In(QcStatus::Active) {
         findings.push(Finding::error(
             FindingCode::IssuerNotQualified,

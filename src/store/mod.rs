@@ -310,15 +310,21 @@ pub fn build_pool(target: &DatabaseTarget, size: u32, timeout: Duration) -> anyh
 
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so a
 /// writer waits for the lock (busy_timeout) instead of failing on upgrade.
+/// Inside another transaction it is a savepoint (bulk loads group many
+/// writes in one transaction).
 pub fn write_tx<T, E: From<StoreError>>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E> {
+    let outermost = match conn {
+        DbConnection::Sqlite(inner) => outside_transactions(inner),
+        DbConnection::Postgres(_) => false,
+    };
     let begun = match conn {
-        DbConnection::Sqlite(inner) => {
+        DbConnection::Sqlite(inner) if outermost => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
         }
-        DbConnection::Postgres(_) => {
+        DbConnection::Sqlite(_) | DbConnection::Postgres(_) => {
             <DbConnection as Connection>::TransactionManager::begin_transaction(conn)
         }
     };

@@ -4,8 +4,10 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::enterprises::BranchRow;
+use super::qualifications::{HistoryRow, QualificationRow};
 use super::schema::{
-    branches, dismantlings, enterprises, recycling_certificates as rcs, scan_summaries,
+    branches, dismantlings, enterprises, qualification_status_history, qualifications,
+    recycling_certificates as rcs, scan_summaries,
 };
 use super::sql::{Const, RcKind, Voided};
 use super::{Conflict, DbConnection, StoreError, StoreResult, TextList};
@@ -104,20 +106,36 @@ pub fn load(conn: &mut DbConnection, number: &str) -> StoreResult<RcRecord> {
 }
 
 /// What verifying an RC reads of it: the record, whether another RC of the
-/// same vehicle is live, and its scan summary's last officer position.
+/// same vehicle is live, its scan summary's last officer position, and its
+/// issuer's QC with the QC's status history.
 #[derive(Debug, Clone)]
 pub struct RcState {
     pub record: RcRecord,
     pub duplicate_live: bool,
     pub last_officer_position: Option<PositionedScan>,
+    pub qualification: QualificationRow,
+    pub qualification_history: Vec<HistoryRow>,
 }
 
-/// [`RcState`] in one statement: the point read of [`load`] with two more
-/// left joins, the live RC of the same VIN under another number (at most
-/// one: the partial unique index) and the RC's scan summary.
+type StateRow = (
+    RcRow,
+    String,
+    Option<BranchRow>,
+    Option<DismantlingRow>,
+    Option<String>,
+    Option<(NaiveDateTime, f64, f64)>,
+    QualificationRow,
+    Option<HistoryRow>,
+);
+
+/// [`RcState`] in one statement, so one consistent snapshot without a
+/// transaction around it: the point read of [`load`], the live RC of the
+/// same VIN under another number (at most one: the partial unique index),
+/// the RC's scan summary, and its QC beside each entry of the QC's history
+/// (a handful of rows).
 pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcState>> {
     let other = diesel::alias!(rcs as other_rcs);
-    let found = on_backend!(conn, c => rcs::table
+    let rows: Vec<StateRow> = on_backend!(conn, c => rcs::table
         .find(number)
         .inner_join(enterprises::table)
         .left_join(branches::table.on(rcs::branch_id.eq(branches::id.nullable())))
@@ -134,6 +152,12 @@ pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcStat
                 .eq(Const::<RcKind>::new())
                 .and(scan_summaries::cert_number.eq(rcs::number))),
         )
+        .inner_join(qualifications::table.on(qualifications::number.eq(rcs::qualification_number)))
+        .left_join(
+            qualification_status_history::table
+                .on(qualification_status_history::number.eq(qualifications::number)),
+        )
+        .order(qualification_status_history::id.asc())
         .select((
             RcRow::as_select(),
             enterprises::name,
@@ -146,28 +170,29 @@ pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcStat
                 scan_summaries::last_lon,
             )
                 .nullable(),
+            QualificationRow::as_select(),
+            Option::<HistoryRow>::as_select(),
         ))
-        .get_result::<(
-            RcRow,
-            String,
-            Option<BranchRow>,
-            Option<DismantlingRow>,
-            Option<String>,
-            Option<(NaiveDateTime, f64, f64)>,
-        )>(c)
-        .optional())?;
-    Ok(found.map(
-        |(row, enterprise_name, branch, dismantling, other, summary)| RcState {
-            record: RcRecord {
-                row,
-                enterprise_name,
-                branch,
-                dismantling,
-            },
-            duplicate_live: other.is_some(),
-            last_officer_position: summary.map(|(at, lat, lon)| PositionedScan { at, lat, lon }),
+        .load(c))?;
+    let mut rows = rows.into_iter();
+    let Some((row, enterprise_name, branch, dismantling, other, summary, qualification, first)) =
+        rows.next()
+    else {
+        return Ok(None);
+    };
+    let qualification_history = first.into_iter().chain(rows.filter_map(|r| r.7)).collect();
+    Ok(Some(RcState {
+        record: RcRecord {
+            row,
+            enterprise_name,
+            branch,
+            dismantling,
         },
-    ))
+        duplicate_live: other.is_some(),
+        last_officer_position: summary.map(|(at, lat, lon)| PositionedScan { at, lat, lon }),
+        qualification,
+        qualification_history,
+    }))
 }
 
 pub fn load_optional(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcRecord>> {

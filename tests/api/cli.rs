@@ -171,3 +171,47 @@ async fn bench_seed_registers_rcs_that_verify() {
         .unwrap();
     assert_eq!(scans.as_array().map(Vec::len), Some(10), "{scans:#}");
 }
+
+/// `bench-raw-inserts` writes and times its rows, then leaves the database
+/// as it found it.
+#[test]
+fn bench_raw_inserts_times_rows_and_drops_its_table() {
+    use diesel::RunQueryDsl;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = bin().current_dir(dir.path()).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["migrate"]);
+    let stdout = run(&["bench-raw-inserts", "--rows", "5"]);
+    assert!(stdout.lines().any(|l| l == "raw_inserts=5"), "{stdout}");
+    let rate: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("raw_inserts_per_second="))
+        .expect("a rate line")
+        .parse()
+        .unwrap();
+    assert!(rate > 0.0, "{stdout}");
+    let target = scrapcert::store::DatabaseTarget::parse(&format!(
+        "sqlite://{}",
+        dir.path().join("data/scrapcert.db").display()
+    ))
+    .unwrap();
+    let mut conn = scrapcert::store::connect(&target).unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let left: Count = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'bench_raw_inserts'",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(left.n, 0);
+}
