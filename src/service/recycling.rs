@@ -377,7 +377,7 @@ fn insert_rc(
     if recycling::number_taken(conn, &new.number)? {
         return Err(RcError::DuplicateNumber);
     }
-    if recycling::live_rc_for_vin(conn, &v.vin, None)? {
+    if recycling::live_rc_for_vin(conn, &v.vin)? {
         return Err(RcError::DuplicateVehicle);
     }
     let qr = signing.sign(&Claims::recycling(

@@ -153,15 +153,14 @@ pub fn load_optional(
     }
 }
 
-/// A QC's row and status history, without its enterprise fields: what
-/// judging an RC's issuer needs (on the verification path).
+/// A QC's row and status history, without its enterprise fields.
 pub fn lifecycle(
     conn: &mut DbConnection,
     number: &str,
 ) -> StoreResult<(QualificationRow, Vec<HistoryRow>)> {
     // One statement: the QC row beside each entry of its history (a QC
     // always has at least its "issued" entry; a left join keeps one without).
-    let rows: Vec<(QualificationRow, Option<HistoryRow>)> = on_backend!(conn, c => qualifications::table
+    let rows: Vec<(QualificationRow, Option<HistoryRow>)> = qualifications::table
         .find(number)
         .left_join(
             qualification_status_history::table
@@ -172,7 +171,7 @@ pub fn lifecycle(
             QualificationRow::as_select(),
             Option::<HistoryRow>::as_select(),
         ))
-        .load(c))?;
+        .load(conn)?;
     let row = rows
         .first()
         .map(|(row, _)| row.clone())

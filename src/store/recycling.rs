@@ -195,14 +195,6 @@ pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcStat
     }))
 }
 
-pub fn load_optional(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcRecord>> {
-    match load(conn, number) {
-        Ok(r) => Ok(Some(r)),
-        Err(StoreError::NotFound) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// The stored QR URL of an RC.
 pub fn owner_and_qr(
     conn: &mut DbConnection,
@@ -222,25 +214,15 @@ pub fn number_taken(conn: &mut DbConnection, number: &str) -> StoreResult<bool> 
     Ok(n > 0)
 }
 
-/// Is there an RC for this VIN that is not voided (other than `except`)?
-/// Two fixed statements rather than one boxed query, so that both come from
-/// the prepared-statement cache; `'voided'` is written into the SQL so that
-/// the partial index matches without a re-prepare (see [`super::sql`]).
-pub fn live_rc_for_vin(
-    conn: &mut DbConnection,
-    vin: &str,
-    except: Option<&str>,
-) -> StoreResult<bool> {
-    let live = rcs::table
+/// Is there an RC for this VIN that is not voided? `'voided'` is written
+/// into the SQL so that the partial unique index matches without a
+/// re-prepare (see [`super::sql`]).
+pub fn live_rc_for_vin(conn: &mut DbConnection, vin: &str) -> StoreResult<bool> {
+    let n: i64 = rcs::table
         .filter(rcs::vin.eq(vin))
-        .filter(rcs::status.ne(Const::<Voided>::new()));
-    let n: i64 = match except {
-        Some(number) => live
-            .filter(rcs::number.ne(number))
-            .count()
-            .get_result(conn)?,
-        None => live.count().get_result(conn)?,
-    };
+        .filter(rcs::status.ne(Const::<Voided>::new()))
+        .count()
+        .get_result(conn)?;
     Ok(n > 0)
 }
 

@@ -13,6 +13,17 @@ fn bin() -> Command {
     cmd
 }
 
+/// Runs the binary in `dir`, asserts it succeeded, returns its stdout.
+fn run_ok(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = bin().current_dir(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn token_create_prints_the_token_alone_and_creates_the_database() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,17 +123,7 @@ fn the_binary_serves_on_an_empty_directory() {
 #[tokio::test]
 async fn bench_seed_registers_rcs_that_verify() {
     let dir = tempfile::tempdir().unwrap();
-    let out = bin()
-        .current_dir(dir.path())
-        .args(["bench-seed", "--rcs", "3", "--scans", "10"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = run_ok(dir.path(), &["bench-seed", "--rcs", "3", "--scans", "10"]);
     let qr = stdout
         .lines()
         .find_map(|l| l.strip_prefix("qr="))
@@ -131,12 +132,12 @@ async fn bench_seed_registers_rcs_that_verify() {
     assert!(qr.contains("/v/"), "{stdout}");
     assert!(stdout.lines().any(|l| l == "rcs=3"), "{stdout}");
     assert!(stdout.lines().any(|l| l == "scans=10"), "{stdout}");
-    let token = bin()
-        .current_dir(dir.path())
-        .args(["token", "create", "--role", "police", "--label", "bench"])
-        .output()
-        .unwrap();
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let token = run_ok(
+        dir.path(),
+        &["token", "create", "--role", "police", "--label", "bench"],
+    )
+    .trim()
+    .to_string();
 
     let mut settings = crate::helpers::settings_for(dir.path());
     settings.database_url = format!(
@@ -178,17 +179,8 @@ async fn bench_seed_registers_rcs_that_verify() {
 fn bench_raw_inserts_times_rows_and_drops_its_table() {
     use diesel::RunQueryDsl;
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = bin().current_dir(dir.path()).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    run(&["migrate"]);
-    let stdout = run(&["bench-raw-inserts", "--rows", "5"]);
+    run_ok(dir.path(), &["migrate"]);
+    let stdout = run_ok(dir.path(), &["bench-raw-inserts", "--rows", "5"]);
     assert!(stdout.lines().any(|l| l == "raw_inserts=5"), "{stdout}");
     let rate: f64 = stdout
         .lines()
