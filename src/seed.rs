@@ -190,60 +190,14 @@ fn seed_scans(
     Ok(())
 }
 
-/// One row of `bench_raw_inserts`, as a cached statement.
-struct RawInsert<'a>(&'a str);
-
-impl diesel::query_builder::QueryId for RawInsert<'_> {
-    type QueryId = RawInsert<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl<DB> diesel::query_builder::QueryFragment<DB> for RawInsert<'_>
-where
-    DB: diesel::backend::Backend,
-    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-{
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
-    ) -> diesel::QueryResult<()> {
-        out.push_sql("INSERT INTO bench_raw_inserts (body) VALUES (");
-        out.push_bind_param::<diesel::sql_types::Text, str>(self.0)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-impl<Conn> diesel::RunQueryDsl<Conn> for RawInsert<'_> {}
-
 /// The raw write ceiling beside RC registration (SPEC §11): `rows`
 /// single-row inserts of about an RC's size into a scratch table of the same
 /// database, each in a transaction of its own with the service's durability
 /// settings; prints the rate and drops the table.
 pub fn raw_inserts(settings: &Settings, rows: u64) -> anyhow::Result<()> {
-    use diesel::RunQueryDsl;
-    use diesel::connection::SimpleConnection;
     let target = DatabaseTarget::parse(&settings.database_url)?;
     let mut conn = store::connect(&target)?;
-    let id = if target.is_postgres() {
-        "BIGSERIAL PRIMARY KEY"
-    } else {
-        "INTEGER PRIMARY KEY"
-    };
-    conn.batch_execute(&format!(
-        "DROP TABLE IF EXISTS bench_raw_inserts; \
-         CREATE TABLE bench_raw_inserts (id {id}, body TEXT NOT NULL)"
-    ))?;
-    let started = std::time::Instant::now();
-    for i in 0..rows {
-        let body = format!("{i:016}{}", "x".repeat(1_200));
-        store::write_tx(&mut conn, |conn| -> anyhow::Result<()> {
-            RawInsert(&body).execute(conn)?;
-            Ok(())
-        })?;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    conn.batch_execute("DROP TABLE bench_raw_inserts")?;
+    let seconds = store::sql::time_raw_inserts(&mut conn, rows)?.as_secs_f64();
     println!("raw_inserts={rows}");
     println!("raw_insert_seconds={seconds:.2}");
     println!("raw_inserts_per_second={:.0}", rows as f64 / seconds);

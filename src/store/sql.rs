@@ -145,6 +145,59 @@ impl<DB: Backend> QueryFragment<DB> for TxStatement {
 
 impl<Conn> RunQueryDsl<Conn> for TxStatement {}
 
+/// One row of the scratch table `bench_raw_inserts`, as a cached statement.
+struct RawInsert<'a>(&'a str);
+
+impl QueryId for RawInsert<'_> {
+    type QueryId = RawInsert<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> QueryFragment<DB> for RawInsert<'_>
+where
+    DB: Backend + diesel::sql_types::HasSqlType<Text>,
+    str: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("INSERT INTO bench_raw_inserts (body) VALUES (");
+        out.push_bind_param::<Text, str>(self.0)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for RawInsert<'_> {}
+
+/// The raw write ceiling of `scripts/bench`: `rows` single-row inserts of
+/// about an RC's size into a scratch table, each in a write transaction of
+/// its own on this connection (the service's durability settings); the
+/// table is dropped afterwards. Returns the time the inserts took.
+pub fn time_raw_inserts(
+    conn: &mut super::DbConnection,
+    rows: u64,
+) -> anyhow::Result<std::time::Duration> {
+    use diesel::connection::SimpleConnection;
+    let id = match conn {
+        super::DbConnection::Postgres(_) => "BIGSERIAL PRIMARY KEY",
+        super::DbConnection::Sqlite(_) => "INTEGER PRIMARY KEY",
+    };
+    conn.batch_execute(&format!(
+        "DROP TABLE IF EXISTS bench_raw_inserts; \
+         CREATE TABLE bench_raw_inserts (id {id}, body TEXT NOT NULL)"
+    ))?;
+    let started = std::time::Instant::now();
+    for i in 0..rows {
+        let body = format!("{i:016}{}", "x".repeat(1_200));
+        super::write_tx(conn, |conn| -> anyhow::Result<()> {
+            RawInsert(&body).execute(conn)?;
+            Ok(())
+        })?;
+    }
+    let took = started.elapsed();
+    conn.batch_execute("DROP TABLE bench_raw_inserts")?;
+    Ok(took)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
