@@ -61,7 +61,8 @@ impl Application {
             pool.clone(),
             !target.is_postgres(),
             std::time::Duration::from_millis(settings.db_timeout_ms.max(100)),
-        );
+        )
+        .context("cannot start the database writer")?;
         let (scan_log, _writer) = ScanLog::start(
             pool,
             settings.scan_queue,

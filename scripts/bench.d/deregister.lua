@@ -7,17 +7,24 @@ require("vin")
 
 local token = os.getenv("BENCH_TOKEN")
 local seeded = tonumber(os.getenv("BENCH_RCS"))
+local available = seeded - 2 + tonumber(os.getenv("BENCH_REGISTERED"))
 local counter = 0
 
 request = function()
   counter = counter + 1
+  if counter >= available then
+    -- Out of RCs: the run ends here (wrk divides by the time it ran).
+    wrk.thread:stop()
+  end
   local number, vin, plate
   if counter <= seeded - 2 then
     number = string.format("43090320%08d", counter)
     vin = make_vin("LSJA24U60JG", counter)
     plate = make_plate(counter)
   else
-    local n = counter - (seeded - 2)
+    -- wrk calls request() once before it sends anything and drops that
+    -- request, so the registration figure's numbers start at 2.
+    local n = counter - (seeded - 2) + 1
     number = string.format("43090399%08d", n)
     vin = make_vin("LSJA24U60KG", n)
     plate = make_plate(n)

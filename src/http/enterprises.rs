@@ -114,7 +114,7 @@ pub async fn create(
     };
     let now = state.clock.now();
     let record = state
-        .db(move |conn| enterprises::create(conn, &principal, new, now))
+        .write(move |conn| enterprises::create(conn, &principal, new, now))
         .await?;
     Ok(HttpResponse::Created().json(EnterpriseView::new(record, state.clock.today())))
 }
@@ -152,7 +152,7 @@ pub async fn add_branch(
     let uscc = path.into_inner();
     let now = state.clock.now();
     let branch = state
-        .db(move |conn| enterprises::add_branch(conn, &principal, &uscc, new, now))
+        .write(move |conn| enterprises::add_branch(conn, &principal, &uscc, new, now))
         .await?;
     Ok(HttpResponse::Created().json(BranchView::from(&branch)))
 }

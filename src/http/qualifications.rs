@@ -95,7 +95,7 @@ pub async fn create(
     let signing = state.signing();
     let now = state.clock.now();
     let (read, qr) = state
-        .db(move |conn| qualifications::create(conn, &principal, new, &signing, now))
+        .write(move |conn| qualifications::create(conn, &principal, new, &signing, now))
         .await?;
     let view = QualificationView::new(&read, state.clock.today())?;
     Ok(HttpResponse::Created().json(serde_json::json!({ "certificate": view, "qr": qr })))
@@ -146,7 +146,9 @@ pub async fn reissue(
     let signing = state.signing();
     let now = state.clock.now();
     let (read, qr) = state
-        .db(move |conn| qualifications::reissue(conn, &principal, &number, change, &signing, now))
+        .write(move |conn| {
+            qualifications::reissue(conn, &principal, &number, change, &signing, now)
+        })
         .await?;
     let view = QualificationView::new(&read, state.clock.today())?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "certificate": view, "qr": qr })))
@@ -194,7 +196,7 @@ async fn change_status(
     };
     let now = state.clock.now();
     let read = state
-        .db(move |conn| qualifications::change_status(conn, &principal, &number, change, now))
+        .write(move |conn| qualifications::change_status(conn, &principal, &number, change, now))
         .await?;
     Ok(HttpResponse::Ok().json(QualificationView::new(&read, state.clock.today())?))
 }

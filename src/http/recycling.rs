@@ -341,7 +341,7 @@ pub async fn register(
     let signing = state.signing();
     let now = state.clock.now();
     let answer = state
-        .db(move |conn| {
+        .write(move |conn| {
             recycling::register(
                 conn,
                 &principal,
@@ -404,7 +404,7 @@ pub async fn dismantled(
     let d = take(d)?;
     let now = state.clock.now();
     let record = state
-        .db(move |conn| recycling::record_dismantling(conn, &principal, &number, d, now))
+        .write(move |conn| recycling::record_dismantling(conn, &principal, &number, d, now))
         .await?;
     Ok(HttpResponse::Ok().json(RcView::full(&record)?))
 }
@@ -424,7 +424,7 @@ pub async fn void(
     let number = path.into_inner();
     let now = state.clock.now();
     let record = state
-        .db(move |conn| recycling::void(conn, &principal, &number, reason, now))
+        .write(move |conn| recycling::void(conn, &principal, &number, reason, now))
         .await?;
     Ok(HttpResponse::Ok().json(RcView::full(&record)?))
 }
@@ -491,7 +491,7 @@ pub async fn deregister(
     };
     let now = state.clock.now();
     let record = state
-        .db(move |conn| recycling::deregister(conn, &principal, &number, d, now))
+        .write(move |conn| recycling::deregister(conn, &principal, &number, d, now))
         .await?;
     Ok(HttpResponse::Ok().json(RcView::full(&record)?))
 }

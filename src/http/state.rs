@@ -57,8 +57,8 @@ impl AppState {
         }
     }
 
-    /// Runs a service call on the blocking pool and turns its error into
-    /// the problem the client sees.
+    /// Runs a service call that only reads and turns its error into the
+    /// problem the client sees.
     pub async fn db<T, E, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -66,5 +66,15 @@ impl AppState {
         E: From<StoreError> + Into<ApiError> + Send + 'static,
     {
         self.db.run(f).await.map_err(Into::into)
+    }
+
+    /// Runs a service call that writes (see [`crate::service::Db::write`]).
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Into<ApiError> + Send + 'static,
+    {
+        self.db.write(f).await.map_err(Into::into)
     }
 }

@@ -92,7 +92,7 @@ pub async fn create(
     let now = state.clock.now();
     let new = validate(dto, now)?;
     let (row, secret) = state
-        .db(move |conn| tokens::create(conn, &principal, new, now))
+        .write(move |conn| tokens::create(conn, &principal, new, now))
         .await?;
     let mut body = serde_json::to_value(TokenView::from(&row)).map_err(ApiError::internal)?;
     body["token"] = json!(secret);
@@ -108,7 +108,7 @@ pub async fn revoke(
     let id = path.into_inner();
     let now = state.clock.now();
     let row = state
-        .db(move |conn| tokens::revoke(conn, &principal, &id, now))
+        .write(move |conn| tokens::revoke(conn, &principal, &id, now))
         .await?;
     Ok(HttpResponse::Ok().json(TokenView::from(&row)))
 }

@@ -3,6 +3,7 @@
 //! comes in as a parameter (`now`), read once per request from the clock.
 
 pub mod enterprises;
+mod group;
 pub mod qualifications;
 pub mod recycling;
 pub mod scan_log;
@@ -10,76 +11,76 @@ pub mod signing;
 pub mod tokens;
 pub mod verification;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
-
 use crate::store::{DbConnection, DbPool, StoreError};
+use group::GroupWriter;
 
-/// Runs blocking diesel work on the blocking thread pool, keeping the
-/// caller's tracing span; short reads on SQLite run where they are called.
+/// Runs blocking diesel work off the async workers, keeping the caller's
+/// tracing span: reads on the blocking thread pool (short ones on SQLite
+/// where they are called), writes on SQLite on the writer thread with group
+/// commit.
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
-    /// SQLite only: one blocking-pool task at a time. SQLite takes one
-    /// writer at a time anyway, and a writer that finds the lock taken sleeps
-    /// in SQLite's busy handler (1, 2, 5, … 100 ms); queuing here hands the
-    /// lock on at once. A task waits for its turn at most as long as for a
-    /// pooled connection, then the database counts as unavailable.
-    serial: Option<Arc<Semaphore>>,
-    wait: Duration,
+    /// SQLite only: the writes of this instance, one at a time, those queued
+    /// together in one transaction (see [`group`]). SQLite takes one writer
+    /// at a time anyway, and a writer that finds the lock taken sleeps in
+    /// SQLite's busy handler (1, 2, 5, … 100 ms); queuing here hands the
+    /// lock on at once and pays one fsync per group instead of per call. A
+    /// call waits to start at most as long as for a pooled connection, then
+    /// the database counts as unavailable.
+    writer: Option<GroupWriter>,
 }
 
 impl Db {
     /// `sqlite`: the database is a local SQLite file, whose reads (WAL mode)
     /// never wait for a lock and whose writes are serial; `wait`: the pool's
     /// connection timeout.
-    pub fn new(pool: DbPool, sqlite: bool, wait: Duration) -> Db {
-        Db {
-            pool,
-            serial: sqlite.then(|| Arc::new(Semaphore::new(1))),
-            wait,
-        }
+    pub fn new(pool: DbPool, sqlite: bool, wait: Duration) -> std::io::Result<Db> {
+        let writer = match sqlite {
+            true => Some(GroupWriter::start(pool.clone(), wait)?),
+            false => None,
+        };
+        Ok(Db { pool, writer })
     }
 
     pub fn pool(&self) -> &DbPool {
         &self.pool
     }
 
+    /// Runs a read on the blocking pool (on SQLite a WAL read, which never
+    /// waits for a writer).
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let turn = match &self.serial {
-            None => None,
-            Some(serial) => Some(
-                tokio::time::timeout(self.wait, Arc::clone(serial).acquire_owned())
-                    .await
-                    .map_err(|_| {
-                        StoreError::Unavailable(anyhow::anyhow!(
-                            "no database turn within {} ms",
-                            self.wait.as_millis()
-                        ))
-                    })?
-                    .map_err(|e| {
-                        StoreError::Other(anyhow::anyhow!("database turns closed: {e}"))
-                    })?,
-            ),
-        };
         let pool = self.pool.clone();
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             span.in_scope(|| {
-                let _turn = turn;
                 let mut conn = pool.get().map_err(StoreError::from)?;
                 f(&mut conn)
             })
         })
         .await
         .map_err(|e| StoreError::Other(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// Runs a call that writes: on SQLite through the writer thread (group
+    /// commit), on PostgreSQL as [`Db::run`].
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.run(f).await,
+            None => self.run(f).await,
+        }
     }
 
     /// Runs a short read (a few indexed point reads, no writes). On SQLite
@@ -92,7 +93,7 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        if self.serial.is_some()
+        if self.writer.is_some()
             && let Some(mut conn) = self.pool.try_get()
         {
             return f(&mut conn);

@@ -332,6 +332,43 @@ pub fn write_tx<T, E: From<StoreError>>(
     finish_tx(conn, f)
 }
 
+/// Begins the write transaction a group of calls shares (SQLite: `BEGIN
+/// IMMEDIATE`); each call inside it is a [`write_tx`] savepoint.
+pub fn begin_group(conn: &mut DbConnection) -> StoreResult<()> {
+    match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgres(_) => {
+            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?
+        }
+    }
+    Ok(())
+}
+
+/// Commits the group's transaction; on failure it is rolled back.
+pub fn commit_group(conn: &mut DbConnection) -> StoreResult<()> {
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    Tm::commit_transaction(conn).map_err(|e| {
+        abandon_group(conn);
+        StoreError::from(e)
+    })
+}
+
+/// Rolls back the group's transaction and any savepoint a panicking call
+/// left open.
+pub fn abandon_group(conn: &mut DbConnection) {
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    while matches!(
+        Tm::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(Some(_))
+    ) {
+        if Tm::rollback_transaction(conn).is_err() {
+            break;
+        }
+    }
+}
+
 /// Runs `f` in a read transaction (one consistent snapshot). On PostgreSQL
 /// it is `READ ONLY`, so a read/write-splitting router may send it to a
 /// replica. On SQLite, outside any other transaction, `BEGIN` and `COMMIT`

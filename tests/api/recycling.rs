@@ -544,6 +544,56 @@ async fn owner_identity_types() {
     );
 }
 
+/// Registrations made at the same moment (on SQLite they share one commit):
+/// of two with the same number exactly one is registered, and every one
+/// acknowledged is there afterwards with its own vehicle.
+async fn concurrent_registrations_each_land_once() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(6).await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/recycling-certificates");
+        let vin = make_vin(200 + i);
+        let (token, body) = (e.token.clone(), rc_body(&format!("RC-C{}", i / 2), &vin));
+        tasks.push(tokio::spawn(async move {
+            let resp = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let v: serde_json::Value = resp.json().await.unwrap();
+            (i, status, v, vin)
+        }));
+    }
+    let mut registered = std::collections::BTreeMap::new();
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (i, 201, _, vin) => assert!(registered.insert(i / 2, vin).is_none()),
+            (_, 409, v, _) if v["code"] == "duplicate_number" => refused += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!((registered.len(), refused), (20, 20));
+    for (n, vin) in registered {
+        let number = format!("RC-C{n}");
+        let rc = app
+            .get(
+                &format!("/api/v1/recycling-certificates/{number}"),
+                Some(&e.token),
+            )
+            .await;
+        assert_eq!(rc.expect(200)["vehicle"]["vin"], vin.as_str(), "{number}");
+        let events = app.rc_events(&number).await;
+        let registrations = events.iter().filter(|e| e["type"] == "rc_registered");
+        assert_eq!(registrations.count(), 1, "{number}");
+    }
+}
+
 crate::backend_tests!(
     an_enterprise_registers_an_rc_and_privileged_roles_read_it,
     another_enterprise_cannot_see_or_touch_the_rc,
@@ -561,4 +611,5 @@ crate::backend_tests!(
     dismantling_is_recorded_once,
     voiding_frees_the_vin_and_is_final,
     owner_identity_types,
+    concurrent_registrations_each_land_once,
 );
