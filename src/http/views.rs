@@ -441,6 +441,8 @@ impl From<&TokenRow> for TokenView {
 }
 
 /// The certificate of a verdict, as the caller may see it.
+#[derive(Serialize)]
+#[serde(untagged)]
 pub enum CertificateView {
     Qualification(Box<QualificationView>),
     Recycling(Box<RcView>),
@@ -490,8 +492,8 @@ impl VerdictView {
         })
     }
 
-    /// The JSON body. The certificate is written as a JSON object with its
-    /// members in name order, as it always has been on this endpoint.
+    /// The JSON body; the certificate's members in the order of its view,
+    /// as on the certificate's own endpoint.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         #[derive(Serialize)]
         struct Body<'a> {
@@ -500,20 +502,15 @@ impl VerdictView {
             number: &'a Option<String>,
             checked_at: &'a str,
             findings: &'a [Finding],
-            certificate: serde_json::Value,
+            certificate: &'a Option<CertificateView>,
         }
-        let certificate = match &self.certificate {
-            None => serde_json::Value::Null,
-            Some(CertificateView::Qualification(q)) => serde_json::to_value(q)?,
-            Some(CertificateView::Recycling(r)) => serde_json::to_value(r)?,
-        };
         serde_json::to_string(&Body {
             verdict: self.verdict,
             kind: self.kind,
             number: &self.number,
             checked_at: &self.checked_at,
             findings: &self.findings,
-            certificate,
+            certificate: &self.certificate,
         })
     }
 }
