@@ -9,7 +9,8 @@
 //! outcome only after the group's `COMMIT`: if the commit fails, every call
 //! of the group fails with it, so nothing is ever acknowledged that is not
 //! on disk. A call that has waited longer than the pool timeout without
-//! starting is dropped and answered "unavailable"; once started, it runs to
+//! starting is dropped and answered "unavailable", and one whose caller
+//! went away before it started is dropped too; once started, it runs to
 //! its end and its caller waits for the answer.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -96,6 +97,9 @@ impl GroupWriter {
         self.queue
             .send(call)
             .map_err(|_| StoreError::Other(anyhow::anyhow!("the database writer has stopped")))?;
+        // A caller that goes away (the client hung up) before its call
+        // started takes the call with it.
+        let _withdraw = Withdraw(Arc::clone(&state));
         let lost = || StoreError::Other(anyhow::anyhow!("the database writer dropped the call"));
         match tokio::time::timeout(self.wait, &mut answered).await {
             Ok(answer) => answer.map_err(|_| lost())?,
@@ -107,6 +111,14 @@ impl GroupWriter {
             // It started in the meantime: its answer comes after the commit.
             Err(_) => answered.await.map_err(|_| lost())?,
         }
+    }
+}
+
+struct Withdraw(Arc<AtomicU8>);
+
+impl Drop for Withdraw {
+    fn drop(&mut self) {
+        cancel(&self.0);
     }
 }
 
@@ -328,6 +340,20 @@ mod tests {
         insert(&writer, "t-next").await.unwrap().unwrap();
         assert!(!stored(&s, "t-late"));
         assert!(stored(&s, "t-next"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_whose_caller_went_away_before_it_started_never_runs() {
+        let s = scratch();
+        let writer = GroupWriter::start(s.pool.clone(), Duration::from_secs(5)).unwrap();
+        let held = hold(&writer, 200);
+        let gone = insert(&writer, "t-gone");
+        std::thread::sleep(Duration::from_millis(20));
+        gone.abort();
+        held.await.unwrap().unwrap();
+        insert(&writer, "t-stays").await.unwrap().unwrap();
+        assert!(!stored(&s, "t-gone"));
+        assert!(stored(&s, "t-stays"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
