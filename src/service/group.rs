@@ -68,6 +68,8 @@ impl GroupWriter {
         Ok(GroupWriter { queue, wait })
     }
 
+    /// Queues `f` as one call (a savepoint of the next group) and answers
+    /// after its group's commit.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -78,11 +80,11 @@ impl GroupWriter {
         let work: Work = Box::new(move |conn| {
             let result = match conn {
                 Ok(conn) => store::write_tx(conn, f),
-                Err(e) => Err(E::from(again(e))),
+                Err(e) => Err(E::from(e.copy())),
             };
             Box::new(move |committed| {
                 let result = match (result, committed) {
-                    (Ok(_), Err(e)) => Err(E::from(again(e))),
+                    (Ok(_), Err(e)) => Err(E::from(e.copy())),
                     (result, _) => result,
                 };
                 let _ = answer.send(result);
@@ -183,18 +185,6 @@ fn group(pool: &DbPool, first: Call, calls: &mpsc::Receiver<Call>) {
     drop(conn);
     for completion in done {
         completion(outcome.as_ref().map(|_| ()));
-    }
-}
-
-/// A copy of a storage error for each call of a failed group.
-fn again(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::NotFound => StoreError::NotFound,
-        StoreError::Unique(c) => StoreError::Unique(c.clone()),
-        StoreError::Conflict(c) => StoreError::Conflict(*c),
-        StoreError::Unavailable(e) => StoreError::Unavailable(anyhow::anyhow!("{e:#}")),
-        StoreError::Corrupt(c) => StoreError::Corrupt(c.clone()),
-        StoreError::Other(e) => StoreError::Other(anyhow::anyhow!("{e:#}")),
     }
 }
 

@@ -128,6 +128,19 @@ impl StoreError {
             other => other,
         }
     }
+
+    /// The same error once more, for each caller that shares one failure
+    /// (the calls of a group whose commit failed); sources become text.
+    pub fn copy(&self) -> StoreError {
+        match self {
+            StoreError::NotFound => StoreError::NotFound,
+            StoreError::Unique(c) => StoreError::Unique(c.clone()),
+            StoreError::Conflict(c) => StoreError::Conflict(*c),
+            StoreError::Unavailable(e) => StoreError::Unavailable(anyhow::anyhow!("{e:#}")),
+            StoreError::Corrupt(c) => StoreError::Corrupt(c.clone()),
+            StoreError::Other(e) => StoreError::Other(anyhow::anyhow!("{e:#}")),
+        }
+    }
 }
 
 /// A JSON array of strings kept in one text column (sites, battery codes).
@@ -320,20 +333,18 @@ pub fn write_tx<T, E: From<StoreError>>(
         DbConnection::Sqlite(inner) => outside_transactions(inner),
         DbConnection::Postgres(_) => false,
     };
-    let begun = match conn {
-        DbConnection::Sqlite(inner) if outermost => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
-        }
-        DbConnection::Sqlite(_) | DbConnection::Postgres(_) => {
-            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)
-        }
-    };
-    begun.map_err(StoreError::from)?;
+    if outermost {
+        begin_group(conn)?;
+    } else {
+        <DbConnection as Connection>::TransactionManager::begin_transaction(conn)
+            .map_err(StoreError::from)?;
+    }
     finish_tx(conn, f)
 }
 
-/// Begins the write transaction a group of calls shares (SQLite: `BEGIN
-/// IMMEDIATE`); each call inside it is a [`write_tx`] savepoint.
+/// Begins a write transaction (SQLite: `BEGIN IMMEDIATE`, so a writer
+/// waits for the lock instead of failing on upgrade): the one a group of
+/// calls shares, each call inside it a [`write_tx`] savepoint.
 pub fn begin_group(conn: &mut DbConnection) -> StoreResult<()> {
     match conn {
         DbConnection::Sqlite(inner) => {

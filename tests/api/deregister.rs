@@ -63,30 +63,16 @@ async fn fifty_concurrent_deregistrations_consume_once() {
         .await
         .expect(201);
     let clerk = app.token("clerk", None).await;
-    let mut tasks = Vec::new();
-    for _ in 0..50 {
-        let client = app.client.clone();
-        let url = app.url("/api/v1/recycling-certificates/RC-RACE/deregister");
-        let (clerk, body) = (clerk.clone(), body(&vin));
-        tasks.push(tokio::spawn(async move {
-            let resp = client
-                .post(url)
-                .bearer_auth(clerk)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = resp.status().as_u16();
-            let v: serde_json::Value = resp.json().await.unwrap();
-            (status, v["code"].as_str().unwrap_or("").to_string())
-        }));
-    }
+    let path = "/api/v1/recycling-certificates/RC-RACE/deregister";
+    let tasks: Vec<_> = (0..50)
+        .map(|_| app.post_at_once(path, &clerk, body(&vin)))
+        .collect();
     let mut ok = 0;
     let mut consumed = 0;
     for t in tasks {
         match t.await.unwrap() {
             (200, _) => ok += 1,
-            (409, code) if code == "already_deregistered" => consumed += 1,
+            (409, v) if v["code"] == "already_deregistered" => consumed += 1,
             other => panic!("unexpected answer {other:?}"),
         }
     }

@@ -321,6 +321,26 @@ impl TestApp {
             .await
     }
 
+    /// Starts a POST on its own task, so that many are in flight at once;
+    /// the task gives the status and the JSON body.
+    pub fn post_at_once(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> tokio::task::JoinHandle<(u16, Value)> {
+        let req = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body);
+        tokio::spawn(async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json().await.unwrap_or(Value::Null))
+        })
+    }
+
     pub async fn post_raw(
         &self,
         path: &str,

@@ -552,29 +552,17 @@ async fn concurrent_registrations_each_land_once() {
     let e = app.qualified_enterprise(6).await;
     let mut tasks = Vec::new();
     for i in 0..40 {
-        let client = app.client.clone();
-        let url = app.url("/api/v1/recycling-certificates");
         let vin = make_vin(200 + i);
-        let (token, body) = (e.token.clone(), rc_body(&format!("RC-C{}", i / 2), &vin));
-        tasks.push(tokio::spawn(async move {
-            let resp = client
-                .post(url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = resp.status().as_u16();
-            let v: serde_json::Value = resp.json().await.unwrap();
-            (i, status, v, vin)
-        }));
+        let body = rc_body(&format!("RC-C{}", i / 2), &vin);
+        let call = app.post_at_once("/api/v1/recycling-certificates", &e.token, body);
+        tasks.push((i, vin, call));
     }
     let mut registered = std::collections::BTreeMap::new();
     let mut refused = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            (i, 201, _, vin) => assert!(registered.insert(i / 2, vin).is_none()),
-            (_, 409, v, _) if v["code"] == "duplicate_number" => refused += 1,
+    for (i, vin, call) in tasks {
+        match (i, call.await.unwrap(), vin) {
+            (i, (201, _), vin) => assert!(registered.insert(i / 2, vin).is_none()),
+            (_, (409, v), _) if v["code"] == "duplicate_number" => refused += 1,
             other => panic!("unexpected answer {other:?}"),
         }
     }
