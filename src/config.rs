@@ -129,7 +129,17 @@ pub struct Settings {
     pub log: String,
 }
 
+/// The highest daily scan limit: each certificate's scan summary keeps one
+/// more scan time than the limit.
+pub const MAX_SCAN_DAILY_LIMIT: u32 = 1_000;
+
 impl Settings {
+    /// How many officer scan times a certificate's scan summary keeps: the
+    /// anomaly rules count up to one past the daily limit.
+    pub fn recent_scans_kept(&self) -> usize {
+        usize::try_from(self.scan_daily_limit.min(MAX_SCAN_DAILY_LIMIT)).map_or(1, |n| n + 1)
+    }
+
     /// Settings with every default, for tests and embedding.
     pub fn defaults() -> Settings {
         Settings {
@@ -169,6 +179,10 @@ impl Settings {
             "SCRAPCERT_QR_DECODE_LIMIT_MS must be at least 100"
         );
         anyhow::ensure!(
+            (1..=MAX_SCAN_DAILY_LIMIT).contains(&self.scan_daily_limit),
+            "SCRAPCERT_SCAN_DAILY_LIMIT must be 1 to {MAX_SCAN_DAILY_LIMIT}"
+        );
+        anyhow::ensure!(
             self.db_pool_size >= 1,
             "SCRAPCERT_DB_POOL_SIZE must be at least 1"
         );
@@ -202,6 +216,20 @@ mod tests {
         assert!(s.validate().is_err());
         s.issuer = "湖南".into();
         assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn the_daily_scan_limit_fits_the_summary() {
+        let mut s = Settings::defaults();
+        assert_eq!(s.recent_scans_kept(), 21);
+        s.scan_daily_limit = MAX_SCAN_DAILY_LIMIT;
+        assert!(s.validate().is_ok());
+        assert_eq!(s.recent_scans_kept(), 1_001);
+        for refused in [0, MAX_SCAN_DAILY_LIMIT + 1] {
+            s.scan_daily_limit = refused;
+            let e = s.validate().unwrap_err().to_string();
+            assert!(e.contains("SCRAPCERT_SCAN_DAILY_LIMIT"), "{e}");
+        }
     }
 
     #[test]

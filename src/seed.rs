@@ -148,7 +148,13 @@ pub fn seed(settings: &Settings, rcs: u64, scans: u64) -> anyhow::Result<()> {
     }
     let seed_seconds = started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
-    seed_scans(&mut conn, "4309032000000000", scans, now)?;
+    seed_scans(
+        &mut conn,
+        "4309032000000000",
+        scans,
+        settings.recent_scans_kept(),
+        now,
+    )?;
     println!("qr={}", first_qr.unwrap_or_default());
     println!("qr_fresh={last_qr}");
     println!("rcs={rcs}");
@@ -163,6 +169,7 @@ fn seed_scans(
     conn: &mut store::DbConnection,
     number: &str,
     n: u64,
+    keep: usize,
     now: chrono::NaiveDateTime,
 ) -> anyhow::Result<()> {
     const PER_BATCH: u64 = 10_000;
@@ -184,7 +191,7 @@ fn seed_scans(
                 verdict: "valid".into(),
             })
             .collect();
-        store::scans::write_batch(conn, &batch, &[])?;
+        store::scans::write_batch(conn, &batch, &[], keep)?;
         done += batch.len() as u64;
     }
     Ok(())

@@ -67,6 +67,7 @@ impl Application {
             pool,
             settings.scan_queue,
             settings.scan_retention_days,
+            settings.recent_scans_kept(),
             clock.clone(),
         );
         let scan_log = Arc::new(scan_log);

@@ -45,6 +45,31 @@ pub async fn principal_for_secret(
         .map_err(Into::into)
 }
 
+/// The bearer secret of a request, not yet looked up: for a route that
+/// looks it up in the same registry read as its own work (verification).
+/// A malformed `Authorization` header is refused here, as for [`Principal`].
+pub struct Bearer(pub Option<String>);
+
+impl Bearer {
+    /// The principal, looked up on its own (when the route's own read does
+    /// not happen, e.g. its body was refused).
+    pub async fn principal(self, state: &web::Data<AppState>) -> Result<Principal, ApiError> {
+        match self.0 {
+            None => Ok(Principal::public()),
+            Some(secret) => principal_for_secret(state, &secret).await,
+        }
+    }
+}
+
+impl FromRequest for Bearer {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Bearer, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(bearer(req).map(Bearer))
+    }
+}
+
 impl FromRequest for Principal {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Principal, ApiError>>>>;

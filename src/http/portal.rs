@@ -17,7 +17,7 @@ use crate::http::state::AppState;
 use crate::http::views::VerdictView;
 use crate::qr::extract_jws;
 use crate::qr::read::ReadError;
-use crate::service::verification::{Request, ScanContext};
+use crate::service::verification::{Caller, Request, ScanContext};
 
 /// The zh-CN message of a failed read, for the pages.
 pub fn read_error_zh(e: &ReadError) -> &'static str {
@@ -122,7 +122,12 @@ pub async fn verify_pasted(
     if qr.is_empty() {
         return landing_page(StatusCode::UNPROCESSABLE_ENTITY, Some("请粘贴二维码内容。"));
     }
-    let verdict = run(&state, principal, Request::inspection(qr.clone())).await;
+    let verdict = run(
+        &state,
+        Caller::Known(principal),
+        Request::inspection(qr.clone()),
+    )
+    .await;
     page_of(verdict, Some(extract_jws(&qr)), None)
 }
 
@@ -179,7 +184,12 @@ pub async fn verify_uploaded(
         }
     };
     let notice = checkpoint_notice(&context);
-    let verdict = run(&state, principal, request(qr.clone(), context)).await;
+    let verdict = run(
+        &state,
+        Caller::Known(principal),
+        request(qr.clone(), context),
+    )
+    .await;
     page_of(verdict, Some(extract_jws(&qr)), notice.as_deref())
 }
 
@@ -208,11 +218,21 @@ pub async fn verify_at_checkpoint(
     {
         Ok((officer, context)) => {
             let notice = checkpoint_notice(&context);
-            let verdict = run(&state, officer, request(jws.clone(), context)).await;
+            let verdict = run(
+                &state,
+                Caller::Known(officer),
+                request(jws.clone(), context),
+            )
+            .await;
             page_of(verdict, Some(&jws), notice.as_deref())
         }
         Err(refusal) => {
-            let verdict = run(&state, principal, Request::inspection(jws.clone())).await;
+            let verdict = run(
+                &state,
+                Caller::Known(principal),
+                Request::inspection(jws.clone()),
+            )
+            .await;
             let mut resp = page_of(verdict, Some(&jws), Some(refusal.message));
             *resp.status_mut() = refusal.status;
             resp

@@ -83,6 +83,7 @@ impl ScanLog {
         pool: DbPool,
         capacity: usize,
         retention_days: u32,
+        recent_kept: usize,
         clock: Clock,
     ) -> (ScanLog, JoinHandle<()>) {
         let (tx, rx) = sync_channel(capacity.max(1));
@@ -90,7 +91,7 @@ impl ScanLog {
         let writer_shared = Arc::clone(&shared);
         let handle = std::thread::Builder::new()
             .name("scan-writer".into())
-            .spawn(move || writer(pool, rx, writer_shared, retention_days, clock))
+            .spawn(move || writer(pool, rx, writer_shared, retention_days, recent_kept, clock))
             .unwrap_or_else(|e| panic!("cannot start the scan writer thread: {e}"));
         (
             ScanLog {
@@ -214,6 +215,7 @@ fn writer(
     rx: Receiver<Message>,
     shared: Arc<Shared>,
     retention_days: u32,
+    recent_kept: usize,
     clock: Clock,
 ) {
     let mut last_purge = Instant::now() - PURGE_EVERY;
@@ -222,7 +224,7 @@ fn writer(
         let first = match rx.recv_timeout(COUNTER_EVERY) {
             Ok(m) => m,
             Err(RecvTimeoutError::Timeout) => {
-                write(&pool, &shared, Vec::new());
+                write(&pool, &shared, Vec::new(), recent_kept);
                 purge(&pool, retention_days, &mut last_purge, &clock);
                 continue;
             }
@@ -252,7 +254,7 @@ fn writer(
             next = rx.try_recv().ok();
         }
         behind = batch.len() >= MAX_BATCH;
-        write(&pool, &shared, batch);
+        write(&pool, &shared, batch, recent_kept);
         for ack in acks {
             let _ = ack.send(());
         }
@@ -260,7 +262,7 @@ fn writer(
     }
 }
 
-fn write(pool: &DbPool, shared: &Shared, batch: Vec<(u64, ScanRecord)>) {
+fn write(pool: &DbPool, shared: &Shared, batch: Vec<(u64, ScanRecord)>, recent_kept: usize) {
     let counters: Vec<(CounterKey, i64)> = lock(&shared.counters).drain().collect();
     if batch.is_empty() && counters.is_empty() {
         return;
@@ -272,7 +274,7 @@ fn write(pool: &DbPool, shared: &Shared, batch: Vec<(u64, ScanRecord)>) {
         match pool
             .get()
             .map_err(StoreError::from)
-            .and_then(|mut c| scans::write_batch(&mut c, &rows, &counters))
+            .and_then(|mut c| scans::write_batch(&mut c, &rows, &counters, recent_kept))
         {
             Ok(()) => {
                 written = true;

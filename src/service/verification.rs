@@ -8,6 +8,7 @@ use super::Db;
 use super::qualifications::QualificationView;
 use super::scan_log::{Scan, ScanLog};
 use super::signing::Keys;
+use super::tokens::{self, TokenError};
 use crate::clock;
 use crate::crypto::KeyRing;
 use crate::crypto::jws;
@@ -20,7 +21,7 @@ use crate::domain::{text, wire_enum};
 use crate::qr::{Qr, extract_jws};
 use crate::store::qualifications;
 use crate::store::recycling::{self, RcRecord};
-use crate::store::scans::{self, CounterKey, ScanRecord};
+use crate::store::scans::{CounterKey, ScanRecord};
 use crate::store::{DbConnection, StoreError, read_tx};
 
 wire_enum!(
@@ -143,38 +144,83 @@ pub struct Verification<'a> {
     pub rules: Rules,
 }
 
+/// Who is verifying: a principal already known, or a bearer secret that the
+/// verification looks up on the connection of its own registry read.
+pub enum Caller {
+    Known(Principal),
+    Bearer(String),
+}
+
+/// Where a scan happened feeds the anomaly rules against a certificate;
+/// only officers may say so (the public could fake "impossible travel").
+fn context_of(principal: &Principal, request: Request) -> Request {
+    if principal.role.is_officer() {
+        request
+    } else {
+        Request {
+            context: ScanContext::default(),
+            ..request
+        }
+    }
+}
+
 impl Verification<'_> {
-    /// Runs one verification and queues its scan. Never fails: an
-    /// unreachable registry gives `indeterminate`.
-    #[tracing::instrument(skip_all, fields(role = %principal.role, purpose = %request.purpose))]
-    pub async fn run(&self, principal: Principal, request: Request, now: NaiveDateTime) -> Verdict {
-        // Where a scan happened feeds the anomaly rules against a
-        // certificate; only officers may say so (the public could fake
-        // "impossible travel").
-        let request = if principal.role.is_officer() {
-            request
-        } else {
-            Request {
-                context: ScanContext::default(),
-                ..request
-            }
-        };
+    /// Runs one verification and queues its scan. Fails only when the
+    /// caller's token is unknown, expired or revoked (or cannot be looked
+    /// up); an unreadable registry gives `indeterminate`.
+    #[tracing::instrument(skip_all, fields(role = tracing::field::Empty, purpose = %request.purpose))]
+    pub async fn run(
+        &self,
+        caller: Caller,
+        request: Request,
+        now: NaiveDateTime,
+    ) -> Result<Verdict, TokenError> {
         let ring = self.keys.ring();
-        let (verdict, claims) = match check_signature(&ring, &request.qr) {
-            SignatureCheck::Bad(finding) => (verdict(None, None, vec![finding], None, now), None),
+        let (principal, verdict, claims) = match check_signature(&ring, &request.qr) {
+            SignatureCheck::Bad(finding) => {
+                let principal = match caller {
+                    Caller::Known(p) => p,
+                    Caller::Bearer(secret) => {
+                        self.db
+                            .read(move |conn| tokens::authenticate(conn, &secret, now))
+                            .await?
+                    }
+                };
+                let verdict = verdict(None, None, vec![finding], None, now);
+                (principal, verdict, None)
+            }
             SignatureCheck::Good(claims) => {
                 let rules = self.rules;
                 let queued =
                     self.scan_log
                         .pending(claims.cert, &claims.no, now - TimeDelta::hours(24));
-                let (p, c, r) = (principal.clone(), claims.clone(), request.clone());
-                let outcome = self
+                let known = match &caller {
+                    Caller::Known(p) => Some(p.clone()),
+                    Caller::Bearer(_) => None,
+                };
+                let (c, r) = (claims.clone(), request.clone());
+                // The token and the registry on one connection, one after
+                // the other: one trip to the pool for both.
+                let read = self
                     .db
                     .read(move |conn| {
+                        let principal = match caller {
+                            Caller::Known(p) => p,
+                            Caller::Bearer(secret) => tokens::authenticate(conn, &secret, now)?,
+                        };
+                        let r = context_of(&principal, r);
                         let jws = extract_jws(&r.qr);
-                        check_registry(conn, &p, &c, jws, &r, rules, queued, now)
+                        let outcome =
+                            check_registry(conn, &principal, &c, jws, &r, rules, queued, now);
+                        Ok::<_, TokenError>((principal, outcome))
                     })
                     .await;
+                let (principal, outcome) = match (read, known) {
+                    (Ok(read), _) => read,
+                    // No connection: a known caller still gets a verdict.
+                    (Err(TokenError::Store(e)), Some(p)) => (p, Err(e)),
+                    (Err(e), _) => return Err(e),
+                };
                 let kind = Some(claims.cert);
                 let number = Some(claims.no.clone());
                 let verdict = match outcome {
@@ -185,9 +231,11 @@ impl Verification<'_> {
                         verdict(kind, number, findings, None, now)
                     }
                 };
-                (verdict, Some(claims))
+                (principal, verdict, Some(claims))
             }
         };
+        tracing::Span::current().record("role", principal.role.as_str());
+        let request = context_of(&principal, request);
         self.scan_log.record(scan_record(
             &principal,
             &request,
@@ -195,7 +243,7 @@ impl Verification<'_> {
             &verdict,
             now,
         ));
-        verdict
+        Ok(verdict)
     }
 }
 
@@ -331,10 +379,10 @@ fn check_qualification(
     })
 }
 
-/// An RC against the registry: two statements whatever the registry's size
+/// An RC against the registry: one statement whatever the registry's size
 /// and the RC's history (its state with the duplicate-VIN check, the scan
-/// summary and its issuer's QC with the QC's status history; the bounded
-/// count of officer scans in 24 hours).
+/// summary with its newest officer scan times, and its issuer's QC with the
+/// QC's status history).
 #[allow(clippy::too_many_arguments)]
 fn check_recycling(
     conn: &mut DbConnection,
@@ -427,13 +475,11 @@ fn check_recycling(
     // walls and are scanned by anyone.
     let since = now - TimeDelta::hours(24);
     let stored = RecentScans {
-        count: scans::count_since(
-            conn,
-            claims.cert,
-            &claims.no,
-            since,
-            rules.scan_daily_limit.saturating_add(1),
-        )?,
+        count: state
+            .recent_officer_scans
+            .iter()
+            .filter(|&&at| at >= since)
+            .count() as u64,
         last_positioned: state.last_officer_position.filter(|p| p.at >= since),
     };
     let this = ThisScan {

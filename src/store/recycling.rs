@@ -10,7 +10,7 @@ use super::schema::{
     recycling_certificates as rcs, scan_summaries,
 };
 use super::sql::{Const, RcKind, Voided};
-use super::{Conflict, DbConnection, StoreError, StoreResult, TextList};
+use super::{Conflict, DbConnection, StoreError, StoreResult, TextList, scans};
 use crate::domain::anomaly::PositionedScan;
 use crate::domain::{RcStatus, SupervisionKind};
 
@@ -106,16 +106,25 @@ pub fn load(conn: &mut DbConnection, number: &str) -> StoreResult<RcRecord> {
 }
 
 /// What verifying an RC reads of it: the record, whether another RC of the
-/// same vehicle is live, its scan summary's last officer position, and its
-/// issuer's QC with the QC's status history.
+/// same vehicle is live, its scan summary (last officer position, newest
+/// officer scan times), and its issuer's QC with the QC's status history.
 #[derive(Debug, Clone)]
 pub struct RcState {
     pub record: RcRecord,
     pub duplicate_live: bool,
     pub last_officer_position: Option<PositionedScan>,
+    /// The newest officer scans, newest first (daily limit + 1 at most).
+    pub recent_officer_scans: Vec<NaiveDateTime>,
     pub qualification: QualificationRow,
     pub qualification_history: Vec<HistoryRow>,
 }
+
+type SummaryColumns = (
+    Option<NaiveDateTime>,
+    Option<f64>,
+    Option<f64>,
+    Option<String>,
+);
 
 type StateRow = (
     RcRow,
@@ -123,7 +132,7 @@ type StateRow = (
     Option<BranchRow>,
     Option<DismantlingRow>,
     Option<String>,
-    Option<(NaiveDateTime, f64, f64)>,
+    SummaryColumns,
     QualificationRow,
     Option<HistoryRow>,
 );
@@ -165,11 +174,11 @@ pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcStat
             Option::<DismantlingRow>::as_select(),
             other.field(rcs::number).nullable(),
             (
-                scan_summaries::last_positioned_at,
-                scan_summaries::last_lat,
-                scan_summaries::last_lon,
-            )
-                .nullable(),
+                scan_summaries::last_positioned_at.nullable(),
+                scan_summaries::last_lat.nullable(),
+                scan_summaries::last_lon.nullable(),
+                scan_summaries::recent_scans.nullable(),
+            ),
             QualificationRow::as_select(),
             Option::<HistoryRow>::as_select(),
         ))
@@ -181,6 +190,7 @@ pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcStat
         return Ok(None);
     };
     let qualification_history = first.into_iter().chain(rows.filter_map(|r| r.7)).collect();
+    let (positioned_at, lat, lon, recent) = summary;
     Ok(Some(RcState {
         record: RcRecord {
             row,
@@ -189,7 +199,14 @@ pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcStat
             dismantling,
         },
         duplicate_live: other.is_some(),
-        last_officer_position: summary.map(|(at, lat, lon)| PositionedScan { at, lat, lon }),
+        last_officer_position: match (positioned_at, lat, lon) {
+            (Some(at), Some(lat), Some(lon)) => Some(PositionedScan { at, lat, lon }),
+            _ => None,
+        },
+        recent_officer_scans: recent
+            .as_deref()
+            .map(scans::decode_recent)
+            .unwrap_or_default(),
         qualification,
         qualification_history,
     }))

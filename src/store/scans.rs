@@ -1,14 +1,17 @@
 //! The scan log (SPEC §5, §11): one row per officer verification, counters
-//! for the rest, and a per-certificate summary of the last officer position.
+//! for the rest, and a per-certificate summary (last officer position, newest
+//! officer scan times).
 //! Written in batches by the service's scan queue, never on the request path.
+
+use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{scan_counters, scan_summaries, scans};
-use super::sql::BoundedCount;
-use super::{DbConnection, StoreResult};
+use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::CertKind;
+use crate::domain::anomaly::PositionedScan;
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = scans)]
@@ -50,27 +53,19 @@ struct CounterRow<'a> {
     count: i64,
 }
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = scan_summaries)]
-struct SummaryRow<'a> {
-    cert_kind: &'a str,
-    cert_number: &'a str,
-    last_positioned_at: NaiveDateTime,
-    last_lat: f64,
-    last_lon: f64,
-}
-
 /// Rows inserted per statement: well below both backends' bind limits
 /// (SQLite 32,766, PostgreSQL 65,535) at 11 columns a row.
 const ROWS_PER_INSERT: usize = 500;
 
 /// Writes one batch in one transaction: the officer scans as multi-row
-/// inserts, the counters added to, and each certificate's last officer
-/// position moved forward.
+/// inserts, the counters added to, and each scanned certificate's summary
+/// brought up to date (its newest `keep` officer scan times, its last
+/// officer position).
 pub fn write_batch(
     conn: &mut DbConnection,
     scans_batch: &[ScanRecord],
     counters: &[(CounterKey, i64)],
+    keep: usize,
 ) -> StoreResult<()> {
     super::write_tx(conn, |conn| {
         for chunk in scans_batch.chunks(ROWS_PER_INSERT) {
@@ -79,8 +74,8 @@ pub fn write_batch(
         for (key, n) in counters {
             add_to_counter(conn, key, *n)?;
         }
-        for scan in latest_positions(scans_batch) {
-            move_summary(conn, &scan)?;
+        for (cert, update) in summary_updates(scans_batch) {
+            merge_summary(conn, cert, &update, keep)?;
         }
         Ok(())
     })
@@ -130,87 +125,160 @@ fn add_to_counter(conn: &mut DbConnection, key: &CounterKey, n: i64) -> StoreRes
     Ok(())
 }
 
-/// The newest positioned scan of each certificate in a batch.
-fn latest_positions(batch: &[ScanRecord]) -> Vec<SummaryRow<'_>> {
-    let mut latest: std::collections::HashMap<(&str, &str), SummaryRow<'_>> =
-        std::collections::HashMap::new();
+/// What one batch adds to one certificate's summary.
+#[derive(Debug, Default)]
+struct SummaryUpdate {
+    times: Vec<NaiveDateTime>,
+    position: Option<PositionedScan>,
+}
+
+/// The officer scans of a batch, per certificate.
+fn summary_updates(batch: &[ScanRecord]) -> HashMap<(&str, &str), SummaryUpdate> {
+    let mut updates: HashMap<(&str, &str), SummaryUpdate> = HashMap::new();
     for s in batch {
-        let (Some(kind), Some(number), Some(lat), Some(lon)) = (
-            s.cert_kind.as_deref(),
-            s.cert_number.as_deref(),
-            s.lat,
-            s.lon,
-        ) else {
+        let (Some(kind), Some(number)) = (s.cert_kind.as_deref(), s.cert_number.as_deref()) else {
             continue;
         };
-        let row = SummaryRow {
-            cert_kind: kind,
-            cert_number: number,
-            last_positioned_at: s.at,
-            last_lat: lat,
-            last_lon: lon,
-        };
-        latest
-            .entry((kind, number))
-            .and_modify(|old| {
-                if row.last_positioned_at >= old.last_positioned_at {
-                    *old = row.clone();
-                }
-            })
-            .or_insert_with(|| row.clone());
+        let update = updates.entry((kind, number)).or_default();
+        update.times.push(s.at);
+        if let (Some(lat), Some(lon)) = (s.lat, s.lon)
+            && update.position.is_none_or(|p| s.at >= p.at)
+        {
+            update.position = Some(PositionedScan { at: s.at, lat, lon });
+        }
     }
-    latest.into_values().collect()
+    updates
 }
 
-/// Moves a certificate's last officer position forward (never back: two
-/// instances may write their batches in any order).
-fn move_summary(conn: &mut DbConnection, row: &SummaryRow<'_>) -> StoreResult<()> {
-    let moved = diesel::update(
-        scan_summaries::table
-            .filter(scan_summaries::cert_kind.eq(row.cert_kind))
-            .filter(scan_summaries::cert_number.eq(row.cert_number))
-            .filter(scan_summaries::last_positioned_at.le(row.last_positioned_at)),
-    )
-    .set((
-        scan_summaries::last_positioned_at.eq(row.last_positioned_at),
-        scan_summaries::last_lat.eq(row.last_lat),
-        scan_summaries::last_lon.eq(row.last_lon),
-    ))
-    .execute(conn)?;
-    if moved == 0 {
-        // None yet (or a newer one): insert unless one exists.
-        match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(scan_summaries::table)
-                .values(row.clone())
-                .on_conflict_do_nothing()
-                .execute(c)?,
-            DbConnection::Postgres(c) => diesel::insert_into(scan_summaries::table)
-                .values(row.clone())
-                .on_conflict_do_nothing()
-                .execute(c)?,
-        };
-    }
-    Ok(())
+type StoredSummary = (
+    Option<NaiveDateTime>,
+    Option<f64>,
+    Option<f64>,
+    NaiveDateTime,
+    String,
+);
+
+#[derive(Insertable)]
+#[diesel(table_name = scan_summaries)]
+struct NewSummary<'a> {
+    cert_kind: &'a str,
+    cert_number: &'a str,
+    last_positioned_at: Option<NaiveDateTime>,
+    last_lat: Option<f64>,
+    last_lon: Option<f64>,
+    last_scan_at: NaiveDateTime,
+    recent_scans: String,
 }
 
-/// How many officer scans of one certificate were made since `since`,
-/// counted up to `limit`: an index range read that stops after `limit`
-/// entries, whatever the certificate's history.
-pub fn count_since(
+/// Adds a batch's scans to a certificate's summary: the newest `keep` scan
+/// times of both, the newer position (never moved back: two instances may
+/// write their batches in any order). The row is read under a lock
+/// (`FOR UPDATE` on PostgreSQL; SQLite's write transaction holds the whole
+/// database), or inserted; an insert that lost a race to another instance
+/// reads again.
+fn merge_summary(
     conn: &mut DbConnection,
-    kind: CertKind,
-    number: &str,
-    since: NaiveDateTime,
-    limit: u32,
-) -> StoreResult<u64> {
-    let count = BoundedCount {
-        cert_kind: kind.as_str(),
-        cert_number: number,
-        since,
-        limit,
+    (kind, number): (&str, &str),
+    update: &SummaryUpdate,
+    keep: usize,
+) -> StoreResult<()> {
+    let Some(&newest) = update.times.iter().max() else {
+        return Ok(());
     };
-    let n: i64 = on_backend!(conn, c => count.get_result(c))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    for _ in 0..2 {
+        let key = scan_summaries::table
+            .filter(scan_summaries::cert_kind.eq(kind))
+            .filter(scan_summaries::cert_number.eq(number));
+        let columns = (
+            scan_summaries::last_positioned_at,
+            scan_summaries::last_lat,
+            scan_summaries::last_lon,
+            scan_summaries::last_scan_at,
+            scan_summaries::recent_scans,
+        );
+        let stored: Option<StoredSummary> = match conn {
+            DbConnection::Sqlite(c) => key.select(columns).get_result(c).optional()?,
+            DbConnection::Postgres(c) => {
+                key.select(columns).for_update().get_result(c).optional()?
+            }
+        };
+        let Some((at, lat, lon, last_scan_at, recent)) = stored else {
+            let row = NewSummary {
+                cert_kind: kind,
+                cert_number: number,
+                last_positioned_at: update.position.map(|p| p.at),
+                last_lat: update.position.map(|p| p.lat),
+                last_lon: update.position.map(|p| p.lon),
+                last_scan_at: newest,
+                recent_scans: encode_recent(&merge_recent(Vec::new(), &update.times, keep)),
+            };
+            let inserted = on_backend!(conn, c => diesel::insert_into(scan_summaries::table)
+                .values(&row)
+                .on_conflict_do_nothing()
+                .execute(c))?;
+            if inserted == 1 {
+                return Ok(());
+            }
+            continue;
+        };
+        let stored_position = match (at, lat, lon) {
+            (Some(at), Some(lat), Some(lon)) => Some(PositionedScan { at, lat, lon }),
+            _ => None,
+        };
+        let position = match (stored_position, update.position) {
+            (Some(old), Some(new)) if old.at > new.at => Some(old),
+            (old, new) => new.or(old),
+        };
+        let recent = merge_recent(decode_recent(&recent), &update.times, keep);
+        diesel::update(key)
+            .set((
+                scan_summaries::last_positioned_at.eq(position.map(|p| p.at)),
+                scan_summaries::last_lat.eq(position.map(|p| p.lat)),
+                scan_summaries::last_lon.eq(position.map(|p| p.lon)),
+                scan_summaries::last_scan_at.eq(last_scan_at.max(newest)),
+                scan_summaries::recent_scans.eq(encode_recent(&recent)),
+            ))
+            .execute(conn)?;
+        return Ok(());
+    }
+    Err(StoreError::Other(anyhow::anyhow!(
+        "the scan summary of {kind} {number} could be neither read nor inserted"
+    )))
+}
+
+/// The newest `keep` of two lists of scan times, newest first.
+fn merge_recent(
+    mut stored: Vec<NaiveDateTime>,
+    added: &[NaiveDateTime],
+    keep: usize,
+) -> Vec<NaiveDateTime> {
+    stored.extend_from_slice(added);
+    stored.sort_unstable_by(|a, b| b.cmp(a));
+    stored.truncate(keep);
+    stored
+}
+
+/// The stored form of a summary's scan times: microseconds since
+/// 1970-01-01 UTC, separated by spaces.
+fn encode_recent(times: &[NaiveDateTime]) -> String {
+    let mut out = String::with_capacity(times.len() * 17);
+    for (i, t) in times.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&t.and_utc().timestamp_micros().to_string());
+    }
+    out
+}
+
+/// A summary's scan times as stored; an unreadable entry is skipped (the
+/// anomaly rules then count one scan fewer, never more).
+pub fn decode_recent(text: &str) -> Vec<NaiveDateTime> {
+    text.split_ascii_whitespace()
+        .filter_map(|us| us.parse::<i64>().ok())
+        .filter_map(chrono::DateTime::from_timestamp_micros)
+        .map(|t| t.naive_utc())
+        .collect()
 }
 
 /// The count of one counter (tests and operators).
@@ -267,10 +335,76 @@ pub fn purge_before(conn: &mut DbConnection, cutoff: NaiveDateTime) -> StoreResu
         let day = crate::clock::china_date(cutoff);
         let counters = diesel::delete(scan_counters::table.filter(scan_counters::day.lt(day)))
             .execute(conn)?;
-        let summaries = diesel::delete(
-            scan_summaries::table.filter(scan_summaries::last_positioned_at.lt(cutoff)),
-        )
-        .execute(conn)?;
+        let summaries =
+            diesel::delete(scan_summaries::table.filter(scan_summaries::last_scan_at.lt(cutoff)))
+                .execute(conn)?;
         Ok(rows + counters + summaries)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap()
+    }
+
+    #[test]
+    fn scan_times_survive_their_stored_form_to_the_microsecond() {
+        let times = vec![at("2026-12-02 10:00:00.123456"), at("1999-01-01 00:00:00")];
+        let text = encode_recent(&times);
+        assert_eq!(text, "1796205600123456 915148800000000");
+        assert_eq!(decode_recent(&text), times);
+        assert_eq!(decode_recent(""), Vec::<NaiveDateTime>::new());
+        // A damaged entry is skipped, never read as a scan.
+        assert_eq!(
+            decode_recent("x 915148800000000 99999999999999999999"),
+            times[1..]
+        );
+    }
+
+    #[test]
+    fn merging_keeps_the_newest_first() {
+        let old = vec![at("2026-12-02 09:00:00"), at("2026-12-02 07:00:00")];
+        let added = [at("2026-12-02 08:00:00"), at("2026-12-02 10:00:00")];
+        assert_eq!(
+            merge_recent(old.clone(), &added, 3),
+            [
+                at("2026-12-02 10:00:00"),
+                at("2026-12-02 09:00:00"),
+                at("2026-12-02 08:00:00")
+            ]
+        );
+        assert_eq!(merge_recent(old, &added, 10).len(), 4);
+    }
+
+    #[test]
+    fn a_batch_gives_each_certificate_its_times_and_newest_position() {
+        let scan = |number: &str, t: &str, pos: Option<(f64, f64)>| ScanRecord {
+            cert_kind: Some("RC".into()),
+            cert_number: Some(number.into()),
+            signature_ok: true,
+            at: at(t),
+            role: "police".into(),
+            token_id: None,
+            purpose: "inspection".into(),
+            checkpoint: None,
+            lat: pos.map(|p| p.0),
+            lon: pos.map(|p| p.1),
+            verdict: "valid".into(),
+        };
+        let batch = [
+            scan("A", "2026-12-02 10:00:02", Some((1.0, 1.0))),
+            scan("A", "2026-12-02 10:00:01", Some((2.0, 2.0))),
+            scan("A", "2026-12-02 10:00:03", None),
+            scan("B", "2026-12-02 10:00:00", None),
+        ];
+        let updates = summary_updates(&batch);
+        let a = &updates[&("RC", "A")];
+        assert_eq!(a.times.len(), 3);
+        assert_eq!(a.position.map(|p| p.lat), Some(1.0));
+        let b = &updates[&("RC", "B")];
+        assert_eq!((b.times.len(), b.position), (1, None));
+    }
 }

@@ -176,9 +176,11 @@ diesel::table! {
     scan_summaries (cert_kind, cert_number) {
         cert_kind -> Text,
         cert_number -> Text,
-        last_positioned_at -> Timestamp,
-        last_lat -> Double,
-        last_lon -> Double,
+        last_positioned_at -> Nullable<Timestamp>,
+        last_lat -> Nullable<Double>,
+        last_lon -> Nullable<Double>,
+        last_scan_at -> Timestamp,
+        recent_scans -> Text,
     }
 }
 

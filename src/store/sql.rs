@@ -8,18 +8,17 @@
 //! A re-prepare costs as much as a first prepare, on every execution; the
 //! profile of the verification path showed a third of its time there. So the
 //! hot reads use `get_result` on unique keys (no `LIMIT`), [`Const`] for the
-//! constants a partial index names, and [`BoundedCount`] for the one count
-//! that needs a limit. Diesel's transaction manager sends `BEGIN` and
+//! constants a partial index names (the scan count of the anomaly rules
+//! comes from the scan summary, not from a bounded count). Diesel's transaction manager sends `BEGIN` and
 //! `COMMIT` as text, prepared anew each time; [`TxStatement`] are cached.
 
 use std::marker::PhantomData;
 
-use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::Text;
 use diesel::{QueryResult, RunQueryDsl};
 
 /// A text constant known when the program is compiled.
@@ -76,47 +75,6 @@ macro_rules! const_text {
 }
 
 const_text!(Voided = "'voided'", RcKind = "'RC'");
-
-/// `SELECT COUNT(*)` of at most `limit` officer scans of one certificate
-/// since a time: an index range read that stops after `limit` entries. The
-/// limit is part of the SQL text (a configuration value, not a request
-/// value), so the statement is cached by its text and never re-prepared.
-#[derive(Debug, Clone, Copy)]
-pub struct BoundedCount<'a> {
-    pub cert_kind: &'a str,
-    pub cert_number: &'a str,
-    pub since: NaiveDateTime,
-    pub limit: u32,
-}
-
-impl QueryId for BoundedCount<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl Query for BoundedCount<'_> {
-    type SqlType = BigInt;
-}
-
-impl<DB> QueryFragment<DB> for BoundedCount<'_>
-where
-    DB: Backend + diesel::sql_types::HasSqlType<Text> + diesel::sql_types::HasSqlType<Timestamp>,
-    str: ToSql<Text, DB>,
-    NaiveDateTime: ToSql<Timestamp, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("SELECT COUNT(*) FROM (SELECT 1 FROM scans WHERE cert_kind = ");
-        out.push_bind_param::<Text, str>(self.cert_kind)?;
-        out.push_sql(" AND cert_number = ");
-        out.push_bind_param::<Text, str>(self.cert_number)?;
-        out.push_sql(" AND at >= ");
-        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.since)?;
-        out.push_sql(&format!(" LIMIT {}) AS recent", self.limit));
-        Ok(())
-    }
-}
-
-impl<Conn> RunQueryDsl<Conn> for BoundedCount<'_> {}
 
 /// The statements of a plain SQLite transaction, as cached statements.
 #[derive(Debug, Clone, Copy)]

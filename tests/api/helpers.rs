@@ -465,7 +465,8 @@ pub fn count_rows_in(db: &TestDb, table: &str) -> i64 {
         .n)
 }
 
-fn text_rows(db: &TestDb, query: &str) -> Vec<String> {
+/// The `value` column of every row a query gives, on a connection of its own.
+pub fn text_rows(db: &TestDb, query: &str) -> Vec<String> {
     use diesel::prelude::*;
     let mut conn = db.connect();
     let rows: Vec<TextRow> = on_conn!(&mut conn, |c| diesel::sql_query(query)

@@ -582,6 +582,10 @@ async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
                             after.remove("scan_counters").unwrap_or_default(),
                             before.remove("scan_counters").unwrap_or_default(),
                         );
+                        let (summary, had_summary) = (
+                            after.remove("scan_summaries").unwrap_or_default(),
+                            before.remove("scan_summaries").unwrap_or_default(),
+                        );
                         assert_eq!(
                             before, after,
                             "a verification changed the registry: {context}"
@@ -599,6 +603,11 @@ async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
                             counted != had_counted,
                             !officer,
                             "only a non-officer's verification is counted: {context}"
+                        );
+                        assert_eq!(
+                            summary != had_summary,
+                            officer,
+                            "only an officer's scan moves the certificate's summary: {context}"
                         );
                         continue;
                     }

@@ -92,8 +92,9 @@ fn seed_unpositioned_scans(app: &TestApp, number: &str, n: u32) {
 }
 
 async fn impossible_travel_is_seen_through_a_long_unpositioned_history() {
-    // A daily limit no history reaches, so that only the journey can raise it.
-    let app = spawn_app_with(|s| s.scan_daily_limit = 10_000_000).await;
+    // The seeded history is rows only (no summary counts them) and the
+    // limit is high: only the journey can raise the anomaly.
+    let app = spawn_app_with(|s| s.scan_daily_limit = 1_000).await;
     let e = app.qualified_enterprise(42).await;
     let url = registered_rc(&app, &e, "RC-H", &make_vin(42)).await;
     seed_unpositioned_scans(&app, "RC-H", 100_000);
@@ -127,7 +128,64 @@ async fn impossible_travel_is_seen_through_a_long_unpositioned_history() {
     }
 }
 
+/// The daily count comes from the certificate's summary: officer scans
+/// raise the anomaly past the limit, drop out of it a day later, and the
+/// summary keeps no more scan times than the rule can use.
+async fn officer_scans_count_for_a_day_from_the_summary() {
+    let app = spawn_app_with(|s| s.scan_daily_limit = 2).await;
+    let e = app.qualified_enterprise(43).await;
+    let url = registered_rc(&app, &e, "RC-D", &make_vin(43)).await;
+    let police = app.token("police", None).await;
+    let clerk = app.token("clerk", None).await;
+    let here = json!({"qr": url});
+    for _ in 0..2 {
+        let v = app.verify(Some(&police), &here).await;
+        assert_eq!(codes(&v), Vec::<String>::new(), "{v:#}");
+        commit_scans(&app, "RC-D").await;
+    }
+    // Any officer counts: a clerk's scan is the third of the day.
+    let v = app.verify(Some(&clerk), &here).await;
+    assert_eq!(codes(&v), ["scan_anomaly"], "{v:#}");
+    assert!(
+        v["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("3次")
+    );
+    commit_scans(&app, "RC-D").await;
+    let recent = text_rows(
+        &app.db,
+        "SELECT recent_scans AS value FROM scan_summaries WHERE cert_number = 'RC-D'",
+    );
+    assert_eq!(
+        scrapcert::store::scans::decode_recent(&recent[0]).len(),
+        3,
+        "limit + 1 kept: {recent:?}"
+    );
+    assert_eq!(count_rows_in(&app.db, "scans"), 3);
+    // Four more scans: still three kept, the newest.
+    for _ in 0..4 {
+        app.verify(Some(&police), &here).await;
+    }
+    commit_scans(&app, "RC-D").await;
+    let recent = text_rows(
+        &app.db,
+        "SELECT recent_scans AS value FROM scan_summaries WHERE cert_number = 'RC-D'",
+    );
+    let times = scrapcert::store::scans::decode_recent(&recent[0]);
+    assert_eq!(times.len(), 3, "{recent:?}");
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
+    // A day later none of them counts.
+    app.clock.advance(chrono::TimeDelta::hours(25));
+    let v = app.verify(Some(&police), &here).await;
+    assert_eq!(codes(&v), Vec::<String>::new(), "{v:#}");
+}
+
 crate::backend_tests!(
+    officer_scans_count_for_a_day_from_the_summary,
     a_flood_of_garbage_and_of_anonymous_views_adds_no_rows,
     impossible_travel_is_seen_through_a_long_unpositioned_history,
 );

@@ -179,9 +179,78 @@ async fn migrations_run_down_and_up_again() {
     assert_eq!(tables(&mut conn).len(), 13);
 }
 
+/// Migration 4 builds each certificate's scan summary from the officer
+/// scans already stored: the newest of the last day as its scan times, the
+/// last position kept, a certificate whose scans were purged keeping its
+/// position.
+async fn the_summary_migration_counts_the_officer_scans_already_stored() {
+    use diesel_migrations::MigrationHarness;
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(current_backend(), dir.path());
+    let mut conn = db.connect();
+    match &mut conn {
+        scrapcert::store::DbConnection::Sqlite(c) => {
+            c.run_pending_migrations(scrapcert::store::SQLITE_MIGRATIONS)
+                .unwrap();
+            c.revert_last_migration(scrapcert::store::SQLITE_MIGRATIONS)
+                .unwrap();
+        }
+        scrapcert::store::DbConnection::Postgres(c) => {
+            c.run_pending_migrations(scrapcert::store::POSTGRES_MIGRATIONS)
+                .unwrap();
+            c.revert_last_migration(scrapcert::store::POSTGRES_MIGRATIONS)
+                .unwrap();
+        }
+    }
+    let now = chrono::Utc::now().naive_utc();
+    let at = |hours: i64| (now - chrono::Duration::hours(hours)).format("%Y-%m-%d %H:%M:%S%.6f");
+    let ok = match db.backend {
+        Backend::Sqlite => "1",
+        Backend::Postgres => "true",
+    };
+    db.exec(&format!(
+        "INSERT INTO scans (cert_kind, cert_number, signature_ok, at, role, purpose, verdict, lat, lon) VALUES
+         ('RC', 'RC-M', {ok}, '{}', 'police', 'inspection', 'valid', NULL, NULL),
+         ('RC', 'RC-M', {ok}, '{}', 'police', 'inspection', 'valid', 28.19, 112.97),
+         ('RC', 'RC-M', {ok}, '{}', 'clerk', 'deregistration', 'valid', NULL, NULL),
+         ('RC', 'RC-M', {ok}, '{}', 'police', 'inspection', 'valid', NULL, NULL);
+         INSERT INTO scan_summaries (cert_kind, cert_number, last_positioned_at, last_lat, last_lon) VALUES
+         ('RC', 'RC-M', '{}', 28.19, 112.97),
+         ('RC', 'RC-P', '{}', 39.84, 116.23);",
+        at(1),
+        at(2),
+        at(3),
+        at(48),
+        at(2),
+        at(400),
+    ));
+    scrapcert::store::run_migrations(&mut conn).unwrap();
+    let rows = text_rows(
+        &db,
+        "SELECT cert_number || '|' || recent_scans || '|' ||          CASE WHEN last_lat IS NULL THEN '-' ELSE 'positioned' END AS value          FROM scan_summaries ORDER BY cert_number",
+    );
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let m: Vec<&str> = rows[0].split('|').collect();
+    assert_eq!((m[0], m[2]), ("RC-M", "positioned"), "{rows:?}");
+    // The three scans of the last day, newest first; the one of two days
+    // ago is past every daily window.
+    let times = scrapcert::store::scans::decode_recent(m[1]);
+    let expected: Vec<chrono::NaiveDateTime> =
+        [1, 2, 3].map(|h| now - chrono::Duration::hours(h)).to_vec();
+    assert_eq!(times.len(), 3, "{rows:?}");
+    for (got, want) in times.iter().zip(&expected) {
+        assert!(
+            (*got - *want).num_milliseconds().abs() < 1,
+            "{got} vs {want}"
+        );
+    }
+    assert_eq!(rows[1], "RC-P||positioned");
+}
+
 crate::backend_tests!(
     uniqueness_is_enforced_by_the_database_not_only_the_code,
     the_event_log_is_append_only,
     acknowledged_writes_survive_a_restart,
     migrations_run_down_and_up_again,
+    the_summary_migration_counts_the_officer_scans_already_stored,
 );
