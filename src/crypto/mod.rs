@@ -4,13 +4,15 @@
 //! them in the keys directory and builds the ring; `kid` names them;
 //! `ed25519` is the one algorithm today; `jws` signs and verifies the QR
 //! payload (SPEC §3) and `jwk` writes RFC 8037 JWKs. The rest of the crate
-//! sees signing only through [`Signer`] and [`Verifier`].
+//! sees signing only through [`Signer`] and [`Verifier`]. `merkle` hashes
+//! and checks the proofs of the tamper-evident log (SPEC §12).
 
 pub mod disk;
 mod ed25519;
 pub mod jwk;
 pub mod jws;
 mod kid;
+pub mod merkle;
 mod ring;
 
 pub use ring::{KeyInfo, KeyRing, PublicKeyEntry};
