@@ -20,6 +20,7 @@ macro_rules! on_backend {
 pub mod enterprises;
 pub mod events;
 pub mod idempotency;
+pub mod log;
 pub mod qualifications;
 pub mod recycling;
 pub mod scans;

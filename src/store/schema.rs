@@ -189,6 +189,28 @@ diesel::joinable!(qualifications -> enterprises (enterprise_uscc));
 diesel::joinable!(recycling_certificates -> enterprises (enterprise_uscc));
 diesel::joinable!(dismantlings -> recycling_certificates (rc_number));
 
+diesel::table! {
+    log_state (id) {
+        id -> Integer,
+        size -> BigInt,
+    }
+}
+
+diesel::table! {
+    log_hashes (id) {
+        id -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    log_leaves (idx) {
+        idx -> BigInt,
+        event_seq -> BigInt,
+        leaf -> Binary,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     branches,
@@ -203,4 +225,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     scans,
     scan_counters,
     scan_summaries,
+    log_state,
+    log_hashes,
+    log_leaves,
 );

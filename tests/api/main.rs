@@ -11,6 +11,7 @@ mod helpers;
 mod idempotency;
 mod instances;
 mod keys;
+mod log_tree;
 mod openapi;
 mod pages;
 mod qr;

@@ -1,0 +1,4 @@
+DROP TABLE log_leaves;
+DROP TABLE log_hashes;
+DROP TABLE log_state;
+DROP FUNCTION log_append_only();

@@ -1,0 +1,3 @@
+DROP TABLE log_leaves;
+DROP TABLE log_hashes;
+DROP TABLE log_state;
