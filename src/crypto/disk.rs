@@ -4,6 +4,7 @@
 //! directory builds a [`KeyRing`]; rotating and compromising change it.
 
 mod files;
+mod log_key;
 mod metadata;
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ use crate::clock;
 use metadata::{KeyRecord, METADATA_FILE, Metadata};
 
 pub use files::prepare_dir;
+pub use log_key::{LOG_DIR, LogKey, open_or_create_log_key};
 
 /// Opens the ring in `dir`, creating the directory (mode 0700) and a first
 /// key when there is no ring yet.

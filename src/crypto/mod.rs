@@ -5,8 +5,10 @@
 //! `ed25519` is the one algorithm today; `jws` signs and verifies the QR
 //! payload (SPEC §3) and `jwk` writes RFC 8037 JWKs. The rest of the crate
 //! sees signing only through [`Signer`] and [`Verifier`]. `merkle` hashes
-//! and checks the proofs of the tamper-evident log (SPEC §12).
+//! and checks the proofs of the tamper-evident log (SPEC §12), `checkpoint`
+//! signs and opens its checkpoints with the log key (`disk::log_key`).
 
+pub mod checkpoint;
 pub mod disk;
 mod ed25519;
 pub mod jwk;
