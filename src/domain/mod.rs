@@ -48,6 +48,7 @@ pub mod claims;
 pub mod codes;
 pub mod event;
 pub mod id_number;
+pub mod log_leaf;
 pub mod owner;
 pub mod plate;
 pub mod principal;

@@ -1,5 +1,6 @@
 //! The append-only event log: one row per state change, written in the same
-//! transaction as the change itself.
+//! transaction as the change itself, each with its leaf in the Merkle log
+//! (`store::log`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -32,6 +33,9 @@ pub struct EventRecord {
     pub data: serde_json::Value,
 }
 
+/// Records an event and appends its leaf to the tamper-evident log, in the
+/// caller's transaction (no event without a leaf, no leaf without an
+/// event).
 pub fn record(
     conn: &mut DbConnection,
     subject: Subject<'_>,
@@ -41,7 +45,7 @@ pub fn record(
     data: serde_json::Value,
 ) -> StoreResult<()> {
     let (subject_kind, subject_id) = subject.parts();
-    diesel::insert_into(events::table)
+    let seq: i64 = on_backend!(conn, c => diesel::insert_into(events::table)
         .values(NewEvent {
             subject_kind,
             subject_id,
@@ -51,7 +55,9 @@ pub fn record(
             actor_token_id: actor.token_id.as_deref(),
             data: data.to_string(),
         })
-        .execute(conn)?;
+        .returning(events::seq)
+        .get_result(c))?;
+    super::log::append_event(conn, seq, subject, event_type, actor, at, &data)?;
     Ok(())
 }
 

@@ -15,13 +15,20 @@
 //! transactions can claim one index.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde_json::{Value, json};
 use tlog_tiles::tlog::{self, Hash};
 
 use super::schema::{log_hashes, log_leaves, log_state};
-use super::{DbConnection, StoreError, StoreResult};
+use super::{
+    DbConnection, StoreError, StoreResult, enterprises, qualifications, recycling, tokens,
+};
+use crate::clock::rfc3339;
+use crate::domain::Principal;
+use crate::domain::event::{EventType, Subject};
+use crate::domain::log_leaf::{self, LeafEvent};
 
 /// A leaf as appended.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,22 +68,20 @@ impl<'a> Hashes<'a> {
         }
     }
 
+    /// One cached point read per hash: appends need about one (at most
+    /// log₂ n), and a statement whose text is the same every time is never
+    /// prepared again (an `IN (…)` list of varying length would be).
     fn read(&self, indexes: &[u64]) -> StoreResult<Vec<Hash>> {
-        let ids = indexes
-            .iter()
-            .map(|&i| to_db(i))
-            .collect::<StoreResult<Vec<i64>>>()?;
         let mut conn = self.conn.borrow_mut();
-        let rows: Vec<(i64, Vec<u8>)> = log_hashes::table
-            .filter(log_hashes::id.eq_any(&ids))
-            .select((log_hashes::id, log_hashes::hash))
-            .load(&mut **conn)?;
-        let found: HashMap<i64, Vec<u8>> = rows.into_iter().collect();
-        ids.iter()
-            .map(|id| {
-                let bytes = found
-                    .get(id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("log hash {id} is missing")))?;
+        indexes
+            .iter()
+            .map(|&i| {
+                let id = to_db(i)?;
+                let query = log_hashes::table.find(id).select(log_hashes::hash);
+                let bytes: Option<Vec<u8>> =
+                    on_backend!(&mut **conn, c => query.get_result(c).optional())?;
+                let bytes =
+                    bytes.ok_or_else(|| StoreError::Corrupt(format!("log hash {id} is missing")))?;
                 <[u8; 32]>::try_from(bytes.as_slice())
                     .map(Hash)
                     .map_err(|_| StoreError::Corrupt(format!("log hash {id} is not 32 bytes")))
@@ -105,11 +110,27 @@ impl tlog::HashReader for Hashes<'_> {
 /// Appends one leaf (the bytes of event `event_seq`) and the node hashes
 /// it completes; returns its index. Call inside the change's transaction.
 pub fn append(conn: &mut DbConnection, event_seq: i64, leaf: &[u8]) -> StoreResult<Appended> {
-    let current = log_state::table.find(1).select(log_state::size);
-    let size: i64 = match conn {
+    let (size, _) = lock_state(conn)?;
+    append_at(conn, size, event_seq, leaf)
+}
+
+/// The tree's size and salt, the size row locked for this transaction.
+fn lock_state(conn: &mut DbConnection) -> StoreResult<(i64, Option<Vec<u8>>)> {
+    let current = log_state::table
+        .find(1)
+        .select((log_state::size, log_state::salt));
+    Ok(match conn {
         DbConnection::Sqlite(c) => current.get_result(c)?,
         DbConnection::Postgres(c) => current.for_update().get_result(c)?,
-    };
+    })
+}
+
+fn append_at(
+    conn: &mut DbConnection,
+    size: i64,
+    event_seq: i64,
+    leaf: &[u8],
+) -> StoreResult<Appended> {
     let index = from_db(size)?;
     let leaf_hash = tlog::record_hash(leaf);
     let hashes = {
@@ -118,27 +139,21 @@ pub fn append(conn: &mut DbConnection, event_seq: i64, leaf: &[u8]) -> StoreResu
             .map_err(|e| reader.error(e))?
     };
     let first = tlog::stored_hash_index(0, index);
-    let rows = hashes
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            Ok((
-                log_hashes::id.eq(to_db(first + i as u64)?),
-                log_hashes::hash.eq(h.0.to_vec()),
-            ))
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    on_backend!(conn, c => diesel::insert_into(log_hashes::table).values(&rows).execute(c))?;
-    diesel::insert_into(log_leaves::table)
-        .values((
-            log_leaves::idx.eq(size),
-            log_leaves::event_seq.eq(event_seq),
-            log_leaves::leaf.eq(leaf),
-        ))
-        .execute(conn)?;
-    diesel::update(log_state::table.find(1))
-        .set(log_state::size.eq(size + 1))
-        .execute(conn)?;
+    for (i, h) in hashes.iter().enumerate() {
+        let row = (
+            log_hashes::id.eq(to_db(first + i as u64)?),
+            log_hashes::hash.eq(h.0.as_slice()),
+        );
+        on_backend!(conn, c => diesel::insert_into(log_hashes::table).values(row).execute(c))?;
+    }
+    let row = (
+        log_leaves::idx.eq(size),
+        log_leaves::event_seq.eq(event_seq),
+        log_leaves::leaf.eq(leaf),
+    );
+    on_backend!(conn, c => diesel::insert_into(log_leaves::table).values(row).execute(c))?;
+    let grown = diesel::update(log_state::table.find(1)).set(log_state::size.eq(size + 1));
+    on_backend!(conn, c => grown.execute(c))?;
     Ok(Appended { index, leaf_hash })
 }
 
@@ -189,4 +204,178 @@ pub fn leaves(conn: &mut DbConnection, start: u64, end: u64) -> StoreResult<Vec<
             })
         })
         .collect()
+}
+
+/// The log's salt for private members (docs/LOG.md), made by the first
+/// append: 32 random bytes, kept in the database beside the tree (it keeps
+/// the public's guesses out of leaves; whoever reads the database sees the
+/// data itself). Made under the size row's lock, so two instances cannot
+/// each make one.
+fn make_salt(conn: &mut DbConnection) -> StoreResult<Vec<u8>> {
+    let mut salt = vec![0u8; 32];
+    getrandom::fill(&mut salt).map_err(|e| StoreError::Other(anyhow::anyhow!("no randomness: {e}")))?;
+    diesel::update(log_state::table.find(1))
+        .set(log_state::salt.eq(Some(&salt)))
+        .execute(conn)?;
+    Ok(salt)
+}
+
+/// The `state` a leaf written now would carry for `subject`: what the
+/// subject's latest leaf must still say unless its record was changed
+/// behind the service's back. `None` before the first leaf.
+pub fn state_now(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<Option<String>> {
+    let salt: Option<Vec<u8>> = log_state::table
+        .find(1)
+        .select(log_state::salt)
+        .get_result(conn)?;
+    let Some(salt) = salt else {
+        return Ok(None);
+    };
+    let record = subject_record(conn, subject)?;
+    Ok(Some(log_leaf::state_hash(&record, &salt)))
+}
+
+/// Appends the leaf of event `seq` (just inserted, in this transaction):
+/// the event with the state hash of its subject's record as it now stands.
+pub fn append_event(
+    conn: &mut DbConnection,
+    seq: i64,
+    subject: Subject<'_>,
+    event_type: EventType,
+    actor: &Principal,
+    at: NaiveDateTime,
+    data: &Value,
+) -> StoreResult<Appended> {
+    let (size, salt) = lock_state(conn)?;
+    let salt = match salt {
+        Some(salt) => salt,
+        None => make_salt(conn)?,
+    };
+    let record = subject_record(conn, subject)?;
+    let (subject_kind, subject_id) = subject.parts();
+    let event = LeafEvent {
+        seq,
+        event_type: event_type.as_str(),
+        at,
+        actor_role: actor.role.as_str(),
+        actor_token_id: actor.token_id.as_deref(),
+        subject_kind,
+        subject_id,
+        data,
+    };
+    append_at(conn, size, seq, &log_leaf::leaf(&event, &record, &salt))
+}
+
+fn time(t: NaiveDateTime) -> Value {
+    Value::String(rfc3339(t))
+}
+
+fn opt_time(t: Option<NaiveDateTime>) -> Value {
+    t.map_or(Value::Null, time)
+}
+
+fn enum_value<T: serde::Serialize>(v: &T) -> StoreResult<Value> {
+    serde_json::to_value(v).map_err(|e| StoreError::Other(e.into()))
+}
+
+/// A subject's record as it stands, as JSON with the stored columns'
+/// names (docs/LOG.md lists them): what a leaf's `state` hashes.
+pub fn subject_record(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<Value> {
+    Ok(match subject {
+        Subject::RecyclingCertificate(number) => {
+            let r = recycling::load(conn, number)?;
+            let row = &r.row;
+            json!({
+                "number": row.number,
+                "enterprise_uscc": row.enterprise_uscc,
+                "qualification_number": row.qualification_number,
+                "branch_id": row.branch_id,
+                "revision": row.revision,
+                "vin": row.vin,
+                "vin_override_reason": row.vin_override_reason,
+                "plate": row.plate,
+                "plate_type": row.plate_type,
+                "vehicle_type": row.vehicle_type,
+                "commercial": row.commercial,
+                "brand_model": row.brand_model,
+                "engine_number": row.engine_number,
+                "fuel_type": row.fuel_type,
+                "battery_codes": row.battery_codes.0,
+                "owner_name": row.owner_name,
+                "owner_id_type": row.owner_id_type,
+                "owner_id_number": row.owner_id_number,
+                "received_on": row.received_on.to_string(),
+                "status": enum_value(&row.status)?,
+                "registered_at": time(row.registered_at),
+                "voided_at": opt_time(row.voided_at),
+                "void_reason": row.void_reason,
+                "deregistered_at": opt_time(row.deregistered_at),
+                "deregistration_office": row.deregistration_office,
+                "qr_url": row.qr_url,
+                "dismantling": r.dismantling.as_ref().map(|d| json!({
+                    "dismantled_on": d.dismantled_on.to_string(),
+                    "site": d.site,
+                    "supervision_kind": d.supervision_kind,
+                    "supervision_officer": d.supervision_officer,
+                    "recorded_at": time(d.recorded_at),
+                })),
+            })
+        }
+        Subject::Qualification(number) => {
+            let row = qualifications::load(conn, number)?.row;
+            json!({
+                "number": row.number,
+                "enterprise_uscc": row.enterprise_uscc,
+                "issuing_authority": row.issuing_authority,
+                "issued_on": row.issued_on.to_string(),
+                "valid_until": row.valid_until.map(|d| d.to_string()),
+                "revision": row.revision,
+                "status": enum_value(&row.status)?,
+                "revocation_kind": row.revocation_kind,
+                "created_at": time(row.created_at),
+                "updated_at": time(row.updated_at),
+            })
+        }
+        Subject::Enterprise(uscc) => {
+            let row = enterprises::find(conn, uscc)?;
+            let branches: Vec<Value> = enterprises::branches_of(conn, uscc)?
+                .into_iter()
+                .map(|b| {
+                    json!({
+                        "id": b.id,
+                        "name": b.name,
+                        "address": b.address,
+                        "uscc": b.uscc,
+                        "created_at": time(b.created_at),
+                    })
+                })
+                .collect();
+            json!({
+                "uscc": row.uscc,
+                "name": row.name,
+                "legal_representative": row.legal_representative,
+                "address": row.address,
+                "dismantling_sites": row.dismantling_sites.0,
+                "uscc_override_reason": row.uscc_override_reason,
+                "created_at": time(row.created_at),
+                "updated_at": time(row.updated_at),
+                "branches": branches,
+            })
+        }
+        Subject::Token(id) => {
+            let row = tokens::find(conn, id)?;
+            json!({
+                "id": row.id,
+                "token_hash": row.token_hash,
+                "role": row.role,
+                "enterprise_uscc": row.enterprise_uscc,
+                "label": row.label,
+                "created_at": time(row.created_at),
+                "expires_at": opt_time(row.expires_at),
+                "revoked_at": opt_time(row.revoked_at),
+            })
+        }
+        // The key ring lives in the keys directory, not the database.
+        Subject::Key(kid) => json!({ "kid": kid }),
+    })
 }

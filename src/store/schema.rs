@@ -193,6 +193,7 @@ diesel::table! {
     log_state (id) {
         id -> Integer,
         size -> BigInt,
+        salt -> Nullable<Binary>,
     }
 }
 

@@ -5,7 +5,10 @@
 
 CREATE TABLE log_state (
     id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
-    size BIGINT NOT NULL
+    size BIGINT NOT NULL,
+    -- 32 random bytes for the salted hashes of private members, made by
+    -- the first append (docs/LOG.md).
+    salt BLOB
 );
 INSERT INTO log_state (id, size) VALUES (1, 0);
 

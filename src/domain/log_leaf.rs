@@ -1,0 +1,171 @@
+//! The canonical encoding of a log leaf (SPEC §12, docs/LOG.md): one event
+//! with the SHA-256 of its subject's record after the change. No I/O: the
+//! store hands in the event, the record and the log's salt.
+//!
+//! Canonical JSON here: object members sorted by key (byte order), no
+//! whitespace, strings as `serde_json` writes them (UTF-8; only `"`, `\` and
+//! control characters escaped), integers in decimal, times in RFC 3339 UTC.
+//! Members that may hold personal data or free text (owner names, identity
+//! numbers, reasons, labels, officers' names) enter a leaf, and the record
+//! behind its `state`, only as salted hashes: a public reader of the log
+//! cannot test a guessed identity number against it.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::NaiveDateTime;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// The leaf format's version, its first member.
+pub const LEAF_VERSION: u64 = 1;
+
+/// Members whose string values are salted hashes in leaves and states,
+/// wherever they appear.
+pub const PRIVATE_MEMBERS: &[&str] = &[
+    "owner_name",
+    "owner_id_number",
+    "legal_representative",
+    "reason",
+    "void_reason",
+    "vin_check_override",
+    "vin_override_reason",
+    "uscc_checksum_override",
+    "uscc_override_reason",
+    "label",
+    "officer",
+    "supervision_officer",
+];
+
+/// One event as it enters the log.
+#[derive(Debug, Clone, Copy)]
+pub struct LeafEvent<'a> {
+    pub seq: i64,
+    pub event_type: &'a str,
+    pub at: NaiveDateTime,
+    pub actor_role: &'a str,
+    pub actor_token_id: Option<&'a str>,
+    pub subject_kind: &'a str,
+    pub subject_id: &'a str,
+    pub data: &'a Value,
+}
+
+/// A private value as it stands in the log: `sha256:` and the base64
+/// SHA-256 of the salt, a zero byte and the value.
+pub fn salted(salt: &[u8], value: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update([0u8]);
+    h.update(value.as_bytes());
+    format!("sha256:{}", STANDARD.encode(h.finalize()))
+}
+
+/// `value` with every private member's string replaced by its salted hash.
+pub fn redacted(value: &Value, salt: &[u8]) -> Value {
+    match value {
+        Value::Object(members) => Value::Object(
+            members
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) if PRIVATE_MEMBERS.contains(&k.as_str()) => {
+                            Value::String(salted(salt, s))
+                        }
+                        other => redacted(other, salt),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redacted(v, salt)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The canonical bytes of a JSON value (members sorted: `serde_json`'s map
+/// is ordered by key unless its `preserve_order` feature is on, and the
+/// unit test below pins that it is not).
+pub fn canonical(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// The `state` of a record: base64 SHA-256 of its redacted canonical JSON.
+pub fn state_hash(record: &Value, salt: &[u8]) -> String {
+    STANDARD.encode(Sha256::digest(canonical(&redacted(record, salt))))
+}
+
+/// The leaf's bytes.
+pub fn leaf(event: &LeafEvent<'_>, record: &Value, salt: &[u8]) -> Vec<u8> {
+    canonical(&json!({
+        "v": LEAF_VERSION,
+        "seq": event.seq,
+        "type": event.event_type,
+        "at": crate::clock::rfc3339(event.at),
+        "actor": {"role": event.actor_role, "token_id": event.actor_token_id},
+        "subject": {"kind": event.subject_kind, "id": event.subject_id},
+        "data": redacted(event.data, salt),
+        "state": state_hash(record, salt),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 2)
+            .unwrap()
+            .and_hms_micro_opt(10, 0, 0, 123_456)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_leaf_is_canonical_json_without_personal_data() {
+        let salt = [9u8; 32];
+        let data = json!({"vin": "LSVAM4187C2184847", "reason": "车主张三 430903199001011234 申请",
+                          "dismantling": {"supervision": {"kind": "police", "officer": "李警官"}}});
+        let record = json!({"number": "RC-1", "owner_name": "张三", "owner_id_number": "430903199001011234"});
+        let event = LeafEvent {
+            seq: 7,
+            event_type: "rc_voided",
+            at: at(),
+            actor_role: "authority",
+            actor_token_id: Some("tok_1"),
+            subject_kind: "RC",
+            subject_id: "RC-1",
+            data: &data,
+        };
+        let bytes = leaf(&event, &record, &salt);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        for private in ["张三", "430903199001011234", "李警官"] {
+            assert!(!text.contains(private), "{private} in {text}");
+        }
+        let expected_reason = salted(&salt, "车主张三 430903199001011234 申请");
+        assert_eq!(
+            text,
+            format!(
+                concat!(
+                    r#"{{"actor":{{"role":"authority","token_id":"tok_1"}},"at":"2026-12-02T10:00:00.123456Z","#,
+                    r#""data":{{"dismantling":{{"supervision":{{"kind":"police","officer":"{}"}}}},"reason":"{}","vin":"LSVAM4187C2184847"}},"#,
+                    r#""seq":7,"state":"{}","subject":{{"id":"RC-1","kind":"RC"}},"type":"rc_voided","v":1}}"#
+                ),
+                salted(&salt, "李警官"),
+                expected_reason,
+                state_hash(&record, &salt)
+            )
+        );
+        // The same inputs give the same bytes; any change to the record
+        // changes the state, and so the leaf.
+        assert_eq!(leaf(&event, &record, &salt), bytes);
+        let edited = json!({"number": "RC-1", "owner_name": "李四", "owner_id_number": "430903199001011234"});
+        assert_ne!(leaf(&event, &edited, &salt), bytes);
+        // Another salt, other hashes: a table of guesses made for one log
+        // does not serve another.
+        assert_ne!(state_hash(&record, &[1u8; 32]), state_hash(&record, &salt));
+    }
+
+    #[test]
+    fn member_order_does_not_change_the_bytes() {
+        let a: Value = serde_json::from_str(r#"{"b":1,"a":{"d":2,"c":3}}"#).unwrap();
+        assert_eq!(canonical(&a), br#"{"a":{"c":3,"d":2},"b":1}"#);
+    }
+}
