@@ -33,6 +33,20 @@ pub enum Subject<'a> {
     Key(&'a str),
 }
 
+impl<'a> Subject<'a> {
+    /// The subject of a stored kind and id.
+    pub fn from_parts(kind: &str, id: &'a str) -> Option<Subject<'a>> {
+        Some(match kind {
+            "enterprise" => Subject::Enterprise(id),
+            "token" => Subject::Token(id),
+            "key" => Subject::Key(id),
+            k if k == CertKind::Qc.as_str() => Subject::Qualification(id),
+            k if k == CertKind::Rc.as_str() => Subject::RecyclingCertificate(id),
+            _ => return None,
+        })
+    }
+}
+
 impl Subject<'_> {
     /// The stored kind and id.
     pub fn parts(&self) -> (&'static str, &str) {

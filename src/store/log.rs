@@ -80,8 +80,8 @@ impl<'a> Hashes<'a> {
                 let query = log_hashes::table.find(id).select(log_hashes::hash);
                 let bytes: Option<Vec<u8>> =
                     on_backend!(&mut **conn, c => query.get_result(c).optional())?;
-                let bytes =
-                    bytes.ok_or_else(|| StoreError::Corrupt(format!("log hash {id} is missing")))?;
+                let bytes = bytes
+                    .ok_or_else(|| StoreError::Corrupt(format!("log hash {id} is missing")))?;
                 <[u8; 32]>::try_from(bytes.as_slice())
                     .map(Hash)
                     .map_err(|_| StoreError::Corrupt(format!("log hash {id} is not 32 bytes")))
@@ -213,7 +213,8 @@ pub fn leaves(conn: &mut DbConnection, start: u64, end: u64) -> StoreResult<Vec<
 /// each make one.
 fn make_salt(conn: &mut DbConnection) -> StoreResult<Vec<u8>> {
     let mut salt = vec![0u8; 32];
-    getrandom::fill(&mut salt).map_err(|e| StoreError::Other(anyhow::anyhow!("no randomness: {e}")))?;
+    getrandom::fill(&mut salt)
+        .map_err(|e| StoreError::Other(anyhow::anyhow!("no randomness: {e}")))?;
     diesel::update(log_state::table.find(1))
         .set(log_state::salt.eq(Some(&salt)))
         .execute(conn)?;
@@ -235,6 +236,97 @@ pub fn state_now(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<O
     Ok(Some(log_leaf::state_hash(&record, &salt)))
 }
 
+/// Appends, in one transaction, a leaf for every stored event that has
+/// none, oldest first: the events of a database made before the log (a
+/// migration step, run after the SQL migrations). Their `state` is their
+/// subject's record as it stands now (what it was after each change is not
+/// stored); a subject no longer in the database hashes as `null`. Returns
+/// how many were appended.
+pub fn append_missing(conn: &mut DbConnection) -> StoreResult<u64> {
+    super::write_tx(conn, |conn| {
+        lock_state(conn)?;
+        type Stored = (
+            i64,
+            String,
+            String,
+            String,
+            NaiveDateTime,
+            String,
+            Option<String>,
+            String,
+        );
+        let missing: Vec<Stored> = super::schema::events::table
+            .left_join(log_leaves::table)
+            .filter(log_leaves::idx.is_null())
+            .order(super::schema::events::seq.asc())
+            .select((
+                super::schema::events::seq,
+                super::schema::events::subject_kind,
+                super::schema::events::subject_id,
+                super::schema::events::event_type,
+                super::schema::events::at,
+                super::schema::events::actor_role,
+                super::schema::events::actor_token_id,
+                super::schema::events::data,
+            ))
+            .load(conn)?;
+        for (seq, kind, id, event_type, at, role, token_id, data) in &missing {
+            let corrupt = |what: &str| StoreError::Corrupt(format!("event {seq}: {what}"));
+            let subject =
+                Subject::from_parts(kind, id).ok_or_else(|| corrupt("unknown subject kind"))?;
+            let data: Value =
+                serde_json::from_str(data).map_err(|_| corrupt("data is not JSON"))?;
+            let event = EventRef {
+                seq: *seq,
+                subject,
+                event_type,
+                at: *at,
+                role,
+                token_id: token_id.as_deref(),
+                data: &data,
+            };
+            let record = match subject_record(conn, subject) {
+                Err(StoreError::NotFound) => Value::Null,
+                other => other?,
+            };
+            append_leaf(conn, &event, &record)?;
+        }
+        Ok(missing.len() as u64)
+    })
+}
+
+/// One stored event, as its leaf needs it.
+struct EventRef<'a> {
+    seq: i64,
+    subject: Subject<'a>,
+    event_type: &'a str,
+    at: NaiveDateTime,
+    role: &'a str,
+    token_id: Option<&'a str>,
+    data: &'a Value,
+}
+
+/// Appends the leaf of one event, with the state of `record`.
+fn append_leaf(conn: &mut DbConnection, e: &EventRef<'_>, record: &Value) -> StoreResult<Appended> {
+    let (size, salt) = lock_state(conn)?;
+    let salt = match salt {
+        Some(salt) => salt,
+        None => make_salt(conn)?,
+    };
+    let (subject_kind, subject_id) = e.subject.parts();
+    let event = LeafEvent {
+        seq: e.seq,
+        event_type: e.event_type,
+        at: e.at,
+        actor_role: e.role,
+        actor_token_id: e.token_id,
+        subject_kind,
+        subject_id,
+        data: e.data,
+    };
+    append_at(conn, size, e.seq, &log_leaf::leaf(&event, record, &salt))
+}
+
 /// Appends the leaf of event `seq` (just inserted, in this transaction):
 /// the event with the state hash of its subject's record as it now stands.
 pub fn append_event(
@@ -246,24 +338,17 @@ pub fn append_event(
     at: NaiveDateTime,
     data: &Value,
 ) -> StoreResult<Appended> {
-    let (size, salt) = lock_state(conn)?;
-    let salt = match salt {
-        Some(salt) => salt,
-        None => make_salt(conn)?,
-    };
     let record = subject_record(conn, subject)?;
-    let (subject_kind, subject_id) = subject.parts();
-    let event = LeafEvent {
+    let event = EventRef {
         seq,
+        subject,
         event_type: event_type.as_str(),
         at,
-        actor_role: actor.role.as_str(),
-        actor_token_id: actor.token_id.as_deref(),
-        subject_kind,
-        subject_id,
+        role: actor.role.as_str(),
+        token_id: actor.token_id.as_deref(),
         data,
     };
-    append_at(conn, size, seq, &log_leaf::leaf(&event, &record, &salt))
+    append_leaf(conn, &event, &record)
 }
 
 fn time(t: NaiveDateTime) -> Value {

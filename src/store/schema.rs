@@ -188,6 +188,7 @@ diesel::joinable!(branches -> enterprises (enterprise_uscc));
 diesel::joinable!(qualifications -> enterprises (enterprise_uscc));
 diesel::joinable!(recycling_certificates -> enterprises (enterprise_uscc));
 diesel::joinable!(dismantlings -> recycling_certificates (rc_number));
+diesel::joinable!(log_leaves -> events (event_seq));
 
 diesel::table! {
     log_state (id) {

@@ -143,7 +143,53 @@ async fn a_record_edited_behind_the_service_no_longer_matches_its_leaf() {
     assert_ne!(log::state_now(&mut conn, rc).unwrap(), Some(stated));
 }
 
+/// A database made before the log: the migration step appends every stored
+/// event, oldest first, each with its subject's state as it stands.
+async fn the_events_stored_before_the_log_are_appended_by_the_migration() {
+    use diesel_migrations::MigrationHarness;
+    let app = spawn_app().await;
+    busy_registry(&app).await;
+    let events = count_rows_in(&app.db, "events");
+    let mut conn = app.db.connect();
+    // Back to the schema before the log (its tables dropped).
+    match &mut conn {
+        scrapcert::store::DbConnection::Sqlite(c) => {
+            c.revert_last_migration(scrapcert::store::SQLITE_MIGRATIONS)
+                .unwrap();
+        }
+        scrapcert::store::DbConnection::Postgres(c) => {
+            c.revert_last_migration(scrapcert::store::POSTGRES_MIGRATIONS)
+                .unwrap();
+        }
+    }
+    assert!(app.db.try_exec("SELECT COUNT(*) FROM log_leaves").is_err());
+    scrapcert::store::run_migrations(&mut conn).unwrap();
+    let size = log::size(&mut conn).unwrap();
+    assert_eq!(size as i64, events);
+    let leaves = log::leaves(&mut conn, 0, size).unwrap();
+    let seqs: Vec<i64> = leaves.iter().map(|l| l.event_seq).collect();
+    let mut sorted = seqs.clone();
+    sorted.sort_unstable();
+    assert_eq!(seqs, sorted, "oldest first");
+    let bytes: Vec<Vec<u8>> = leaves.iter().map(|l| l.bytes.clone()).collect();
+    assert_eq!(log::root(&mut conn, size).unwrap(), reference_root(&bytes));
+    let last_rc = leaves
+        .iter()
+        .rev()
+        .map(|l| serde_json::from_slice::<Value>(&l.bytes).unwrap())
+        .find(|v| v["subject"]["id"] == "RC-L1")
+        .unwrap();
+    assert_eq!(
+        log::state_now(&mut conn, Subject::RecyclingCertificate("RC-L1")).unwrap(),
+        last_rc["state"].as_str().map(String::from)
+    );
+    // Run again: nothing is missing, nothing is appended twice.
+    scrapcert::store::run_migrations(&mut conn).unwrap();
+    assert_eq!(log::size(&mut conn).unwrap(), size);
+}
+
 crate::backend_tests!(
+    the_events_stored_before_the_log_are_appended_by_the_migration,
     every_event_is_one_leaf_in_order_and_the_root_is_rfc_6962s,
     no_leaf_carries_personal_data,
     a_record_edited_behind_the_service_no_longer_matches_its_leaf,
