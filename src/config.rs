@@ -41,6 +41,11 @@ pub struct Settings {
     #[arg(long, env = "SCRAPCERT_ISSUER", default_value = "local", global = true)]
     pub issuer: String,
 
+    /// The origin line of the log's checkpoints and its key's name
+    /// (default `scrapcert.local/` + the issuer).
+    #[arg(long, env = "SCRAPCERT_LOG_ORIGIN", global = true)]
+    pub log_origin: Option<String>,
+
     /// Days after receipt before an RC with no dismantling record is flagged.
     #[arg(
         long,
@@ -148,6 +153,7 @@ impl Settings {
             keys_dir: PathBuf::from("./keys"),
             public_url: None,
             issuer: "local".into(),
+            log_origin: None,
             dismantle_days: 30,
             scan_daily_limit: 20,
             scan_retention_days: 365,
@@ -193,6 +199,13 @@ impl Settings {
             );
         }
         Ok(())
+    }
+
+    /// The log's origin (SPEC §12).
+    pub fn log_origin(&self) -> String {
+        self.log_origin
+            .clone()
+            .unwrap_or_else(|| format!("scrapcert.local/{}", self.issuer))
     }
 
     /// The base of QR URLs, without a trailing slash.

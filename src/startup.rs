@@ -14,6 +14,7 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::{self as routes};
 use crate::service::Db;
+use crate::service::log::{Checkpointer, LogSigner, start_checkpointer};
 use crate::service::scan_log::ScanLog;
 use crate::service::signing::Keys;
 use crate::store::{self as db, DatabaseTarget};
@@ -22,6 +23,8 @@ pub struct Application {
     port: u16,
     server: Server,
     scan_log: Arc<ScanLog>,
+    /// The log's checkpoint writer, stopped with the server.
+    _checkpoints: Checkpointer,
 }
 
 impl Application {
@@ -63,6 +66,14 @@ impl Application {
             std::time::Duration::from_millis(settings.db_timeout_ms.max(100)),
         )
         .context("cannot start the database writer")?;
+        let log_signer = Arc::new(LogSigner {
+            key: crate::crypto::disk::open_or_create_log_key(
+                &settings.keys_dir,
+                &settings.log_origin(),
+            )?,
+            origin: settings.log_origin(),
+        });
+        let checkpoints = start_checkpointer(pool.clone(), log_signer, clock.clone());
         let (scan_log, _writer) = ScanLog::start(
             pool,
             settings.scan_queue,
@@ -121,6 +132,7 @@ impl Application {
             port,
             server: server.run(),
             scan_log,
+            _checkpoints: checkpoints,
         })
     }
 

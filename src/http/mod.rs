@@ -6,6 +6,7 @@ pub mod auth;
 pub mod enterprises;
 pub mod error;
 pub mod health;
+pub mod log;
 pub mod pages;
 pub mod portal;
 pub mod qualifications;
@@ -50,6 +51,9 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/healthz" => health::healthz),
         route!(GET "/readyz" => health::readyz),
         route!(GET "/.well-known/jwks.json" => verify::jwks),
+        route!(GET "/api/v1/log/checkpoint" => log::checkpoint),
+        route!(GET "/api/v1/log/proofs/inclusion" => log::inclusion),
+        route!(GET "/api/v1/log/proofs/consistency" => log::consistency),
         route!(POST "/api/v1/tokens" => tokens::create),
         route!(DELETE "/api/v1/tokens/{id}" => tokens::revoke),
         route!(POST "/api/v1/enterprises" => enterprises::create),

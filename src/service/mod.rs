@@ -4,6 +4,7 @@
 
 pub mod enterprises;
 mod group;
+pub mod log;
 pub mod qualifications;
 pub mod recycling;
 pub mod scan_log;

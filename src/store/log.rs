@@ -21,7 +21,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 use tlog_tiles::tlog::{self, Hash};
 
-use super::schema::{log_hashes, log_leaves, log_state};
+use super::schema::{log_checkpoints, log_hashes, log_leaves, log_state};
 use super::{
     DbConnection, StoreError, StoreResult, enterprises, qualifications, recycling, tokens,
 };
@@ -463,4 +463,48 @@ pub fn subject_record(conn: &mut DbConnection, subject: Subject<'_>) -> StoreRes
         // The key ring lives in the keys directory, not the database.
         Subject::Key(kid) => json!({ "kid": kid }),
     })
+}
+
+/// A stored checkpoint: the signed note of one tree size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub note: String,
+    pub signed_at: NaiveDateTime,
+}
+
+/// The checkpoint of the largest tree signed so far.
+pub fn latest_checkpoint(conn: &mut DbConnection) -> StoreResult<Option<StoredCheckpoint>> {
+    let row: Option<(i64, String, NaiveDateTime)> = log_checkpoints::table
+        .order(log_checkpoints::size.desc())
+        .select((
+            log_checkpoints::size,
+            log_checkpoints::note,
+            log_checkpoints::signed_at,
+        ))
+        .first(conn)
+        .optional()?;
+    row.map(|(size, note, signed_at)| {
+        Ok(StoredCheckpoint {
+            size: from_db(size)?,
+            note,
+            signed_at,
+        })
+    })
+    .transpose()
+}
+
+/// Stores a checkpoint; one already stored for the same size stays (two
+/// instances sign the same text: Ed25519 signatures are deterministic).
+pub fn insert_checkpoint(conn: &mut DbConnection, c: &StoredCheckpoint) -> StoreResult<()> {
+    let row = (
+        log_checkpoints::size.eq(to_db(c.size)?),
+        log_checkpoints::note.eq(&c.note),
+        log_checkpoints::signed_at.eq(c.signed_at),
+    );
+    on_backend!(conn, c => diesel::insert_into(log_checkpoints::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(())
 }

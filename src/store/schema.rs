@@ -213,6 +213,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    log_checkpoints (size) {
+        size -> BigInt,
+        note -> Text,
+        signed_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     branches,
@@ -230,4 +238,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     log_state,
     log_hashes,
     log_leaves,
+    log_checkpoints,
 );

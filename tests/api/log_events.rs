@@ -27,7 +27,7 @@ fn reference_root(leaves: &[Vec<u8>]) -> merkle::Hash {
 /// A registry with one of each change: enterprise, QC, RC (registered,
 /// dismantled), a second RC voided with a reason naming its owner, the QC
 /// suspended, a token made.
-async fn busy_registry(app: &TestApp) -> Enterprise {
+pub async fn busy_registry(app: &TestApp) -> Enterprise {
     let e = app.qualified_enterprise(51).await;
     app.register_rc(&e, &fresh_rc_body("RC-L1", &make_vin(51)))
         .await

@@ -11,6 +11,7 @@ mod helpers;
 mod idempotency;
 mod instances;
 mod keys;
+mod log_api;
 mod log_events;
 mod log_tree;
 mod openapi;

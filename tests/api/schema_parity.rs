@@ -220,6 +220,7 @@ async fn the_schema_reader_sees_what_the_migrations_declare() {
             "enterprises",
             "events",
             "idempotency_keys",
+            "log_checkpoints",
             "log_hashes",
             "log_leaves",
             "log_state",

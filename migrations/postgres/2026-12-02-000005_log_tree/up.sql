@@ -31,3 +31,10 @@ CREATE TRIGGER log_hashes_append_only BEFORE UPDATE OR DELETE ON log_hashes
 FOR EACH ROW EXECUTE FUNCTION log_append_only();
 CREATE TRIGGER log_leaves_append_only BEFORE UPDATE OR DELETE ON log_leaves
 FOR EACH ROW EXECUTE FUNCTION log_append_only();
+
+-- Signed checkpoints (C2SP signed notes), one per tree size signed.
+CREATE TABLE log_checkpoints (
+    size BIGINT PRIMARY KEY NOT NULL,
+    note TEXT NOT NULL,
+    signed_at TIMESTAMP NOT NULL
+);

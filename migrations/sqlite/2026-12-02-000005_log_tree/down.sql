@@ -1,3 +1,4 @@
+DROP TABLE log_checkpoints;
 DROP TABLE log_leaves;
 DROP TABLE log_hashes;
 DROP TABLE log_state;

@@ -31,3 +31,10 @@ CREATE TRIGGER log_leaves_append_only_update BEFORE UPDATE ON log_leaves
 BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 CREATE TRIGGER log_leaves_append_only_delete BEFORE DELETE ON log_leaves
 BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+
+-- Signed checkpoints (C2SP signed notes), one per tree size signed.
+CREATE TABLE log_checkpoints (
+    size BIGINT PRIMARY KEY NOT NULL,
+    note TEXT NOT NULL,
+    signed_at TIMESTAMP NOT NULL
+);

@@ -1,0 +1,103 @@
+//! The tamper-evident log's read API (SPEC §12): the latest signed
+//! checkpoint, and inclusion and consistency proofs within signed trees.
+//! Public: the tree holds no personal data (docs/LOG.md).
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::domain::{FieldCode, Principal};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::service::log::{self, LogError};
+
+impl From<LogError> for ApiError {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::OutOfRange { field, detail } => {
+                ApiError::field(field, FieldCode::OutOfOrder, detail)
+            }
+            LogError::NoCheckpoint => ApiError::Unavailable(anyhow::anyhow!(
+                "no checkpoint has been signed yet; one will be within a second"
+            )),
+            LogError::Store(e) => e.into(),
+            LogError::Signing(e) => ApiError::internal(e),
+        }
+    }
+}
+
+fn b64(hashes: &[[u8; 32]]) -> Vec<String> {
+    hashes.iter().map(|h| STANDARD.encode(h)).collect()
+}
+
+fn required(field: &str, value: Option<u64>) -> Result<u64, ApiError> {
+    value.ok_or_else(|| {
+        ApiError::field(
+            field,
+            FieldCode::Required,
+            format!("{field} is required (a whole number)"),
+        )
+    })
+}
+
+/// `GET /api/v1/log/checkpoint`: the latest checkpoint, a C2SP signed note.
+pub async fn checkpoint(
+    _principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let latest = state.db(log::latest).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .content_type("text/plain; charset=utf-8")
+        .body(latest.note))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    index: Option<u64>,
+    size: Option<u64>,
+}
+
+/// `GET /api/v1/log/proofs/inclusion?index=I&size=N`.
+pub async fn inclusion(
+    _principal: Principal,
+    state: web::Data<AppState>,
+    query: web::Query<InclusionQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let (index, size) = (required("index", q.index)?, required("size", q.size)?);
+    let p = state
+        .db(move |conn| log::inclusion(conn, index, size))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "index": p.index,
+        "tree_size": p.tree_size,
+        "leaf_hash": STANDARD.encode(p.leaf_hash),
+        "proof": b64(&p.proof),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    from: Option<u64>,
+    to: Option<u64>,
+}
+
+/// `GET /api/v1/log/proofs/consistency?from=M&to=N`.
+pub async fn consistency(
+    _principal: Principal,
+    state: web::Data<AppState>,
+    query: web::Query<ConsistencyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let (from, to) = (required("from", q.from)?, required("to", q.to)?);
+    let proof = state
+        .db(move |conn| log::consistency(conn, from, to))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"from": from, "to": to, "proof": b64(&proof)})))
+}

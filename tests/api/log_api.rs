@@ -1,0 +1,177 @@
+//! The log's read API (SPEC §12) through a real server: the signed
+//! checkpoint opens with the log key and covers every event within a
+//! second; every inclusion proof leads to its root, checked by our verifier
+//! and by an independent Python script (hashlib only); consistency proofs
+//! join two checkpoints; bad sizes are field-level 400s.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use scrapcert::crypto::{checkpoint, merkle};
+
+use crate::helpers::*;
+use crate::log_events::busy_registry;
+
+/// The latest checkpoint once it covers `size` leaves (signed within a
+/// second of the change; waited for up to ten).
+async fn checkpoint_covering(app: &TestApp, size: u64) -> (String, checkpoint::Opened) {
+    let vkey = std::fs::read_to_string(app.settings.keys_dir.join("log/log.vkey")).unwrap();
+    let origin = app.settings.log_origin();
+    let started = Instant::now();
+    loop {
+        let a = app.get("/api/v1/log/checkpoint", None).await;
+        if a.status == 200 {
+            assert_eq!(a.content_type, "text/plain; charset=utf-8");
+            let note = a.body.as_str().unwrap().to_string();
+            let opened = checkpoint::open(note.as_bytes(), vkey.trim(), &origin).unwrap();
+            if opened.size >= size {
+                return (note, opened);
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no checkpoint of {size} leaves"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn python_accepts(proof: &Value, root: &[u8; 32]) -> bool {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/scripts/log_inclusion.py"
+    );
+    let mut input = proof.clone();
+    input["root"] = json!(STANDARD.encode(root));
+    let mut child = Command::new("python3")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    child.wait().unwrap().success()
+}
+
+fn hashes(list: &Value) -> Vec<Vec<u8>> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| STANDARD.decode(h.as_str().unwrap()).unwrap())
+        .collect()
+}
+
+async fn every_change_is_provable_from_a_signed_checkpoint() {
+    let app = spawn_app().await;
+    busy_registry(&app).await;
+    let events = count_rows_in(&app.db, "events") as u64;
+    let (note, cp) = checkpoint_covering(&app, events).await;
+    assert_eq!(cp.size, events, "{note}");
+    assert!(note.starts_with(&format!("{}\n{events}\n", app.settings.log_origin())));
+    let mut conn = app.db.connect();
+    let leaves = scrapcert::store::log::leaves(&mut conn, 0, events).unwrap();
+    for leaf in &leaves {
+        let a = app
+            .get(
+                &format!(
+                    "/api/v1/log/proofs/inclusion?index={}&size={events}",
+                    leaf.index
+                ),
+                None,
+            )
+            .await;
+        let p = a.expect(200).clone();
+        assert_eq!(p["index"], leaf.index);
+        assert_eq!(p["tree_size"], events);
+        let leaf_hash = STANDARD.decode(p["leaf_hash"].as_str().unwrap()).unwrap();
+        assert_eq!(leaf_hash, merkle::leaf_hash(&leaf.bytes).0);
+        let proof = hashes(&p["proof"]);
+        assert_eq!(
+            merkle::verify_inclusion(leaf.index, events, &leaf_hash, &proof, &cp.root),
+            Ok(())
+        );
+        assert!(python_accepts(&p, &cp.root), "python refused {p}");
+        // A proof for another leaf does not pass for this one.
+        let mut wrong = p.clone();
+        wrong["index"] = json!((leaf.index + 1) % events);
+        assert!(!python_accepts(&wrong, &cp.root) || events == 1);
+    }
+    // A later change, a later checkpoint, consistent with the first.
+    let e = app.qualified_enterprise(61).await;
+    app.register_rc(&e, &fresh_rc_body("RC-L9", &make_vin(61)))
+        .await
+        .expect(201);
+    let later = count_rows_in(&app.db, "events") as u64;
+    let (_, cp2) = checkpoint_covering(&app, later).await;
+    let c = app
+        .get(
+            &format!(
+                "/api/v1/log/proofs/consistency?from={events}&to={}",
+                cp2.size
+            ),
+            None,
+        )
+        .await;
+    let c = c.expect(200).clone();
+    assert_eq!(
+        merkle::verify_consistency(events, cp2.size, &cp.root, &cp2.root, &hashes(&c["proof"])),
+        Ok(())
+    );
+}
+
+async fn proofs_outside_the_signed_tree_are_field_level_errors() {
+    let app = spawn_app().await;
+    busy_registry(&app).await;
+    let events = count_rows_in(&app.db, "events") as u64;
+    let (_, cp) = checkpoint_covering(&app, events).await;
+    let field_of = |a: &Answer| {
+        assert_eq!(a.status.as_u16(), 422, "{:#}", a.body);
+        a.fields()
+    };
+    let beyond = app
+        .get(
+            &format!("/api/v1/log/proofs/inclusion?index=0&size={}", cp.size + 1),
+            None,
+        )
+        .await;
+    assert_eq!(field_of(&beyond), ["size"]);
+    let index = app
+        .get(
+            &format!("/api/v1/log/proofs/inclusion?index={0}&size={0}", cp.size),
+            None,
+        )
+        .await;
+    assert_eq!(field_of(&index), ["index"]);
+    let missing = app.get("/api/v1/log/proofs/inclusion?size=1", None).await;
+    assert_eq!(field_of(&missing), ["index"]);
+    assert_eq!(missing.field_code("index").as_deref(), Some("required"));
+    let backwards = app
+        .get("/api/v1/log/proofs/consistency?from=3&to=2", None)
+        .await;
+    assert_eq!(field_of(&backwards), ["from"]);
+    let zero = app
+        .get("/api/v1/log/proofs/consistency?from=0&to=2", None)
+        .await;
+    assert_eq!(field_of(&zero), ["from"]);
+    let not_a_number = app
+        .get("/api/v1/log/proofs/consistency?from=x&to=2", None)
+        .await;
+    assert_eq!(not_a_number.status.as_u16(), 400);
+    not_a_number.expect_problem(400, "malformed_request");
+}
+
+crate::backend_tests!(
+    every_change_is_provable_from_a_signed_checkpoint,
+    proofs_outside_the_signed_tree_are_field_level_errors,
+);
