@@ -42,6 +42,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The tamper-evident log.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
     /// Read the QR of the image on stdin and print its text (used by the
     /// server, which runs each decode in a child process it can kill).
     #[command(hide = true)]
@@ -63,6 +68,13 @@ pub enum Command {
         #[arg(long, default_value_t = 2_000)]
         rows: u64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Recompute the log from the database and check it against itself and
+    /// its signed checkpoints; exit 1 naming the first divergence.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,11 +141,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{secret}");
         }
         Command::Keys { command } => keys(&settings, command)?,
+        Command::Log {
+            command: LogCommand::Verify,
+        } => log_verify(&settings)?,
         Command::DecodeQr => crate::qr::read::decode_child()?,
         Command::BenchSeed { rcs, scans } => crate::seed::seed(&settings, rcs, scans)?,
         Command::BenchRawInserts { rows } => crate::seed::raw_inserts(&settings, rows)?,
     }
     Ok(())
+}
+
+/// `scrapcert log verify`.
+fn log_verify(settings: &Settings) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let target = DatabaseTarget::parse(&settings.database_url)?;
+    let mut conn = db::connect(&target)?;
+    let vkey_path = settings
+        .keys_dir
+        .join(crate::crypto::disk::LOG_DIR)
+        .join("log.vkey");
+    let vkey = std::fs::read_to_string(&vkey_path)
+        .with_context(|| format!("cannot read the log's verifier key {}", vkey_path.display()))?;
+    let origin = settings.log_origin();
+    match crate::service::log::verify(&mut conn, vkey.trim(), &origin)
+        .map_err(|e| anyhow::anyhow!("cannot check the log: {e}"))?
+    {
+        Ok(v) => {
+            println!(
+                "log verified: {} leaves, {} checkpoints, {} records",
+                v.leaves, v.checkpoints, v.subjects
+            );
+            Ok(())
+        }
+        Err(divergence) => anyhow::bail!("the log diverges: {divergence}"),
+    }
 }
 
 /// Creates a token directly in the database (the bootstrap path for the

@@ -6,6 +6,7 @@ wire_enum!(
     /// The `type` of an event: a stable public name.
     EventType {
         EnterpriseRegistered,
+        EnterpriseUpdated,
         BranchFiled,
         QualificationRegistered,
         QualificationReissued,

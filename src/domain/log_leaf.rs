@@ -95,6 +95,12 @@ pub fn state_hash(record: &Value, salt: &[u8]) -> String {
 
 /// The leaf's bytes.
 pub fn leaf(event: &LeafEvent<'_>, record: &Value, salt: &[u8]) -> Vec<u8> {
+    leaf_with_state(event, &state_hash(record, salt), salt)
+}
+
+/// The leaf's bytes for a given `state` (to check a stored leaf against
+/// its event when the record it hashed has moved on since).
+pub fn leaf_with_state(event: &LeafEvent<'_>, state: &str, salt: &[u8]) -> Vec<u8> {
     canonical(&json!({
         "v": LEAF_VERSION,
         "seq": event.seq,
@@ -103,7 +109,7 @@ pub fn leaf(event: &LeafEvent<'_>, record: &Value, salt: &[u8]) -> Vec<u8> {
         "actor": {"role": event.actor_role, "token_id": event.actor_token_id},
         "subject": {"kind": event.subject_kind, "id": event.subject_id},
         "data": redacted(event.data, salt),
-        "state": state_hash(record, salt),
+        "state": state,
     }))
 }
 

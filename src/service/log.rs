@@ -12,6 +12,7 @@ use crate::crypto::checkpoint;
 use crate::crypto::disk::LogKey;
 use crate::store::log::{self, StoredCheckpoint};
 use crate::store::{DbConnection, DbPool, StoreError, read_tx};
+use tlog_tiles::tlog::Hash;
 
 /// How often the writer looks for leaves no checkpoint covers yet: a
 /// checkpoint covers each append within a second, and none is signed more
@@ -168,4 +169,209 @@ pub fn consistency(conn: &mut DbConnection, from: u64, to: u64) -> Result<Vec<[u
             .map(|h| h.0)
             .collect())
     })
+}
+
+/// What `scrapcert log verify` checked, when everything agreed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub leaves: u64,
+    pub checkpoints: u64,
+    pub subjects: u64,
+}
+
+/// The tree rebuilt in memory from the leaves, for the checks.
+struct MemoryTree(std::cell::RefCell<Vec<Hash>>);
+
+impl tlog_tiles::tlog::HashReader for MemoryTree {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::tlog::Error> {
+        let hashes = self.0.borrow();
+        indexes
+            .iter()
+            .map(|&i| {
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| hashes.get(i).copied())
+                    .ok_or(tlog_tiles::tlog::Error::IndexesNotInTree)
+            })
+            .collect()
+    }
+}
+
+const CHUNK: u64 = 10_000;
+
+/// Recomputes the log from the database and checks it against itself and
+/// its signed checkpoints (SPEC §12): every leaf's node hashes against the
+/// stored ones, every event against its leaf (one leaf each, same content),
+/// every subject's record against its latest leaf's state, every
+/// checkpoint's signature and root. `Ok(Err(divergence))` names the first
+/// thing that does not agree; `Err` is a failure to read.
+pub fn verify(
+    conn: &mut DbConnection,
+    verifier_key: &str,
+    origin: &str,
+) -> Result<Result<Verified, String>, LogError> {
+    use crate::domain::event::Subject;
+    use crate::domain::log_leaf::{self, LeafEvent};
+    use std::collections::{BTreeMap, HashMap};
+
+    let size = log::size(conn)?;
+    let salt = log::stored_salt(conn)?.unwrap_or_default();
+    let tree = MemoryTree(std::cell::RefCell::new(Vec::new()));
+    // Which leaf holds each event, and each subject's latest state.
+    let mut leaf_of_event: HashMap<i64, u64> = HashMap::new();
+    let mut latest: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
+    let mut start = 0;
+    while start < size {
+        let end = (start + CHUNK).min(size);
+        for leaf in log::leaves(conn, start, end)? {
+            let hashes = tlog_tiles::tlog::stored_hashes(leaf.index, &leaf.bytes, &tree)
+                .map_err(|e| LogError::Store(StoreError::Corrupt(format!("log tree: {e}"))))?;
+            tree.0.borrow_mut().extend(hashes);
+            if leaf_of_event.insert(leaf.event_seq, leaf.index).is_some() {
+                return Ok(Err(format!(
+                    "leaf {}: event {} has two leaves",
+                    leaf.index, leaf.event_seq
+                )));
+            }
+            let Ok(decoded) = serde_json::from_slice::<serde_json::Value>(&leaf.bytes) else {
+                return Ok(Err(format!("leaf {}: not JSON", leaf.index)));
+            };
+            let (Some(kind), Some(id), Some(state)) = (
+                decoded["subject"]["kind"].as_str(),
+                decoded["subject"]["id"].as_str(),
+                decoded["state"].as_str(),
+            ) else {
+                return Ok(Err(format!("leaf {}: no subject or state", leaf.index)));
+            };
+            latest.insert(
+                (kind.to_string(), id.to_string()),
+                (leaf.index, state.to_string()),
+            );
+        }
+        start = end;
+    }
+    // The stored node hashes are the ones the leaves give.
+    let recomputed = tree.0.borrow().clone();
+    let mut id = 0u64;
+    while id < recomputed.len() as u64 {
+        let end = (id + CHUNK).min(recomputed.len() as u64);
+        for (i, stored) in log::stored_hashes(conn, id, end)? {
+            if stored.as_slice() != recomputed[i as usize].0.as_slice() {
+                return Ok(Err(format!(
+                    "stored node hash {i} differs from the one its leaves give"
+                )));
+            }
+        }
+        id = end;
+    }
+    // Every event has its leaf, with the same content.
+    let mut after = 0;
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let batch = log::events_after(conn, after, CHUNK as i64)?;
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        for e in &batch {
+            seen.insert(e.seq);
+            let Some(&index) = leaf_of_event.get(&e.seq) else {
+                return Ok(Err(format!(
+                    "event {} ({} of {} {}) has no leaf",
+                    e.seq, e.event_type, e.subject_kind, e.subject_id
+                )));
+            };
+            let leaf = log::leaves(conn, index, index + 1)?
+                .pop()
+                .unwrap_or_else(|| missing_leaf(index));
+            let stated: serde_json::Value = serde_json::from_slice(&leaf.bytes).unwrap_or_default();
+            let Ok(data) = serde_json::from_str::<serde_json::Value>(&e.data) else {
+                return Ok(Err(format!("event {}: its data is not JSON", e.seq)));
+            };
+            let event = LeafEvent {
+                seq: e.seq,
+                event_type: &e.event_type,
+                at: e.at,
+                actor_role: &e.actor_role,
+                actor_token_id: e.actor_token_id.as_deref(),
+                subject_kind: &e.subject_kind,
+                subject_id: &e.subject_id,
+                data: &data,
+            };
+            let expected = log_leaf::leaf_with_state(
+                &event,
+                stated["state"].as_str().unwrap_or_default(),
+                &salt,
+            );
+            if expected != leaf.bytes {
+                return Ok(Err(format!(
+                    "leaf {index}: it does not match event {} ({} of {} {}) as stored",
+                    e.seq, e.event_type, e.subject_kind, e.subject_id
+                )));
+            }
+        }
+    }
+    if let Some((seq, index)) = leaf_of_event
+        .iter()
+        .filter(|(seq, _)| !seen.contains(*seq))
+        .min_by_key(|(_, index)| **index)
+    {
+        return Ok(Err(format!(
+            "leaf {index} names event {seq}, which is not in the database"
+        )));
+    }
+    // Every record as its latest leaf says.
+    for ((kind, id), (index, state)) in &latest {
+        let Some(subject) = Subject::from_parts(kind, id) else {
+            return Ok(Err(format!("leaf {index}: unknown subject kind {kind}")));
+        };
+        let now = match log::state_now(conn, subject) {
+            Ok(now) => now,
+            Err(StoreError::NotFound) => {
+                return Ok(Err(format!(
+                    "{kind} {id}: its record is gone (latest leaf {index})"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if now.as_deref() != Some(state.as_str()) {
+            return Ok(Err(format!(
+                "{kind} {id}: its record no longer matches its latest leaf ({index})"
+            )));
+        }
+    }
+    // Every checkpoint signed by the log key, over the tree the leaves give.
+    let checkpoints = log::checkpoints(conn)?;
+    for c in &checkpoints {
+        let opened = match checkpoint::open(c.note.as_bytes(), verifier_key, origin) {
+            Ok(o) => o,
+            Err(e) => return Ok(Err(format!("checkpoint of size {}: {e}", c.size))),
+        };
+        if opened.size != c.size || opened.size > size {
+            return Ok(Err(format!(
+                "checkpoint of size {}: it names size {}",
+                c.size, opened.size
+            )));
+        }
+        let root = tlog_tiles::tlog::tree_hash(opened.size, &tree)
+            .map_err(|e| LogError::Store(StoreError::Corrupt(format!("log tree: {e}"))))?;
+        if root.0 != opened.root {
+            return Ok(Err(format!(
+                "checkpoint of size {}: its root is not the root of the stored leaves",
+                c.size
+            )));
+        }
+    }
+    Ok(Ok(Verified {
+        leaves: size,
+        checkpoints: checkpoints.len() as u64,
+        subjects: latest.len() as u64,
+    }))
+}
+
+/// A leaf read a moment ago and gone now: empty, so it matches nothing.
+fn missing_leaf(index: u64) -> log::Leaf {
+    log::Leaf {
+        index,
+        event_seq: -1,
+        bytes: Vec::new(),
+    }
 }

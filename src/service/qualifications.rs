@@ -269,6 +269,15 @@ pub fn reissue(
             now,
             json!({"revision": new_revision, "reason": change.reason, "changed": changed}),
         )?;
+        // The enterprise's own record changed too: its log leaf says so.
+        store::events::record(
+            conn,
+            Subject::Enterprise(&enterprise.uscc),
+            EventType::EnterpriseUpdated,
+            actor,
+            now,
+            json!({"qualification_number": number, "revision": new_revision, "changed": changed}),
+        )?;
         Ok((read(conn, number, None)?, qr))
     })
 }

@@ -245,17 +245,7 @@ pub fn state_now(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<O
 pub fn append_missing(conn: &mut DbConnection) -> StoreResult<u64> {
     super::write_tx(conn, |conn| {
         lock_state(conn)?;
-        type Stored = (
-            i64,
-            String,
-            String,
-            String,
-            NaiveDateTime,
-            String,
-            Option<String>,
-            String,
-        );
-        let missing: Vec<Stored> = super::schema::events::table
+        let missing: Vec<EventColumns> = super::schema::events::table
             .left_join(log_leaves::table)
             .filter(log_leaves::idx.is_null())
             .order(super::schema::events::seq.asc())
@@ -507,4 +497,117 @@ pub fn insert_checkpoint(conn: &mut DbConnection, c: &StoredCheckpoint) -> Store
         .on_conflict_do_nothing()
         .execute(c))?;
     Ok(())
+}
+
+/// The log's salt, if a leaf was ever appended.
+pub fn stored_salt(conn: &mut DbConnection) -> StoreResult<Option<Vec<u8>>> {
+    Ok(log_state::table
+        .find(1)
+        .select(log_state::salt)
+        .get_result(conn)?)
+}
+
+/// The stored node hashes with ids in `start..end`, in order.
+pub fn stored_hashes(
+    conn: &mut DbConnection,
+    start: u64,
+    end: u64,
+) -> StoreResult<Vec<(u64, Vec<u8>)>> {
+    let rows: Vec<(i64, Vec<u8>)> = log_hashes::table
+        .filter(log_hashes::id.ge(to_db(start)?))
+        .filter(log_hashes::id.lt(to_db(end)?))
+        .order(log_hashes::id.asc())
+        .select((log_hashes::id, log_hashes::hash))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, h)| Ok((from_db(id)?, h)))
+        .collect()
+}
+
+/// Every stored checkpoint, smallest tree first.
+pub fn checkpoints(conn: &mut DbConnection) -> StoreResult<Vec<StoredCheckpoint>> {
+    let rows: Vec<(i64, String, NaiveDateTime)> = log_checkpoints::table
+        .order(log_checkpoints::size.asc())
+        .select((
+            log_checkpoints::size,
+            log_checkpoints::note,
+            log_checkpoints::signed_at,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(size, note, signed_at)| {
+            Ok(StoredCheckpoint {
+                size: from_db(size)?,
+                note,
+                signed_at,
+            })
+        })
+        .collect()
+}
+
+/// An event's columns: seq, subject kind and id, type, time, actor role
+/// and token id, data.
+type EventColumns = (
+    i64,
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    String,
+    Option<String>,
+    String,
+);
+
+/// One stored event, as the log's checks read it.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub event_type: String,
+    pub at: NaiveDateTime,
+    pub actor_role: String,
+    pub actor_token_id: Option<String>,
+    pub data: String,
+}
+
+/// The events after `after` (by seq), at most `limit`, in order.
+pub fn events_after(
+    conn: &mut DbConnection,
+    after: i64,
+    limit: i64,
+) -> StoreResult<Vec<StoredEvent>> {
+    use super::schema::events;
+    let rows: Vec<EventColumns> = events::table
+        .filter(events::seq.gt(after))
+        .order(events::seq.asc())
+        .limit(limit)
+        .select((
+            events::seq,
+            events::subject_kind,
+            events::subject_id,
+            events::event_type,
+            events::at,
+            events::actor_role,
+            events::actor_token_id,
+            events::data,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(seq, subject_kind, subject_id, event_type, at, actor_role, actor_token_id, data)| {
+                StoredEvent {
+                    seq,
+                    subject_kind,
+                    subject_id,
+                    event_type,
+                    at,
+                    actor_role,
+                    actor_token_id,
+                    data,
+                }
+            },
+        )
+        .collect())
 }

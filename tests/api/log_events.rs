@@ -26,7 +26,7 @@ fn reference_root(leaves: &[Vec<u8>]) -> merkle::Hash {
 
 /// A registry with one of each change: enterprise, QC, RC (registered,
 /// dismantled), a second RC voided with a reason naming its owner, the QC
-/// suspended, a token made.
+/// reissued with a new address and then suspended, a token made.
 pub async fn busy_registry(app: &TestApp) -> Enterprise {
     let e = app.qualified_enterprise(51).await;
     app.register_rc(&e, &fresh_rc_body("RC-L1", &make_vin(51)))
@@ -46,6 +46,14 @@ pub async fn busy_registry(app: &TestApp) -> Enterprise {
         "/api/v1/recycling-certificates/RC-L2/void",
         Some(&app.authority),
         &json!({"reason": "车主李四（11010519491231002X）申请作废"}),
+    )
+    .await
+    .expect(200);
+    // A reissue rewrites the enterprise's details too (its own leaf).
+    app.post(
+        &format!("/api/v1/qualifications/{}/reissue", enc(&e.qc)),
+        Some(&app.authority),
+        &json!({"address": "益阳市赫山区龙岭大道2号", "reason": "企业搬迁"}),
     )
     .await
     .expect(200);

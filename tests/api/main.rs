@@ -14,6 +14,7 @@ mod keys;
 mod log_api;
 mod log_events;
 mod log_tree;
+mod log_verify;
 mod openapi;
 mod pages;
 mod qr;
