@@ -110,11 +110,23 @@ impl tlog::HashReader for Hashes<'_> {
 /// Appends one leaf (the bytes of event `event_seq`) and the node hashes
 /// it completes; returns its index. Call inside the change's transaction.
 pub fn append(conn: &mut DbConnection, event_seq: i64, leaf: &[u8]) -> StoreResult<Appended> {
-    let (size, _) = lock_state(conn)?;
+    let (size, _) = claim_index(conn)?;
     append_at(conn, size, event_seq, leaf)
 }
 
-/// The tree's size and salt, the size row locked for this transaction.
+/// Takes the next leaf index: the size row grown by one, its old size and
+/// the salt returned, in one statement that also holds the row's lock for
+/// the rest of the transaction (a rollback gives the index back).
+fn claim_index(conn: &mut DbConnection) -> StoreResult<(i64, Option<Vec<u8>>)> {
+    let grown = diesel::update(log_state::table.find(1))
+        .set(log_state::size.eq(log_state::size + 1))
+        .returning((log_state::size, log_state::salt));
+    let (size, salt): (i64, Option<Vec<u8>>) = on_backend!(conn, c => grown.get_result(c))?;
+    Ok((size - 1, salt))
+}
+
+/// Locks the size row for this transaction (before reading which events
+/// still lack a leaf); returns the size and salt.
 fn lock_state(conn: &mut DbConnection) -> StoreResult<(i64, Option<Vec<u8>>)> {
     let current = log_state::table
         .find(1)
@@ -152,8 +164,6 @@ fn append_at(
         log_leaves::leaf.eq(leaf),
     );
     on_backend!(conn, c => diesel::insert_into(log_leaves::table).values(row).execute(c))?;
-    let grown = diesel::update(log_state::table.find(1)).set(log_state::size.eq(size + 1));
-    on_backend!(conn, c => grown.execute(c))?;
     Ok(Appended { index, leaf_hash })
 }
 
@@ -298,7 +308,7 @@ struct EventRef<'a> {
 
 /// Appends the leaf of one event, with the state of `record`.
 fn append_leaf(conn: &mut DbConnection, e: &EventRef<'_>, record: &Value) -> StoreResult<Appended> {
-    let (size, salt) = lock_state(conn)?;
+    let (size, salt) = claim_index(conn)?;
     let salt = match salt {
         Some(salt) => salt,
         None => make_salt(conn)?,
