@@ -46,6 +46,16 @@ pub struct Settings {
     #[arg(long, env = "SCRAPCERT_LOG_ORIGIN", global = true)]
     pub log_origin: Option<String>,
 
+    /// Serve the log's leaves (`GET /api/v1/log/entries`) to anyone, not
+    /// only to officers: leaves list every VIN and plate.
+    #[arg(
+        long,
+        env = "SCRAPCERT_LOG_ENTRIES_PUBLIC",
+        default_value_t = false,
+        global = true
+    )]
+    pub log_entries_public: bool,
+
     /// Days after receipt before an RC with no dismantling record is flagged.
     #[arg(
         long,
@@ -154,6 +164,7 @@ impl Settings {
             public_url: None,
             issuer: "local".into(),
             log_origin: None,
+            log_entries_public: false,
             dismantle_days: 30,
             scan_daily_limit: 20,
             scan_retention_days: 365,

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::domain::{FieldCode, Principal};
+use crate::domain::{FieldCode, Principal, Role};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::service::log::{self, LogError};
@@ -100,4 +100,42 @@ pub async fn consistency(
         .db(move |conn| log::consistency(conn, from, to))
         .await?;
     Ok(HttpResponse::Ok().json(json!({"from": from, "to": to, "proof": b64(&proof)})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesQuery {
+    start: Option<u64>,
+    end: Option<u64>,
+}
+
+/// `GET /api/v1/log/entries?start=S&end=E`: officers (clerk, police,
+/// authority) only, unless `SCRAPCERT_LOG_ENTRIES_PUBLIC` (leaves list
+/// every VIN and plate).
+pub async fn entries(
+    principal: Principal,
+    state: web::Data<AppState>,
+    query: web::Query<EntriesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if !state.settings.log_entries_public {
+        principal.require(&[Role::Authority, Role::Police, Role::Clerk])?;
+    }
+    let q = query.into_inner();
+    let (start, end) = (required("start", q.start)?, required("end", q.end)?);
+    let entries = state.db(move |conn| log::entries(conn, start, end)).await?;
+    let entries: Vec<_> = entries
+        .into_iter()
+        .map(|e| {
+            let event: serde_json::Value = serde_json::from_slice(&e.leaf).unwrap_or_default();
+            json!({
+                "index": e.index,
+                "leaf_hash": STANDARD.encode(e.leaf_hash),
+                "leaf": STANDARD.encode(&e.leaf),
+                "event": event,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "entries": entries })))
 }

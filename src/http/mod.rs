@@ -54,6 +54,7 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/api/v1/log/checkpoint" => log::checkpoint),
         route!(GET "/api/v1/log/proofs/inclusion" => log::inclusion),
         route!(GET "/api/v1/log/proofs/consistency" => log::consistency),
+        route!(GET "/api/v1/log/entries" => log::entries),
         route!(POST "/api/v1/tokens" => tokens::create),
         route!(DELETE "/api/v1/tokens/{id}" => tokens::revoke),
         route!(POST "/api/v1/enterprises" => enterprises::create),

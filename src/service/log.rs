@@ -148,6 +148,36 @@ pub fn inclusion(
     })
 }
 
+/// At most this many leaves per entries request.
+pub const MAX_ENTRIES: u64 = 1000;
+
+/// One leaf as the entries API gives it.
+pub struct Entry {
+    pub index: u64,
+    pub leaf_hash: [u8; 32],
+    pub leaf: Vec<u8>,
+}
+
+/// The leaves `start..end`, `end` clamped to the tree's size and to
+/// [`MAX_ENTRIES`] leaves.
+pub fn entries(conn: &mut DbConnection, start: u64, end: u64) -> Result<Vec<Entry>, LogError> {
+    if end < start {
+        return Err(LogError::OutOfRange {
+            field: "end",
+            detail: format!("end must be at least start ({start})"),
+        });
+    }
+    let end = end.min(start.saturating_add(MAX_ENTRIES));
+    Ok(log::leaves(conn, start, end)?
+        .into_iter()
+        .map(|l| Entry {
+            index: l.index,
+            leaf_hash: crate::crypto::merkle::leaf_hash(&l.bytes).0,
+            leaf: l.bytes,
+        })
+        .collect())
+}
+
 /// The consistency proof between two signed tree sizes.
 pub fn consistency(conn: &mut DbConnection, from: u64, to: u64) -> Result<Vec<[u8; 32]>, LogError> {
     read_tx(conn, |conn| {

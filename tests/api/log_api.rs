@@ -171,7 +171,54 @@ async fn proofs_outside_the_signed_tree_are_field_level_errors() {
     not_a_number.expect_problem(400, "malformed_request");
 }
 
+/// Leaves for officers: index, hash, bytes and the decoded event; `end`
+/// clamped to the tree; the public and enterprises are refused unless the
+/// deployment makes entries public.
+async fn officers_read_the_leaves_and_the_public_does_not() {
+    let app = spawn_app().await;
+    let e = busy_registry(&app).await;
+    let events = count_rows_in(&app.db, "events") as u64;
+    let police = app.token("police", None).await;
+    let a = app
+        .get("/api/v1/log/entries?start=1&end=100000", Some(&police))
+        .await;
+    let body = a.expect(200).clone();
+    let entries = body["entries"].as_array().unwrap();
+    // The police token above is one more event, and so one more leaf.
+    assert_eq!(entries.len() as u64, events, "{body:#}");
+    let mut conn = app.db.connect();
+    let stored = scrapcert::store::log::leaves(&mut conn, 1, events + 1).unwrap();
+    for (entry, leaf) in entries.iter().zip(&stored) {
+        assert_eq!(entry["index"], leaf.index);
+        let bytes = STANDARD.decode(entry["leaf"].as_str().unwrap()).unwrap();
+        assert_eq!(bytes, leaf.bytes);
+        assert_eq!(
+            STANDARD
+                .decode(entry["leaf_hash"].as_str().unwrap())
+                .unwrap(),
+            merkle::leaf_hash(&bytes).0
+        );
+        assert_eq!(entry["event"]["seq"], leaf.event_seq);
+    }
+    app.get("/api/v1/log/entries?start=0&end=2", None)
+        .await
+        .expect_problem(401, "unauthorized");
+    app.get("/api/v1/log/entries?start=0&end=2", Some(&e.token))
+        .await
+        .expect_problem(403, "forbidden");
+    let backwards = app
+        .get("/api/v1/log/entries?start=3&end=2", Some(&police))
+        .await;
+    assert_eq!(backwards.status.as_u16(), 422);
+    assert_eq!(backwards.fields(), ["end"]);
+    let open = spawn_app_with(|s| s.log_entries_public = true).await;
+    busy_registry(&open).await;
+    let a = open.get("/api/v1/log/entries?start=0&end=3", None).await;
+    assert_eq!(a.expect(200)["entries"].as_array().unwrap().len(), 3);
+}
+
 crate::backend_tests!(
+    officers_read_the_leaves_and_the_public_does_not,
     every_change_is_provable_from_a_signed_checkpoint,
     proofs_outside_the_signed_tree_are_field_level_errors,
 );

@@ -343,6 +343,12 @@ fn cases(w: &World) -> Vec<Case> {
             "/api/v1/log/proofs/consistency?from=1&to=1".into(),
         )
         .allow(&EVERYONE, 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/log/entries",
+            "/api/v1/log/entries?start=0&end=2".into(),
+        )
+        .allow(&[Authority, Police, Clerk], 200),
         Case::new(Method::POST, "/api/v1/tokens", "/api/v1/tokens".into())
             .body(json!({"role": "clerk", "label": "made by the role matrix"}))
             .allow(&[Authority], 201),
