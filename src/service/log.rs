@@ -247,8 +247,9 @@ pub fn verify(
     let size = log::size(conn)?;
     let salt = log::stored_salt(conn)?.unwrap_or_default();
     let tree = MemoryTree(std::cell::RefCell::new(Vec::new()));
-    // Which leaf holds each event, and each subject's latest state.
-    let mut leaf_of_event: HashMap<i64, u64> = HashMap::new();
+    // Which leaf holds each event with the state it states (so the event
+    // pass need not read the leaf again), and each subject's latest state.
+    let mut leaf_of_event: HashMap<i64, (u64, String)> = HashMap::new();
     let mut latest: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
     let mut start = 0;
     while start < size {
@@ -257,12 +258,6 @@ pub fn verify(
             let hashes = tlog_tiles::tlog::stored_hashes(leaf.index, &leaf.bytes, &tree)
                 .map_err(|e| LogError::Store(StoreError::Corrupt(format!("log tree: {e}"))))?;
             tree.0.borrow_mut().extend(hashes);
-            if leaf_of_event.insert(leaf.event_seq, leaf.index).is_some() {
-                return Ok(Err(format!(
-                    "leaf {}: event {} has two leaves",
-                    leaf.index, leaf.event_seq
-                )));
-            }
             let Ok(decoded) = serde_json::from_slice::<serde_json::Value>(&leaf.bytes) else {
                 return Ok(Err(format!("leaf {}: not JSON", leaf.index)));
             };
@@ -277,6 +272,15 @@ pub fn verify(
                 (kind.to_string(), id.to_string()),
                 (leaf.index, state.to_string()),
             );
+            if leaf_of_event
+                .insert(leaf.event_seq, (leaf.index, state.to_string()))
+                .is_some()
+            {
+                return Ok(Err(format!(
+                    "leaf {}: event {} has two leaves",
+                    leaf.index, leaf.event_seq
+                )));
+            }
         }
         start = end;
     }
@@ -298,21 +302,17 @@ pub fn verify(
     let mut after = 0;
     let mut seen = std::collections::HashSet::new();
     loop {
-        let batch = log::events_after(conn, after, CHUNK as i64)?;
+        let batch = crate::store::events::after(conn, after, CHUNK as i64)?;
         let Some(last) = batch.last() else { break };
         after = last.seq;
         for e in &batch {
             seen.insert(e.seq);
-            let Some(&index) = leaf_of_event.get(&e.seq) else {
+            let Some((index, state)) = leaf_of_event.get(&e.seq) else {
                 return Ok(Err(format!(
                     "event {} ({} of {} {}) has no leaf",
                     e.seq, e.event_type, e.subject_kind, e.subject_id
                 )));
             };
-            let leaf = log::leaves(conn, index, index + 1)?
-                .pop()
-                .unwrap_or_else(|| missing_leaf(index));
-            let stated: serde_json::Value = serde_json::from_slice(&leaf.bytes).unwrap_or_default();
             let Ok(data) = serde_json::from_str::<serde_json::Value>(&e.data) else {
                 return Ok(Err(format!("event {}: its data is not JSON", e.seq)));
             };
@@ -326,12 +326,11 @@ pub fn verify(
                 subject_id: &e.subject_id,
                 data: &data,
             };
-            let expected = log_leaf::leaf_with_state(
-                &event,
-                stated["state"].as_str().unwrap_or_default(),
-                &salt,
-            );
-            if expected != leaf.bytes {
+            // The event encoded again must hash to the leaf hash the tree
+            // was rebuilt from.
+            let expected = log_leaf::leaf_with_state(&event, state, &salt);
+            let leaf_hash = recomputed[tlog_tiles::tlog::stored_hash_index(0, *index) as usize];
+            if crate::crypto::merkle::leaf_hash(&expected) != leaf_hash {
                 return Ok(Err(format!(
                     "leaf {index}: it does not match event {} ({} of {} {}) as stored",
                     e.seq, e.event_type, e.subject_kind, e.subject_id
@@ -339,10 +338,10 @@ pub fn verify(
             }
         }
     }
-    if let Some((seq, index)) = leaf_of_event
+    if let Some((seq, (index, _))) = leaf_of_event
         .iter()
         .filter(|(seq, _)| !seen.contains(*seq))
-        .min_by_key(|(_, index)| **index)
+        .min_by_key(|(_, (index, _))| *index)
     {
         return Ok(Err(format!(
             "leaf {index} names event {seq}, which is not in the database"
@@ -395,13 +394,4 @@ pub fn verify(
         checkpoints: checkpoints.len() as u64,
         subjects: latest.len() as u64,
     }))
-}
-
-/// A leaf read a moment ago and gone now: empty, so it matches nothing.
-fn missing_leaf(index: u64) -> log::Leaf {
-    log::Leaf {
-        index,
-        event_seq: -1,
-        bytes: Vec::new(),
-    }
 }

@@ -61,32 +61,49 @@ pub fn record(
     Ok(())
 }
 
+/// One event row as stored (its data still text).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub event_type: String,
+    pub at: NaiveDateTime,
+    pub actor_role: String,
+    pub actor_token_id: Option<String>,
+    pub data: String,
+}
+
+/// The events after `after` (by seq), at most `limit`, in order.
+pub fn after(conn: &mut DbConnection, after: i64, limit: i64) -> StoreResult<Vec<StoredEvent>> {
+    Ok(events::table
+        .filter(events::seq.gt(after))
+        .order(events::seq.asc())
+        .limit(limit)
+        .select(StoredEvent::as_select())
+        .load(conn)?)
+}
+
 /// Every event about one subject, oldest first.
 pub fn list(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<Vec<EventRecord>> {
     let (kind, id) = subject.parts();
-    let rows: Vec<(i64, String, NaiveDateTime, String, Option<String>, String)> = events::table
+    let rows: Vec<StoredEvent> = events::table
         .filter(events::subject_kind.eq(kind))
         .filter(events::subject_id.eq(id))
         .order(events::seq.asc())
-        .select((
-            events::seq,
-            events::event_type,
-            events::at,
-            events::actor_role,
-            events::actor_token_id,
-            events::data,
-        ))
+        .select(StoredEvent::as_select())
         .load(conn)?;
     rows.into_iter()
-        .map(|(seq, event_type, at, actor_role, actor_token_id, data)| {
+        .map(|e| {
             Ok(EventRecord {
-                seq,
-                event_type,
-                at,
-                actor_role,
-                actor_token_id,
-                data: serde_json::from_str(&data)
-                    .map_err(|e| StoreError::Corrupt(format!("event {seq}: {e}")))?,
+                seq: e.seq,
+                data: serde_json::from_str(&e.data)
+                    .map_err(|err| StoreError::Corrupt(format!("event {}: {err}", e.seq)))?,
+                event_type: e.event_type,
+                at: e.at,
+                actor_role: e.actor_role,
+                actor_token_id: e.actor_token_id,
             })
         })
         .collect()

@@ -21,6 +21,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 use tlog_tiles::tlog::{self, Hash};
 
+use super::events::StoredEvent;
 use super::schema::{log_checkpoints, log_hashes, log_leaves, log_state};
 use super::{
     DbConnection, StoreError, StoreResult, enterprises, qualifications, recycling, tokens,
@@ -254,35 +255,32 @@ pub fn state_now(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<O
 /// how many were appended.
 pub fn append_missing(conn: &mut DbConnection) -> StoreResult<u64> {
     super::write_tx(conn, |conn| {
-        lock_state(conn)?;
-        let missing: Vec<EventColumns> = super::schema::events::table
+        let (size, _) = lock_state(conn)?;
+        // Once the log has a leaf, every later event got its own in its
+        // transaction: only a log that is still empty can lack any, and
+        // the anti-join over every event is not run at each start.
+        if size > 0 {
+            return Ok(0);
+        }
+        let missing: Vec<StoredEvent> = super::schema::events::table
             .left_join(log_leaves::table)
             .filter(log_leaves::idx.is_null())
             .order(super::schema::events::seq.asc())
-            .select((
-                super::schema::events::seq,
-                super::schema::events::subject_kind,
-                super::schema::events::subject_id,
-                super::schema::events::event_type,
-                super::schema::events::at,
-                super::schema::events::actor_role,
-                super::schema::events::actor_token_id,
-                super::schema::events::data,
-            ))
+            .select(StoredEvent::as_select())
             .load(conn)?;
-        for (seq, kind, id, event_type, at, role, token_id, data) in &missing {
-            let corrupt = |what: &str| StoreError::Corrupt(format!("event {seq}: {what}"));
-            let subject =
-                Subject::from_parts(kind, id).ok_or_else(|| corrupt("unknown subject kind"))?;
+        for e in &missing {
+            let corrupt = |what: &str| StoreError::Corrupt(format!("event {}: {what}", e.seq));
+            let subject = Subject::from_parts(&e.subject_kind, &e.subject_id)
+                .ok_or_else(|| corrupt("unknown subject kind"))?;
             let data: Value =
-                serde_json::from_str(data).map_err(|_| corrupt("data is not JSON"))?;
+                serde_json::from_str(&e.data).map_err(|_| corrupt("data is not JSON"))?;
             let event = EventRef {
-                seq: *seq,
+                seq: e.seq,
                 subject,
-                event_type,
-                at: *at,
-                role,
-                token_id: token_id.as_deref(),
+                event_type: &e.event_type,
+                at: e.at,
+                role: &e.actor_role,
+                token_id: e.actor_token_id.as_deref(),
                 data: &data,
             };
             let record = match subject_record(conn, subject) {
@@ -553,71 +551,4 @@ pub fn checkpoints(conn: &mut DbConnection) -> StoreResult<Vec<StoredCheckpoint>
             })
         })
         .collect()
-}
-
-/// An event's columns: seq, subject kind and id, type, time, actor role
-/// and token id, data.
-type EventColumns = (
-    i64,
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    String,
-    Option<String>,
-    String,
-);
-
-/// One stored event, as the log's checks read it.
-#[derive(Debug, Clone)]
-pub struct StoredEvent {
-    pub seq: i64,
-    pub subject_kind: String,
-    pub subject_id: String,
-    pub event_type: String,
-    pub at: NaiveDateTime,
-    pub actor_role: String,
-    pub actor_token_id: Option<String>,
-    pub data: String,
-}
-
-/// The events after `after` (by seq), at most `limit`, in order.
-pub fn events_after(
-    conn: &mut DbConnection,
-    after: i64,
-    limit: i64,
-) -> StoreResult<Vec<StoredEvent>> {
-    use super::schema::events;
-    let rows: Vec<EventColumns> = events::table
-        .filter(events::seq.gt(after))
-        .order(events::seq.asc())
-        .limit(limit)
-        .select((
-            events::seq,
-            events::subject_kind,
-            events::subject_id,
-            events::event_type,
-            events::at,
-            events::actor_role,
-            events::actor_token_id,
-            events::data,
-        ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(seq, subject_kind, subject_id, event_type, at, actor_role, actor_token_id, data)| {
-                StoredEvent {
-                    seq,
-                    subject_kind,
-                    subject_id,
-                    event_type,
-                    at,
-                    actor_role,
-                    actor_token_id,
-                    data,
-                }
-            },
-        )
-        .collect())
 }
