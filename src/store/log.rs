@@ -473,23 +473,32 @@ pub struct StoredCheckpoint {
 
 /// The checkpoint of the largest tree signed so far.
 pub fn latest_checkpoint(conn: &mut DbConnection) -> StoreResult<Option<StoredCheckpoint>> {
-    let row: Option<(i64, String, NaiveDateTime)> = log_checkpoints::table
+    let row: Option<CheckpointRow> = log_checkpoints::table
         .order(log_checkpoints::size.desc())
-        .select((
-            log_checkpoints::size,
-            log_checkpoints::note,
-            log_checkpoints::signed_at,
-        ))
+        .select(CHECKPOINT_COLUMNS)
         .first(conn)
         .optional()?;
-    row.map(|(size, note, signed_at)| {
-        Ok(StoredCheckpoint {
-            size: from_db(size)?,
-            note,
-            signed_at,
-        })
+    row.map(checkpoint_of).transpose()
+}
+
+type CheckpointRow = (i64, String, NaiveDateTime);
+
+const CHECKPOINT_COLUMNS: (
+    log_checkpoints::size,
+    log_checkpoints::note,
+    log_checkpoints::signed_at,
+) = (
+    log_checkpoints::size,
+    log_checkpoints::note,
+    log_checkpoints::signed_at,
+);
+
+fn checkpoint_of((size, note, signed_at): CheckpointRow) -> StoreResult<StoredCheckpoint> {
+    Ok(StoredCheckpoint {
+        size: from_db(size)?,
+        note,
+        signed_at,
     })
-    .transpose()
 }
 
 /// Stores a checkpoint; one already stored for the same size stays (two
@@ -534,21 +543,9 @@ pub fn stored_hashes(
 
 /// Every stored checkpoint, smallest tree first.
 pub fn checkpoints(conn: &mut DbConnection) -> StoreResult<Vec<StoredCheckpoint>> {
-    let rows: Vec<(i64, String, NaiveDateTime)> = log_checkpoints::table
+    let rows: Vec<CheckpointRow> = log_checkpoints::table
         .order(log_checkpoints::size.asc())
-        .select((
-            log_checkpoints::size,
-            log_checkpoints::note,
-            log_checkpoints::signed_at,
-        ))
+        .select(CHECKPOINT_COLUMNS)
         .load(conn)?;
-    rows.into_iter()
-        .map(|(size, note, signed_at)| {
-            Ok(StoredCheckpoint {
-                size: from_db(size)?,
-                note,
-                signed_at,
-            })
-        })
-        .collect()
+    rows.into_iter().map(checkpoint_of).collect()
 }

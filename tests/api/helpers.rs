@@ -675,3 +675,41 @@ pub fn make_uscc(n: u32) -> String {
     let check = (31 - sum % 31) % 31;
     format!("{body}{}", USCC_CHARS.chars().nth(check).unwrap())
 }
+
+/// RFC 6962 §2.1's Merkle Tree Hash of a list of leaves, by its recursive
+/// definition: the reference the stored tree is held against.
+pub fn reference_root(leaves: &[Vec<u8>]) -> scrapcert::crypto::merkle::Hash {
+    use scrapcert::crypto::merkle;
+    match leaves.len() {
+        0 => merkle::empty_root(),
+        1 => merkle::leaf_hash(&leaves[0]),
+        n => {
+            let k = n.next_power_of_two() / 2;
+            merkle::node_hash(reference_root(&leaves[..k]), reference_root(&leaves[k..]))
+        }
+    }
+}
+
+/// Reverts migrations, newest first, until the one whose version ends with
+/// `version` is reverted too (the schema of just before it).
+pub fn revert_through(conn: &mut scrapcert::store::DbConnection, version: &str) {
+    use diesel_migrations::MigrationHarness;
+    macro_rules! revert {
+        ($c:expr, $migrations:expr) => {
+            while !$c
+                .revert_last_migration($migrations)
+                .unwrap()
+                .to_string()
+                .ends_with(version)
+            {}
+        };
+    }
+    match conn {
+        scrapcert::store::DbConnection::Sqlite(c) => {
+            revert!(c, scrapcert::store::SQLITE_MIGRATIONS)
+        }
+        scrapcert::store::DbConnection::Postgres(c) => {
+            revert!(c, scrapcert::store::POSTGRES_MIGRATIONS)
+        }
+    }
+}

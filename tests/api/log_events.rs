@@ -6,23 +6,10 @@
 
 use serde_json::{Value, json};
 
-use scrapcert::crypto::merkle;
 use scrapcert::domain::event::Subject;
 use scrapcert::store::log;
 
 use crate::helpers::*;
-
-/// RFC 6962's root of a list of leaves, from scratch.
-fn reference_root(leaves: &[Vec<u8>]) -> merkle::Hash {
-    match leaves.len() {
-        0 => merkle::empty_root(),
-        1 => merkle::leaf_hash(&leaves[0]),
-        n => {
-            let k = n.next_power_of_two() / 2;
-            merkle::node_hash(reference_root(&leaves[..k]), reference_root(&leaves[k..]))
-        }
-    }
-}
 
 /// A registry with one of each change: enterprise, QC, RC (registered,
 /// dismantled), a second RC voided with a reason naming its owner, the QC
@@ -154,22 +141,12 @@ async fn a_record_edited_behind_the_service_no_longer_matches_its_leaf() {
 /// A database made before the log: the migration step appends every stored
 /// event, oldest first, each with its subject's state as it stands.
 async fn the_events_stored_before_the_log_are_appended_by_the_migration() {
-    use diesel_migrations::MigrationHarness;
     let app = spawn_app().await;
     busy_registry(&app).await;
     let events = count_rows_in(&app.db, "events");
     let mut conn = app.db.connect();
     // Back to the schema before the log (its tables dropped).
-    match &mut conn {
-        scrapcert::store::DbConnection::Sqlite(c) => {
-            c.revert_last_migration(scrapcert::store::SQLITE_MIGRATIONS)
-                .unwrap();
-        }
-        scrapcert::store::DbConnection::Postgres(c) => {
-            c.revert_last_migration(scrapcert::store::POSTGRES_MIGRATIONS)
-                .unwrap();
-        }
-    }
+    revert_through(&mut conn, "000005");
     assert!(app.db.try_exec("SELECT COUNT(*) FROM log_leaves").is_err());
     scrapcert::store::run_migrations(&mut conn).unwrap();
     let size = log::size(&mut conn).unwrap();

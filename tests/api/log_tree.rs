@@ -3,22 +3,10 @@
 //! from scratch, and every proof it gives accepted by the verifier (and a
 //! wrong one refused). On both backends.
 
-use scrapcert::crypto::merkle::{self, Hash};
+use scrapcert::crypto::merkle;
 use scrapcert::store::{self, DbConnection, StoreError, log};
 
 use crate::helpers::*;
-
-/// RFC 6962 §2.1's Merkle Tree Hash, by its recursive definition.
-fn reference_root(leaves: &[Vec<u8>]) -> Hash {
-    match leaves.len() {
-        0 => merkle::empty_root(),
-        1 => merkle::leaf_hash(&leaves[0]),
-        n => {
-            let k = n.next_power_of_two() / 2;
-            merkle::node_hash(reference_root(&leaves[..k]), reference_root(&leaves[k..]))
-        }
-    }
-}
 
 /// A migrated database with `n` events to hang leaves on.
 fn database_with_events(dir: &std::path::Path, n: usize) -> (TestDb, DbConnection) {

@@ -33,6 +33,13 @@ fn log_verify(app: &TestApp) -> (bool, String) {
     (out.status.success(), said)
 }
 
+/// The command fails, naming `what`.
+fn assert_caught(app: &TestApp, what: &str) {
+    let (ok, said) = log_verify(app);
+    assert!(!ok, "{said}");
+    assert!(said.contains(what), "{said}");
+}
+
 /// A busy registry whose latest checkpoint covers every event, and a clean
 /// run of the command on it.
 async fn verified_registry() -> TestApp {
@@ -79,11 +86,9 @@ async fn a_row_changed_with_raw_sql_is_caught() {
     let app = verified_registry().await;
     app.db
         .exec("UPDATE recycling_certificates SET vin_override_reason = NULL, plate = '湘H00000' WHERE number = 'RC-L1'");
-    let (ok, said) = log_verify(&app);
-    assert!(!ok);
-    assert!(
-        said.contains("RC RC-L1: its record no longer matches its latest leaf"),
-        "{said}"
+    assert_caught(
+        &app,
+        "RC RC-L1: its record no longer matches its latest leaf",
     );
 }
 
@@ -98,11 +103,9 @@ async fn a_deleted_event_is_caught() {
         "{} DELETE FROM events WHERE seq = {seq};",
         unguard_events(&app)
     ));
-    let (ok, said) = log_verify(&app);
-    assert!(!ok);
-    assert!(
-        said.contains(&format!("names event {seq}, which is not in the database")),
-        "{said}"
+    assert_caught(
+        &app,
+        &format!("names event {seq}, which is not in the database"),
     );
 }
 
@@ -118,12 +121,7 @@ async fn two_swapped_events_are_caught() {
          ELSE (SELECT data FROM events WHERE seq = {a}) END WHERE seq IN ({a}, {b});",
         unguard_events(&app)
     ));
-    let (ok, said) = log_verify(&app);
-    assert!(!ok);
-    assert!(
-        said.contains(&format!("does not match event {a}")),
-        "{said}"
-    );
+    assert_caught(&app, &format!("does not match event {a}"));
 }
 
 async fn an_altered_checkpoint_signature_is_caught() {
@@ -143,13 +141,9 @@ async fn an_altered_checkpoint_signature_is_caught() {
     app.db.exec(&format!(
         "UPDATE log_checkpoints SET note = '{altered}' WHERE size = {size}"
     ));
-    let (ok, said) = log_verify(&app);
-    assert!(!ok);
-    assert!(
-        said.contains(&format!(
-            "checkpoint of size {size}: not signed by the log key"
-        )),
-        "{said}"
+    assert_caught(
+        &app,
+        &format!("checkpoint of size {size}: not signed by the log key"),
     );
 }
 

@@ -184,34 +184,12 @@ async fn migrations_run_down_and_up_again() {
 /// last position kept, a certificate whose scans were purged keeping its
 /// position.
 async fn the_summary_migration_counts_the_officer_scans_already_stored() {
-    use diesel_migrations::MigrationHarness;
-    // Back to just before migration 4 (the later ones reverted too).
-    const SUMMARY_MIGRATION: &str = "000004";
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::create(current_backend(), dir.path());
     let mut conn = db.connect();
-    match &mut conn {
-        scrapcert::store::DbConnection::Sqlite(c) => {
-            c.run_pending_migrations(scrapcert::store::SQLITE_MIGRATIONS)
-                .unwrap();
-            while !c
-                .revert_last_migration(scrapcert::store::SQLITE_MIGRATIONS)
-                .unwrap()
-                .to_string()
-                .ends_with(SUMMARY_MIGRATION)
-            {}
-        }
-        scrapcert::store::DbConnection::Postgres(c) => {
-            c.run_pending_migrations(scrapcert::store::POSTGRES_MIGRATIONS)
-                .unwrap();
-            while !c
-                .revert_last_migration(scrapcert::store::POSTGRES_MIGRATIONS)
-                .unwrap()
-                .to_string()
-                .ends_with(SUMMARY_MIGRATION)
-            {}
-        }
-    }
+    scrapcert::store::run_migrations(&mut conn).unwrap();
+    // Back to just before migration 4 (the later ones reverted too).
+    revert_through(&mut conn, "000004");
     let now = chrono::Utc::now().naive_utc();
     let at = |hours: i64| (now - chrono::Duration::hours(hours)).format("%Y-%m-%d %H:%M:%S%.6f");
     let ok = match db.backend {
