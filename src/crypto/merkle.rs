@@ -171,13 +171,33 @@ mod tests {
         files
     }
 
-    #[test]
-    fn the_transparency_dev_inclusion_vectors_pass() {
-        let files = vector_files("inclusion");
-        assert!(files.len() >= 60, "{} inclusion vectors", files.len());
+    /// Runs every vector of one kind through `check`: an error exactly
+    /// when the vector wants one, and some vectors that must pass.
+    fn run_vectors<T: serde::de::DeserializeOwned>(
+        kind: &str,
+        at_least: usize,
+        check: impl Fn(&T) -> (Result<(), ProofError>, bool, String),
+    ) {
+        let files = vector_files(kind);
+        assert!(files.len() >= at_least, "{} {kind} vectors", files.len());
         let mut happy = 0;
         for file in files {
-            let v: Inclusion = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+            let v: T = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+            let (got, want_err, desc) = check(&v);
+            assert_eq!(
+                got.is_err(),
+                want_err,
+                "{}: {desc} gave {got:?}",
+                file.display()
+            );
+            happy += usize::from(!want_err);
+        }
+        assert!(happy >= 5, "{happy} vectors that must pass");
+    }
+
+    #[test]
+    fn the_transparency_dev_inclusion_vectors_pass() {
+        run_vectors("inclusion", 60, |v: &Inclusion| {
             let got = verify_inclusion(
                 v.leaf_idx,
                 v.tree_size,
@@ -185,25 +205,13 @@ mod tests {
                 &proof(&v.proof),
                 &bytes(v.root.as_deref()),
             );
-            assert_eq!(
-                got.is_err(),
-                v.want_err,
-                "{}: {} gave {got:?}",
-                file.display(),
-                v.desc
-            );
-            happy += usize::from(!v.want_err);
-        }
-        assert!(happy >= 5, "{happy} vectors that must pass");
+            (got, v.want_err, v.desc.clone())
+        });
     }
 
     #[test]
     fn the_transparency_dev_consistency_vectors_pass() {
-        let files = vector_files("consistency");
-        assert!(files.len() >= 90, "{} consistency vectors", files.len());
-        let mut happy = 0;
-        for file in files {
-            let v: Consistency = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        run_vectors("consistency", 90, |v: &Consistency| {
             let got = verify_consistency(
                 v.size1,
                 v.size2,
@@ -211,16 +219,8 @@ mod tests {
                 &bytes(v.root2.as_deref()),
                 &proof(&v.proof),
             );
-            assert_eq!(
-                got.is_err(),
-                v.want_err,
-                "{}: {} gave {got:?}",
-                file.display(),
-                v.desc
-            );
-            happy += usize::from(!v.want_err);
-        }
-        assert!(happy >= 5, "{happy} vectors that must pass");
+            (got, v.want_err, v.desc.clone())
+        });
     }
 
     #[test]
