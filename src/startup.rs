@@ -15,6 +15,7 @@ use crate::http::state::AppState;
 use crate::http::{self as routes};
 use crate::service::Db;
 use crate::service::log::{Checkpointer, LogSigner, start_checkpointer};
+use crate::service::log_cache::TreeCache;
 use crate::service::scan_log::ScanLog;
 use crate::service::signing::Keys;
 use crate::store::{self as db, DatabaseTarget};
@@ -73,7 +74,13 @@ impl Application {
             )?,
             origin: settings.log_origin(),
         });
-        let checkpoints = start_checkpointer(pool.clone(), log_signer, clock.clone());
+        let log_tree = Arc::new(TreeCache::new());
+        let checkpoints = start_checkpointer(
+            pool.clone(),
+            log_signer,
+            Arc::clone(&log_tree),
+            clock.clone(),
+        );
         let (scan_log, _writer) = ScanLog::start(
             pool,
             settings.scan_queue,
@@ -94,6 +101,7 @@ impl Application {
             public_url,
             keys,
             scan_log: Arc::clone(&scan_log),
+            log_tree,
             decode_slots: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism()
                     .map_or(1, |n| n.get())

@@ -9,16 +9,19 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::domain::{FieldCode, Principal, Role};
+use crate::domain::{FieldCode, Principal, ProblemCode, Role};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::service::log::{self, LogError};
+use crate::service::log::{self, LogError, TileRequest};
 
 impl From<LogError> for ApiError {
     fn from(e: LogError) -> Self {
         match e {
             LogError::OutOfRange { field, detail } => {
                 ApiError::field(field, FieldCode::OutOfOrder, detail)
+            }
+            e @ LogError::UnknownLeaf { .. } => {
+                ApiError::field("leaf_hash", FieldCode::UnknownValue, e.to_string())
             }
             LogError::NoCheckpoint => ApiError::Unavailable(anyhow::anyhow!(
                 "no checkpoint has been signed yet; one will be within a second"
@@ -59,20 +62,59 @@ pub async fn checkpoint(
 #[serde(deny_unknown_fields)]
 pub struct InclusionQuery {
     index: Option<u64>,
+    leaf_hash: Option<String>,
     size: Option<u64>,
 }
 
-/// `GET /api/v1/log/proofs/inclusion?index=I&size=N`.
+/// A leaf hash as a query gives it: standard or URL-safe base64 of 32
+/// bytes (a `+` left unescaped arrives as a space).
+fn leaf_hash_param(value: &str) -> Result<[u8; 32], ApiError> {
+    use base64::engine::general_purpose::URL_SAFE;
+    let value = value.replace(' ', "+");
+    STANDARD
+        .decode(&value)
+        .or_else(|_| URL_SAFE.decode(&value))
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| {
+            ApiError::field(
+                "leaf_hash",
+                FieldCode::InvalidFormat,
+                "leaf_hash must be the base64 of 32 bytes",
+            )
+        })
+}
+
+/// `GET /api/v1/log/proofs/inclusion?index=I&size=N` (or `leaf_hash=H`
+/// instead of `index`).
 pub async fn inclusion(
     _principal: Principal,
     state: web::Data<AppState>,
     query: web::Query<InclusionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let (index, size) = (required("index", q.index)?, required("size", q.size)?);
-    let p = state
-        .db(move |conn| log::inclusion(conn, index, size))
-        .await?;
+    let size = required("size", q.size)?;
+    let p = match (q.index, q.leaf_hash) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "leaf_hash",
+                FieldCode::UnknownValue,
+                "give index or leaf_hash, not both",
+            ));
+        }
+        (None, Some(h)) => {
+            let hash = leaf_hash_param(&h)?;
+            state
+                .db(move |conn| log::inclusion_of_hash(conn, hash, size))
+                .await?
+        }
+        (index, None) => {
+            let index = required("index", index)?;
+            state
+                .db(move |conn| log::inclusion(conn, index, size))
+                .await?
+        }
+    };
     Ok(HttpResponse::Ok().json(json!({
         "index": p.index,
         "tree_size": p.tree_size,
@@ -138,4 +180,40 @@ pub async fn entries(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({ "entries": entries })))
+}
+
+/// `GET /log/tile/{tile}`: the tree as C2SP tlog-tiles (hash tiles public;
+/// entry bundles under the rule of `entries`). A tile's bytes never change
+/// once served, so they may be cached for good.
+pub async fn tile(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let path = path.into_inner();
+    let not_found = || {
+        ApiError::problem(
+            actix_web::http::StatusCode::NOT_FOUND,
+            ProblemCode::NotFound,
+            "no such tile in the latest signed tree",
+        )
+    };
+    let request = TileRequest::parse(&path).ok_or_else(not_found)?;
+    let restricted = request.is_entries() && !state.settings.log_entries_public;
+    if restricted {
+        principal.require(&[Role::Authority, Role::Police, Role::Clerk])?;
+    }
+    let bytes = state
+        .db(move |conn| log::tile(conn, request))
+        .await?
+        .ok_or_else(not_found)?;
+    let cache = if restricted {
+        "private, no-store"
+    } else {
+        "public, max-age=31536000, immutable"
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, cache))
+        .content_type("application/octet-stream")
+        .body(bytes))
 }

@@ -55,6 +55,8 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/api/v1/log/proofs/inclusion" => log::inclusion),
         route!(GET "/api/v1/log/proofs/consistency" => log::consistency),
         route!(GET "/api/v1/log/entries" => log::entries),
+        route!(GET "/log/checkpoint" => log::checkpoint),
+        route!(GET "/log/tile/{tile}" => log::tile),
         route!(POST "/api/v1/tokens" => tokens::create),
         route!(DELETE "/api/v1/tokens/{id}" => tokens::revoke),
         route!(POST "/api/v1/enterprises" => enterprises::create),
@@ -88,7 +90,16 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for (_, path, route) in table() {
-        cfg.route(path, route);
+        cfg.route(&actix_path(path), route);
+    }
+}
+
+/// The actix pattern of a documented path: a tile path (C2SP tlog-tiles)
+/// spans several segments (`0/x001/234.p/5`), which OpenAPI cannot say.
+fn actix_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_suffix("{tile}") {
+        Some(head) => format!("{head}{{tile:.+}}").into(),
+        None => path.into(),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::domain::verdict::{Severity, VerdictKind};
 use crate::domain::{QcPublicStatus, QcStatus, RcStatus, RevocationKind};
-use crate::http::views::{CertificateView, QualificationView, RcView, VerdictView};
+use crate::http::views::{CertificateView, LogView, QualificationView, RcView, VerdictView};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, HttpResponseBuilder};
 
@@ -58,7 +58,7 @@ h2{font-size:18px;margin:18px 0 8px}\
 ul.reasons{padding-left:0;list-style:none;margin:0}\
 ul.reasons li{background:#fff;border-left:6px solid #999;margin:6px 0;padding:10px 12px;border-radius:4px}\
 ul.reasons li.error{border-color:#b00020;font-weight:700}ul.reasons li.warning{border-color:#9a5b00}\
-ul.reasons li.info{border-color:#5a6b7a;color:#333}\
+ul.reasons li.info{border-color:#5a6b7a;color:#333}p.log{color:#555;font-size:13px}\
 table{border-collapse:collapse;width:100%;background:#fff;border-radius:4px}\
 th,td{text-align:left;padding:9px 10px;border-bottom:1px solid #e2e2e2;vertical-align:top;word-break:break-all}\
 th{width:32%;color:#444;font-weight:600;font-size:15px}\
@@ -246,6 +246,20 @@ fn qc_rows(c: &QualificationView) -> String {
     out
 }
 
+/// The verdict page's one line on the tamper-evident log (SPEC §12).
+fn log_line(log: &LogView) -> String {
+    match log {
+        LogView::Included {
+            index, tree_size, ..
+        } => format!(
+            "防篡改日志：本证书最近一次登记变更是日志第{index}条，已由签名检查点（共{tree_size}条）证明未被改动。"
+        ),
+        LogView::Pending { index, .. } => format!(
+            "防篡改日志：本证书最近一次登记变更已写入日志第{index}条，签名检查点将在一秒内生成。"
+        ),
+    }
+}
+
 /// The verdict page (SPEC §4): a large status band, the reasons in words,
 /// and the fields an officer compares with the paper and the vehicle. With
 /// `jws`, a form lets an officer record the checkpoint of this scan.
@@ -279,6 +293,12 @@ pub fn verdict_page(v: &VerdictView, jws: Option<&str>, notice: Option<&str>) ->
         ));
     }
     body.push_str("</ul>");
+    if let Some(log) = &v.log {
+        body.push_str(&format!(
+            "<p class=\"log\" id=\"log\">{}</p>",
+            log_line(log)
+        ));
+    }
     let rows = match &v.certificate {
         Some(CertificateView::Recycling(c)) => rc_rows(c),
         Some(CertificateView::Qualification(c)) => qc_rows(c),

@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::http::error::ApiError;
 use crate::service::Db;
+use crate::service::log_cache::TreeCache;
 use crate::service::scan_log::ScanLog;
 use crate::service::signing::{Keys, SigningContext};
 use crate::service::verification::{Rules, Verification};
@@ -17,6 +18,8 @@ pub struct AppState {
     pub public_url: String,
     pub keys: Arc<Keys>,
     pub scan_log: Arc<ScanLog>,
+    /// The log tree's upper levels, for the proof in every verdict.
+    pub log_tree: Arc<TreeCache>,
     pub clock: Clock,
     /// Image decodes allowed at once: each may take a few hundred MB and a
     /// core, so uploads queue here instead of exhausting memory.
@@ -53,6 +56,7 @@ impl AppState {
             db: &self.db,
             keys: &self.keys,
             scan_log: &self.scan_log,
+            log_tree: &self.log_tree,
             rules: self.rules(),
         }
     }

@@ -2,6 +2,10 @@
 //! place for the JSON answers and the pages. Field names are the contract of
 //! SPEC Appendix A.
 
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -11,6 +15,7 @@ use crate::domain::text::mask_name;
 use crate::domain::verdict::{Finding, VerdictKind};
 use crate::domain::{CertKind, QcPublicStatus, RcStatus, RevocationKind, SupervisionKind};
 use crate::service::enterprises::EnterpriseRecord;
+use crate::service::log_cache::LogProof;
 use crate::service::qualifications::QualificationView as QcRead;
 use crate::service::verification::{Certificate, Verdict};
 use crate::store::StoreError;
@@ -474,6 +479,55 @@ pub struct VerdictView {
     pub checked_at: String,
     pub findings: Vec<Finding>,
     pub certificate: Option<CertificateView>,
+    pub log: Option<LogView>,
+}
+
+/// The `log` member of a verdict (SPEC §12): the inclusion proof of the
+/// certificate's latest event against the checkpoint it names, or
+/// `pending` until a checkpoint covers it.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum LogView {
+    Included {
+        index: u64,
+        tree_size: u64,
+        leaf_hash: String,
+        proof: Vec<String>,
+        #[serde(serialize_with = "as_str")]
+        checkpoint: Arc<str>,
+    },
+    Pending {
+        index: u64,
+        pending: bool,
+    },
+}
+
+fn as_str<S: serde::Serializer>(s: &Arc<str>, to: S) -> Result<S::Ok, S::Error> {
+    to.serialize_str(s)
+}
+
+impl From<LogProof> for LogView {
+    fn from(p: LogProof) -> Self {
+        match p {
+            LogProof::Included {
+                index,
+                tree_size,
+                leaf_hash,
+                proof,
+                checkpoint,
+            } => LogView::Included {
+                index,
+                tree_size,
+                leaf_hash: STANDARD.encode(leaf_hash),
+                proof: proof.iter().map(|h| STANDARD.encode(h)).collect(),
+                checkpoint,
+            },
+            LogProof::Pending { index } => LogView::Pending {
+                index,
+                pending: true,
+            },
+        }
+    }
 }
 
 impl VerdictView {
@@ -489,6 +543,7 @@ impl VerdictView {
             number: v.number,
             checked_at: rfc3339(v.checked_at),
             findings: v.findings,
+            log: v.log.map(LogView::from),
         })
     }
 
@@ -503,6 +558,7 @@ impl VerdictView {
             checked_at: &'a str,
             findings: &'a [Finding],
             certificate: &'a Option<CertificateView>,
+            log: &'a Option<LogView>,
         }
         serde_json::to_string(&Body {
             verdict: self.verdict,
@@ -511,6 +567,7 @@ impl VerdictView {
             checked_at: &self.checked_at,
             findings: &self.findings,
             certificate: &self.certificate,
+            log: &self.log,
         })
     }
 }

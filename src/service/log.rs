@@ -10,8 +10,10 @@ use chrono::NaiveDateTime;
 use crate::clock::Clock;
 use crate::crypto::checkpoint;
 use crate::crypto::disk::LogKey;
+use crate::service::log_cache::TreeCache;
 use crate::store::log::{self, StoredCheckpoint};
 use crate::store::{DbConnection, DbPool, StoreError, read_tx};
+use tlog_tiles::tile::Tile;
 use tlog_tiles::tlog::Hash;
 
 /// How often the writer looks for leaves no checkpoint covers yet: a
@@ -30,6 +32,9 @@ pub enum LogError {
     /// Sizes or an index the tree cannot answer (400, on `field`).
     #[error("{detail}")]
     OutOfRange { field: &'static str, detail: String },
+    /// No leaf of the tree asked about has this hash (422 on `leaf_hash`).
+    #[error("no leaf of the tree of {size} leaves has this hash")]
+    UnknownLeaf { size: u64 },
     /// No checkpoint has been signed yet (503: it will be within a second).
     #[error("no checkpoint has been signed yet")]
     NoCheckpoint,
@@ -75,8 +80,15 @@ pub struct Checkpointer {
 }
 
 /// Starts the checkpoint writer: one thread, a look at once and then every
-/// second, until the returned handle is dropped.
-pub fn start_checkpointer(pool: DbPool, signer: Arc<LogSigner>, clock: Clock) -> Checkpointer {
+/// second, until the returned handle is dropped. After each look it brings
+/// `cache` up to the latest checkpoint (signed here or by another
+/// instance).
+pub fn start_checkpointer(
+    pool: DbPool,
+    signer: Arc<LogSigner>,
+    cache: Arc<TreeCache>,
+    clock: Clock,
+) -> Checkpointer {
     let (stop, stopped) = std::sync::mpsc::sync_channel::<()>(1);
     std::thread::Builder::new()
         .name("log-checkpoints".into())
@@ -85,7 +97,11 @@ pub fn start_checkpointer(pool: DbPool, signer: Arc<LogSigner>, clock: Clock) ->
                 let signed = pool
                     .get()
                     .map_err(|e| LogError::Store(StoreError::from(e)))
-                    .and_then(|mut c| sign_pending(&mut c, &signer, clock.now()));
+                    .and_then(|mut c| {
+                        let signed = sign_pending(&mut c, &signer, clock.now())?;
+                        cache.refresh(&mut c)?;
+                        Ok(signed)
+                    });
                 match signed {
                     Ok(Some(size)) => tracing::debug!(size, "log checkpoint signed"),
                     Ok(None) => {}
@@ -148,6 +164,19 @@ pub fn inclusion(
     })
 }
 
+/// The proof of the leaf with hash `leaf_hash` in the tree of `size`
+/// leaves (`?leaf_hash=` of the API).
+pub fn inclusion_of_hash(
+    conn: &mut DbConnection,
+    leaf_hash: [u8; 32],
+    size: u64,
+) -> Result<InclusionProof, LogError> {
+    let index = log::leaf_by_hash(conn, &leaf_hash)?
+        .filter(|&i| i < size)
+        .ok_or(LogError::UnknownLeaf { size })?;
+    inclusion(conn, index, size)
+}
+
 /// At most this many leaves per entries request.
 pub const MAX_ENTRIES: u64 = 1000;
 
@@ -198,6 +227,108 @@ pub fn consistency(conn: &mut DbConnection, from: u64, to: u64) -> Result<Vec<[u
             .into_iter()
             .map(|h| h.0)
             .collect())
+    })
+}
+
+/// The height of the C2SP tlog-tiles tiles served under `/log/`.
+pub const TILE_HEIGHT: u8 = crate::service::log_cache::TILE_HEIGHT;
+
+/// A C2SP tlog-tiles resource under `/log/tile/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TileRequest {
+    tile: Tile,
+}
+
+impl TileRequest {
+    /// Parses what follows `/log/tile/`: `{L}/{N}[.p/{W}]` (hashes) or
+    /// `entries/{N}[.p/{W}]` (leaves), `N` in groups of three digits
+    /// (`x001/x234/067`), as c2sp.org/tlog-tiles writes it and only so.
+    pub fn parse(path: &str) -> Option<TileRequest> {
+        // What `Tile::from_path` would panic on: a width of 0, a level of
+        // 64 or more (and levels past the 64-bit tree: 8 L < 64).
+        if let Some((_, w)) = path.rsplit_once(".p/")
+            && !w
+                .parse::<u32>()
+                .is_ok_and(|w| (1..1 << TILE_HEIGHT).contains(&w))
+        {
+            return None;
+        }
+        if let Some((level, _)) = path.split_once('/')
+            && level != "entries"
+            && !level
+                .parse::<u8>()
+                .is_ok_and(|l| u32::from(l) * u32::from(TILE_HEIGHT) < u64::BITS)
+        {
+            return None;
+        }
+        let go_path = match path.strip_prefix("entries/") {
+            Some(rest) => format!("tile/{TILE_HEIGHT}/data/{rest}"),
+            None if path.starts_with(|c: char| c.is_ascii_digit()) => {
+                format!("tile/{TILE_HEIGHT}/{path}")
+            }
+            None => return None,
+        };
+        let tile = Tile::from_path(&go_path).ok()?;
+        (tile.height() == TILE_HEIGHT).then_some(TileRequest { tile })
+    }
+
+    /// An entry bundle rather than a hash tile.
+    pub fn is_entries(&self) -> bool {
+        self.tile.is_data()
+    }
+
+    /// The tile's path under `/log/`, as c2sp.org/tlog-tiles writes it.
+    pub fn path(&self) -> String {
+        let go = self.tile.path();
+        let rest = go
+            .strip_prefix(&format!("tile/{TILE_HEIGHT}/"))
+            .unwrap_or(&go);
+        match rest.strip_prefix("data/") {
+            Some(n) => format!("tile/entries/{n}"),
+            None => format!("tile/{rest}"),
+        }
+    }
+}
+
+/// The bytes of a tile of the latest signed tree: `W` hashes of 32 bytes
+/// at level `8 L`, or `W` leaves each after its length as two big-endian
+/// bytes. `None` when the latest checkpoint does not cover the tile.
+pub fn tile(conn: &mut DbConnection, request: TileRequest) -> Result<Option<Vec<u8>>, LogError> {
+    let t = request.tile;
+    read_tx(conn, |conn| {
+        let signed = latest(conn)?.size;
+        let level = u32::from(t.level()) * u32::from(TILE_HEIGHT);
+        let first = t.level_index() << TILE_HEIGHT;
+        let end = first + u64::from(t.width());
+        // The last node of the tile must be a complete subtree of the
+        // signed tree.
+        let covered = level < 64
+            && end
+                .checked_mul(1u64 << level)
+                .is_some_and(|leaves| leaves <= signed);
+        if !covered {
+            return Ok(None);
+        }
+        if t.is_data() {
+            let mut out = Vec::new();
+            for leaf in log::leaves(conn, first, end)? {
+                let len = u16::try_from(leaf.bytes.len()).map_err(|_| {
+                    StoreError::Corrupt(format!("log leaf {} is over 65535 bytes", leaf.index))
+                })?;
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(&leaf.bytes);
+            }
+            return Ok(Some(out));
+        }
+        let ids: Vec<u64> = (first..end)
+            .map(|n| tlog_tiles::tlog::stored_hash_index(level as u8, n))
+            .collect();
+        Ok(Some(
+            log::hashes(conn, &ids)?
+                .into_iter()
+                .flat_map(|h| h.0)
+                .collect(),
+        ))
     })
 }
 
@@ -394,4 +525,54 @@ pub fn verify(
         checkpoints: checkpoints.len() as u64,
         subjects: latest.len() as u64,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_paths_are_c2sp_tlog_tiles_paths() {
+        for (path, entries) in [
+            ("0/000", false),
+            ("0/x001/x234/067", false),
+            ("2/000.p/7", false),
+            ("entries/000", true),
+            ("entries/x001/067.p/255", true),
+        ] {
+            let t = TileRequest::parse(path).unwrap_or_else(|| panic!("{path} refused"));
+            assert_eq!(t.path(), format!("tile/{path}"));
+            assert_eq!(t.is_entries(), entries, "{path}");
+        }
+        // Not canonical, not a tile, or Go's sumdb spelling.
+        for path in [
+            "0/0",
+            "0/1000",
+            "0/000.p/256",
+            "0/000.p/0",
+            "data/000",
+            "8/0/000",
+            "entries/x000/001",
+            "-1/000",
+            "8/000",
+            "64/000",
+            "255/000",
+            "0/000.p/",
+            "0/000.p/x",
+            "",
+        ] {
+            assert_eq!(TileRequest::parse(path), None, "{path}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever follows `/log/tile/`, parsing answers (no panic), and
+        /// what it accepts is its own canonical path.
+        #[test]
+        fn any_tile_path_parses_or_is_refused(path in "(entries|[0-9]{1,3})(/x?[0-9]{1,4}){1,3}(\\.p/[0-9]{1,4})?|.{0,40}") {
+            if let Some(t) = TileRequest::parse(&path) {
+                proptest::prop_assert_eq!(t.path(), format!("tile/{path}"));
+            }
+        }
+    }
 }

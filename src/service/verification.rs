@@ -2,9 +2,12 @@
 //! (SPEC §4). The signature is checked in memory against the cached key
 //! ring; the registry is read in one read transaction; the scan is queued.
 
+use std::sync::Arc;
+
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::Db;
+use super::log_cache::{LogProof, TreeCache};
 use super::qualifications::QualificationView;
 use super::scan_log::{Scan, ScanLog};
 use super::signing::Keys;
@@ -14,15 +17,16 @@ use crate::crypto::KeyRing;
 use crate::crypto::jws;
 use crate::domain::anomaly::{self, RecentScans, ThisScan};
 use crate::domain::claims::Claims;
+use crate::domain::event::Subject;
 use crate::domain::qualification::{StatusAt, public_status, status_at};
 use crate::domain::verdict::{Finding, FindingCode, PresentedField, Severity, VerdictKind, decide};
 use crate::domain::{CertKind, Plate, Principal, QcPublicStatus, QcStatus, RcStatus, Uscc, Vin};
 use crate::domain::{text, wire_enum};
 use crate::qr::{Qr, extract_jws};
-use crate::store::qualifications;
 use crate::store::recycling::{self, RcRecord};
 use crate::store::scans::{CounterKey, ScanRecord};
 use crate::store::{DbConnection, StoreError, read_tx};
+use crate::store::{log, qualifications};
 
 wire_enum!(
     /// Why a certificate is being checked.
@@ -93,6 +97,9 @@ pub struct Verdict {
     pub checked_at: NaiveDateTime,
     pub findings: Vec<Finding>,
     pub certificate: Option<Certificate>,
+    /// The certificate's latest event in the tamper-evident log (SPEC §12);
+    /// `None` without a certificate, or when the proof could not be read.
+    pub log: Option<LogProof>,
 }
 
 /// The outcome of the signature step.
@@ -134,6 +141,8 @@ pub fn is_genuine_rc(ring: &KeyRing, qr: &str, number: &str) -> bool {
 pub struct RegistryOutcome {
     pub findings: Vec<Finding>,
     pub certificate: Option<Certificate>,
+    /// The index of the certificate's latest leaf.
+    pub latest_leaf: Option<u64>,
 }
 
 /// What one verification needs.
@@ -141,6 +150,7 @@ pub struct Verification<'a> {
     pub db: &'a Db,
     pub keys: &'a Keys,
     pub scan_log: &'a ScanLog,
+    pub log_tree: &'a Arc<TreeCache>,
     pub rules: Rules,
 }
 
@@ -199,6 +209,7 @@ impl Verification<'_> {
                     Caller::Bearer(_) => None,
                 };
                 let (c, r) = (claims.clone(), request.clone());
+                let log_tree = Arc::clone(self.log_tree);
                 // The token and the registry on one connection, one after
                 // the other: one trip to the pool for both.
                 let read = self
@@ -212,7 +223,14 @@ impl Verification<'_> {
                         let jws = extract_jws(&r.qr);
                         let outcome =
                             check_registry(conn, &principal, &c, jws, &r, rules, queued, now);
-                        Ok::<_, TokenError>((principal, outcome))
+                        let log = match &outcome {
+                            Ok(RegistryOutcome {
+                                latest_leaf: Some(index),
+                                ..
+                            }) => prove_latest(&log_tree, conn, *index),
+                            _ => None,
+                        };
+                        Ok::<_, TokenError>((principal, outcome.map(|o| (o, log))))
                     })
                     .await;
                 let (principal, outcome) = match (read, known) {
@@ -224,7 +242,10 @@ impl Verification<'_> {
                 let kind = Some(claims.cert);
                 let number = Some(claims.no.clone());
                 let verdict = match outcome {
-                    Ok(o) => verdict(kind, number, o.findings, o.certificate, now),
+                    Ok((o, log)) => Verdict {
+                        log,
+                        ..verdict(kind, number, o.findings, o.certificate, now)
+                    },
                     Err(e) => {
                         tracing::warn!(error = ?e, "registry unreadable during verification");
                         let findings = vec![Finding::registry_unavailable()];
@@ -269,8 +290,17 @@ pub fn check_registry(
     }
 }
 
+/// The log proof of a certificate's latest leaf; a proof that cannot be
+/// read leaves the member out rather than fail the verification.
+fn prove_latest(tree: &TreeCache, conn: &mut DbConnection, index: u64) -> Option<LogProof> {
+    tree.prove(conn, index)
+        .inspect_err(|e| tracing::warn!(error = ?e, index, "log proof unreadable"))
+        .ok()
+}
+
 fn not_registered() -> RegistryOutcome {
     RegistryOutcome {
+        latest_leaf: None,
         findings: vec![Finding::error(
             FindingCode::NotRegistered,
             "二维码签名有效，但登记系统中没有这份证书。",
@@ -371,6 +401,7 @@ fn check_qualification(
         findings.push(Finding::presented_mismatch(PresentedField::EnterpriseName));
     }
     Ok(RegistryOutcome {
+        latest_leaf: log::latest_leaf(conn, Subject::Qualification(&claims.no))?,
         findings,
         certificate: Some(Certificate::Qualification(Box::new(QualificationView {
             record,
@@ -497,6 +528,7 @@ fn check_recycling(
     ));
     let full_owner = principal.sees_owner_of(&row.enterprise_uscc);
     Ok(RegistryOutcome {
+        latest_leaf: state.latest_leaf,
         findings,
         certificate: Some(Certificate::Recycling {
             record: Box::new(record),
@@ -611,6 +643,7 @@ pub fn verdict(
         checked_at: now,
         findings,
         certificate,
+        log: None,
     }
 }
 

@@ -83,9 +83,7 @@ impl<'a> Hashes<'a> {
                     on_backend!(&mut **conn, c => query.get_result(c).optional())?;
                 let bytes = bytes
                     .ok_or_else(|| StoreError::Corrupt(format!("log hash {id} is missing")))?;
-                <[u8; 32]>::try_from(bytes.as_slice())
-                    .map(Hash)
-                    .map_err(|_| StoreError::Corrupt(format!("log hash {id} is not 32 bytes")))
+                hash_of(id, &bytes)
             })
             .collect()
     }
@@ -196,6 +194,123 @@ pub fn inclusion_proof(conn: &mut DbConnection, index: u64, size: u64) -> StoreR
 pub fn consistency_proof(conn: &mut DbConnection, from: u64, to: u64) -> StoreResult<Vec<Hash>> {
     let reader = Hashes::new(conn);
     tlog::prove_tree(to, from, &reader).map_err(|e| reader.error(e))
+}
+
+/// The index of the leaf of `subject`'s latest event, if it has one: one
+/// statement (the newest event by `events_by_subject`, its leaf by the
+/// unique `event_seq`).
+pub fn latest_leaf(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<Option<u64>> {
+    use super::schema::events;
+    let (kind, id) = subject.parts();
+    let newest = events::table
+        .filter(events::subject_kind.eq(kind))
+        .filter(events::subject_id.eq(id))
+        .select(diesel::dsl::max(events::seq))
+        .single_value();
+    let index: Option<i64> = log_leaves::table
+        .filter(log_leaves::event_seq.nullable().eq(newest))
+        .select(log_leaves::idx)
+        .get_result(conn)
+        .optional()?;
+    index.map(from_db).transpose()
+}
+
+/// The index of the leaf whose hash is `leaf_hash`, if any (a leaf's hash
+/// is its level-0 node hash; node hashes of higher levels cannot equal one:
+/// RFC 6962's prefixes keep the two apart).
+pub fn leaf_by_hash(conn: &mut DbConnection, leaf_hash: &[u8; 32]) -> StoreResult<Option<u64>> {
+    let ids: Vec<i64> = log_hashes::table
+        .filter(log_hashes::hash.eq(leaf_hash.as_slice()))
+        .select(log_hashes::id)
+        .load(conn)?;
+    for id in ids {
+        let (level, n) = tlog::split_stored_hash_index(from_db(id)?);
+        if level == 0 {
+            return Ok(Some(n));
+        }
+    }
+    Ok(None)
+}
+
+/// The stored node hashes with the given ids, in the order asked (a
+/// missing one is corruption). A few hundred ids per statement.
+pub fn hashes(conn: &mut DbConnection, ids: &[u64]) -> StoreResult<Vec<Hash>> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let wanted = chunk
+            .iter()
+            .map(|&i| to_db(i))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let rows: Vec<(i64, Vec<u8>)> = log_hashes::table
+            .filter(log_hashes::id.eq_any(wanted))
+            .select((log_hashes::id, log_hashes::hash))
+            .load(conn)?;
+        for (id, bytes) in rows {
+            found.insert(id, bytes);
+        }
+    }
+    ids.iter()
+        .map(|&i| {
+            let id = to_db(i)?;
+            let bytes = found
+                .get(&id)
+                .ok_or_else(|| StoreError::Corrupt(format!("log hash {id} is missing")))?;
+            hash_of(id, bytes)
+        })
+        .collect()
+}
+
+fn hash_of(id: i64, bytes: &[u8]) -> StoreResult<Hash> {
+    <[u8; 32]>::try_from(bytes)
+        .map(Hash)
+        .map_err(|_| StoreError::Corrupt(format!("log hash {id} is not 32 bytes")))
+}
+
+/// How many hashes [`few_hashes`] reads in its one statement: the eight
+/// siblings of a leaf inside its complete 256-leaf tile and the leaf's own.
+pub const FEW: usize = 9;
+
+/// Up to [`FEW`] stored node hashes in one cached statement (the same
+/// text every time: fewer ids are padded by repeating the last), in the
+/// order asked. What a verification reads for the lower part of its log
+/// proof (SPEC §11: at most one read).
+pub fn few_hashes(conn: &mut DbConnection, ids: &[u64]) -> StoreResult<Vec<Hash>> {
+    let Some(&last) = ids.last() else {
+        return Ok(Vec::new());
+    };
+    if ids.len() > FEW {
+        return hashes(conn, ids);
+    }
+    let mut padded = [to_db(last)?; FEW];
+    for (slot, &i) in padded.iter_mut().zip(ids) {
+        *slot = to_db(i)?;
+    }
+    let [a, b, c, d, e, f, g, h, i] = padded;
+    let id = log_hashes::id;
+    let rows: Vec<(i64, Vec<u8>)> = log_hashes::table
+        .filter(
+            id.eq(a)
+                .or(id.eq(b))
+                .or(id.eq(c))
+                .or(id.eq(d))
+                .or(id.eq(e))
+                .or(id.eq(f))
+                .or(id.eq(g))
+                .or(id.eq(h))
+                .or(id.eq(i)),
+        )
+        .select((log_hashes::id, log_hashes::hash))
+        .load(conn)?;
+    ids.iter()
+        .map(|&want| {
+            let want = to_db(want)?;
+            let (_, bytes) = rows
+                .iter()
+                .find(|(id, _)| *id == want)
+                .ok_or_else(|| StoreError::Corrupt(format!("log hash {want} is missing")))?;
+            hash_of(want, bytes)
+        })
+        .collect()
 }
 
 /// The leaves with indexes in `start..end`, in order.

@@ -9,7 +9,7 @@ use super::schema::{
     branches, dismantlings, enterprises, qualification_status_history, qualifications,
     recycling_certificates as rcs, scan_summaries,
 };
-use super::sql::{Const, RcKind, Voided};
+use super::sql::{Const, LatestLeaf, RcKind, Voided};
 use super::{Conflict, DbConnection, StoreError, StoreResult, TextList, scans};
 use crate::domain::anomaly::PositionedScan;
 use crate::domain::{RcStatus, SupervisionKind};
@@ -117,6 +117,8 @@ pub struct RcState {
     pub recent_officer_scans: Vec<NaiveDateTime>,
     pub qualification: QualificationRow,
     pub qualification_history: Vec<HistoryRow>,
+    /// The log leaf of the RC's latest event (SPEC §12).
+    pub latest_leaf: Option<u64>,
 }
 
 type SummaryColumns = (
@@ -135,13 +137,14 @@ type StateRow = (
     SummaryColumns,
     QualificationRow,
     Option<HistoryRow>,
+    Option<i64>,
 );
 
 /// [`RcState`] in one statement, so one consistent snapshot without a
 /// transaction around it: the point read of [`load`], the live RC of the
 /// same VIN under another number (at most one: the partial unique index),
-/// the RC's scan summary, and its QC beside each entry of the QC's history
-/// (a handful of rows).
+/// the RC's scan summary, its QC beside each entry of the QC's history (a
+/// handful of rows), and the index of the log leaf of its latest event.
 pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcState>> {
     let other = diesel::alias!(rcs as other_rcs);
     let rows: Vec<StateRow> = on_backend!(conn, c => rcs::table
@@ -181,11 +184,21 @@ pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcStat
             ),
             QualificationRow::as_select(),
             Option::<HistoryRow>::as_select(),
+            LatestLeaf::<RcKind, _>::of(rcs::number),
         ))
         .load(c))?;
     let mut rows = rows.into_iter();
-    let Some((row, enterprise_name, branch, dismantling, other, summary, qualification, first)) =
-        rows.next()
+    let Some((
+        row,
+        enterprise_name,
+        branch,
+        dismantling,
+        other,
+        summary,
+        qualification,
+        first,
+        latest_leaf,
+    )) = rows.next()
     else {
         return Ok(None);
     };
@@ -209,6 +222,7 @@ pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcStat
             .unwrap_or_default(),
         qualification,
         qualification_history,
+        latest_leaf: latest_leaf.and_then(|i| u64::try_from(i).ok()),
     }))
 }
 

@@ -1,4 +1,4 @@
-//! Two pieces of SQL that diesel's query builder does not write the way the
+//! Pieces of SQL that diesel's query builder does not write the way the
 //! verification path needs them.
 //!
 //! SQLite (3.50) re-prepares a cached statement whenever a parameter is
@@ -74,7 +74,51 @@ macro_rules! const_text {
     };
 }
 
-const_text!(Voided = "'voided'", RcKind = "'RC'");
+const_text!(Voided = "'voided'", RcKind = "'RC'", QcKind = "'QC'");
+
+/// The index of the log leaf of the latest event of the subject whose kind
+/// is `K` and whose id is the column `C` of the row being read (SPEC §12): a
+/// correlated scalar subquery, so that a certificate's state and its place
+/// in the log are one statement. Two index lookups: `events_by_subject`
+/// for the newest event, the unique `event_seq` of `log_leaves` for its
+/// leaf. `NULL` when the subject has no event with a leaf.
+#[derive(Debug, Clone, Copy)]
+pub struct LatestLeaf<K, C>(C, PhantomData<K>);
+
+impl<K: ConstText, C> LatestLeaf<K, C> {
+    pub fn of(column: C) -> LatestLeaf<K, C> {
+        LatestLeaf(column, PhantomData)
+    }
+}
+
+impl<K: ConstText, C: QueryId> QueryId for LatestLeaf<K, C> {
+    type QueryId = LatestLeaf<K, C::QueryId>;
+    const HAS_STATIC_QUERY_ID: bool = C::HAS_STATIC_QUERY_ID;
+}
+
+impl<K: ConstText, C> Expression for LatestLeaf<K, C> {
+    type SqlType = diesel::sql_types::Nullable<diesel::sql_types::BigInt>;
+}
+
+impl<K: ConstText, C: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for LatestLeaf<K, C> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(
+            "(SELECT log_leaves.idx FROM log_leaves WHERE log_leaves.event_seq = \
+             (SELECT max(events.seq) FROM events WHERE events.subject_kind = ",
+        );
+        out.push_sql(K::SQL);
+        out.push_sql(" AND events.subject_id = ");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+impl<K: ConstText, C: AppearsOnTable<QS>, QS> AppearsOnTable<QS> for LatestLeaf<K, C> {}
+impl<K: ConstText, C: SelectableExpression<QS>, QS> SelectableExpression<QS> for LatestLeaf<K, C> {}
+impl<K: ConstText, C> ValidGrouping<()> for LatestLeaf<K, C> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
 
 /// The statements of a plain SQLite transaction, as cached statements.
 #[derive(Debug, Clone, Copy)]
@@ -165,5 +209,6 @@ mod tests {
     fn constants_are_the_stored_values() {
         assert_eq!(Voided::SQL, format!("'{}'", RcStatus::Voided.as_str()));
         assert_eq!(RcKind::SQL, format!("'{}'", CertKind::Rc.as_str()));
+        assert_eq!(QcKind::SQL, format!("'{}'", CertKind::Qc.as_str()));
     }
 }

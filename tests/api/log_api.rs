@@ -19,7 +19,7 @@ use crate::log_events::busy_registry;
 
 /// The latest checkpoint once it covers `size` leaves (signed within a
 /// second of the change; waited for up to ten).
-async fn checkpoint_covering(app: &TestApp, size: u64) -> (String, checkpoint::Opened) {
+pub async fn checkpoint_covering(app: &TestApp, size: u64) -> (String, checkpoint::Opened) {
     let vkey = std::fs::read_to_string(app.settings.keys_dir.join("log/log.vkey")).unwrap();
     let origin = app.settings.log_origin();
     let started = Instant::now();
@@ -41,7 +41,7 @@ async fn checkpoint_covering(app: &TestApp, size: u64) -> (String, checkpoint::O
     }
 }
 
-fn python_accepts(proof: &Value, root: &[u8; 32]) -> bool {
+pub fn python_accepts(proof: &Value, root: &[u8; 32]) -> bool {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/scripts/log_inclusion.py"
@@ -64,7 +64,7 @@ fn python_accepts(proof: &Value, root: &[u8; 32]) -> bool {
     child.wait().unwrap().success()
 }
 
-fn hashes(list: &Value) -> Vec<Vec<u8>> {
+pub fn hashes(list: &Value) -> Vec<Vec<u8>> {
     list.as_array()
         .unwrap()
         .iter()
@@ -106,6 +106,44 @@ async fn every_change_is_provable_from_a_signed_checkpoint() {
         let mut wrong = p.clone();
         wrong["index"] = json!((leaf.index + 1) % events);
         assert!(!python_accepts(&wrong, &cp.root) || events == 1);
+    }
+    // The same proof asked by the leaf's hash instead of its index.
+    let last = leaves.last().unwrap();
+    let hash = STANDARD.encode(merkle::leaf_hash(&last.bytes).0);
+    let by_index = app
+        .get(
+            &format!(
+                "/api/v1/log/proofs/inclusion?index={}&size={events}",
+                last.index
+            ),
+            None,
+        )
+        .await;
+    let by_hash = app
+        .get(
+            &format!(
+                "/api/v1/log/proofs/inclusion?leaf_hash={}&size={events}",
+                enc(&hash)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(by_hash.expect(200), by_index.expect(200));
+    // A leaf hash not in the tree, not 32 bytes, or beside an index.
+    let unknown = STANDARD.encode(merkle::leaf_hash(b"never logged").0);
+    for (query, code) in [
+        (format!("leaf_hash={}", enc(&unknown)), "unknown_value"),
+        ("leaf_hash=AAAA".to_string(), "invalid_format"),
+        (format!("leaf_hash={}&index=0", enc(&hash)), "unknown_value"),
+    ] {
+        let a = app
+            .get(
+                &format!("/api/v1/log/proofs/inclusion?{query}&size={events}"),
+                None,
+            )
+            .await;
+        assert_eq!(a.status.as_u16(), 422, "{query}: {:#}", a.body);
+        assert_eq!(a.field_code("leaf_hash").as_deref(), Some(code), "{query}");
     }
     // A later change, a later checkpoint, consistent with the first.
     let e = app.qualified_enterprise(61).await;

@@ -135,7 +135,66 @@ async fn a_rolled_back_append_leaves_no_trace() {
     }
 }
 
+/// The tree's upper levels in memory (SPEC §11) give the same proofs as
+/// the stored tree for every leaf, in the last tile and in complete ones,
+/// as the signed tree grows; a leaf the checkpoint does not cover yet is
+/// pending.
+async fn the_cached_upper_levels_prove_every_leaf() {
+    use scrapcert::service::log_cache::{LogProof, TreeCache};
+    const N: usize = 3 * 256 + 5;
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, mut conn) = database_with_events(dir.path(), N);
+    let leaves: Vec<Vec<u8>> = (0..N).map(leaf_bytes).collect();
+    for (i, leaf) in leaves.iter().enumerate() {
+        store::write_tx(&mut conn, |c| {
+            log::append(c, i64::try_from(i).unwrap() + 1, leaf)
+        })
+        .unwrap();
+    }
+    let cache = TreeCache::new();
+    for size in [1u64, 2, 255, 256, 257, 600, 768, N as u64] {
+        let note = format!("checkpoint of {size}");
+        log::insert_checkpoint(
+            &mut conn,
+            &log::StoredCheckpoint {
+                size,
+                note: note.clone(),
+                signed_at: chrono::NaiveDateTime::default(),
+            },
+        )
+        .unwrap();
+        cache.refresh(&mut conn).unwrap();
+        assert_eq!(cache.size(), size);
+        let root = reference_root(&leaves[..size as usize]);
+        for index in (0..size).filter(|i| i % 7 == 0 || i + 3 >= size || i % 256 == 255) {
+            let LogProof::Included {
+                index: proven,
+                tree_size,
+                leaf_hash,
+                proof,
+                checkpoint,
+            } = cache.prove(&mut conn, index).unwrap()
+            else {
+                panic!("leaf {index} of {size} is pending");
+            };
+            assert_eq!((proven, tree_size), (index, size));
+            assert_eq!(&*checkpoint, note.as_str());
+            assert_eq!(leaf_hash, merkle::leaf_hash(&leaves[index as usize]).0);
+            assert_eq!(
+                merkle::verify_inclusion(index, size, &leaf_hash, &proof, &root.0),
+                Ok(()),
+                "leaf {index} of {size}"
+            );
+        }
+        assert_eq!(
+            cache.prove(&mut conn, size).unwrap(),
+            LogProof::Pending { index: size }
+        );
+    }
+}
+
 crate::backend_tests!(
+    the_cached_upper_levels_prove_every_leaf,
     the_stored_tree_gives_rfc_6962_roots_and_proofs,
     a_rolled_back_append_leaves_no_trace,
 );

@@ -349,6 +349,20 @@ fn cases(w: &World) -> Vec<Case> {
             "/api/v1/log/entries?start=0&end=2".into(),
         )
         .allow(&[Authority, Police, Clerk], 200),
+        Case::new(Method::GET, "/log/checkpoint", "/log/checkpoint".into()).allow(&EVERYONE, 200),
+        Case::new(
+            Method::GET,
+            "/log/tile/{tile}",
+            "/log/tile/0/000.p/1".into(),
+        )
+        .allow(&EVERYONE, 200),
+        // Entry bundles list every VIN: under the rule of `entries`.
+        Case::new(
+            Method::GET,
+            "/log/tile/{tile}",
+            "/log/tile/entries/000.p/1".into(),
+        )
+        .allow(&[Authority, Police, Clerk], 200),
         Case::new(Method::POST, "/api/v1/tokens", "/api/v1/tokens".into())
             .body(json!({"role": "clerk", "label": "made by the role matrix"}))
             .allow(&[Authority], 201),

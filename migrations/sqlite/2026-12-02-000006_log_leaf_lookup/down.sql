@@ -1,0 +1,1 @@
+DROP INDEX log_hashes_by_hash;
