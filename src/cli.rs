@@ -75,6 +75,21 @@ pub enum LogCommand {
     /// Recompute the log from the database and check it against itself and
     /// its signed checkpoints; exit 1 naming the first divergence.
     Verify,
+    /// Fetch a server's latest checkpoint, check its signature and that it
+    /// extends the last one seen, and keep it; exit 1 on a rollback or a
+    /// split view (the state then keeps the checkpoint seen before).
+    Witness {
+        /// The server's base address, e.g. https://verify.example.gov.cn
+        #[arg(long)]
+        server: String,
+        /// Where this witness keeps the last checkpoint it saw (JSON).
+        #[arg(long)]
+        state: std::path::PathBuf,
+        /// The log's verifier key, or a file holding it (the server's
+        /// keys/log/log.vkey); needed on the first run, then pinned.
+        #[arg(long)]
+        vkey: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +159,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Log {
             command: LogCommand::Verify,
         } => log_verify(&settings)?,
+        Command::Log {
+            command:
+                LogCommand::Witness {
+                    server,
+                    state,
+                    vkey,
+                },
+        } => log_witness(&server, &state, vkey.as_deref())?,
         Command::DecodeQr => crate::qr::read::decode_child()?,
         Command::BenchSeed { rcs, scans } => crate::seed::seed(&settings, rcs, scans)?,
         Command::BenchRawInserts { rows } => crate::seed::raw_inserts(&settings, rows)?,
@@ -175,6 +198,20 @@ fn log_verify(settings: &Settings) -> anyhow::Result<()> {
         }
         Err(divergence) => anyhow::bail!("the log diverges: {divergence}"),
     }
+}
+
+/// `scrapcert log witness`.
+fn log_witness(server: &str, state: &std::path::Path, vkey: Option<&str>) -> anyhow::Result<()> {
+    use crate::witness::Witnessed;
+    match crate::witness::run(server, state, vkey)? {
+        Ok(Witnessed::First { size }) => println!("first checkpoint kept: {size} leaves"),
+        Ok(Witnessed::Unchanged { size }) => println!("unchanged: {size} leaves"),
+        Ok(Witnessed::Extended { from, to }) => {
+            println!("consistent: {from} → {to} leaves")
+        }
+        Err(m) => anyhow::bail!("{m}"),
+    }
+    Ok(())
 }
 
 /// Creates a token directly in the database (the bootstrap path for the

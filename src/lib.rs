@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crash;
 pub mod crypto;
 pub mod domain;
 pub mod http;
@@ -15,3 +16,4 @@ pub mod seed;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod witness;

@@ -57,7 +57,9 @@ pub fn record(
         })
         .returning(events::seq)
         .get_result(c))?;
+    crate::crash::point("event_before_leaf");
     super::log::append_event(conn, seq, subject, event_type, actor, at, &data)?;
+    crate::crash::point("event_after_leaf");
     Ok(())
 }
 

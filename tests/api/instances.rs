@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// A `scrapcert serve` process, killed when dropped.
-struct Instance {
-    child: Child,
-    address: String,
+pub struct Instance {
+    pub child: Child,
+    pub address: String,
 }
 
 impl Drop for Instance {
@@ -32,9 +32,19 @@ fn free_port() -> u16 {
 }
 
 async fn start_instance(database_url: &str, keys: &std::path::Path) -> Instance {
+    start_instance_with(database_url, keys, &[]).await
+}
+
+/// A `scrapcert serve` process with more environment (`SCRAPCERT_…`).
+pub async fn start_instance_with(
+    database_url: &str,
+    keys: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Instance {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_scrapcert"))
         .arg("serve")
+        .envs(env.iter().copied())
         .env("SCRAPCERT_DATABASE_URL", database_url)
         .env("SCRAPCERT_BIND", format!("127.0.0.1:{port}"))
         .env("SCRAPCERT_KEYS_DIR", keys)

@@ -11,7 +11,7 @@ use crate::log_events::busy_registry;
 
 /// Runs `scrapcert log verify` on the app's database and keys: (success,
 /// stdout + stderr).
-fn log_verify(app: &TestApp) -> (bool, String) {
+pub fn log_verify(app: &TestApp) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scrapcert"));
     for (k, _) in std::env::vars() {
         if k.starts_with("SCRAPCERT_") {

@@ -3,6 +3,7 @@
 
 mod browser;
 mod cli;
+mod crash;
 mod deregister;
 mod enterprises;
 mod errors;
@@ -14,7 +15,9 @@ mod keys;
 mod log_api;
 mod log_events;
 mod log_tree;
+mod log_verdict;
 mod log_verify;
+mod log_witness;
 mod openapi;
 mod pages;
 mod qr;
