@@ -61,6 +61,13 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         scans: u64,
     },
+    /// The log's append and proof figures at the tree sizes `--at` (the
+    /// log grown there with padding leaves; for `scripts/bench`).
+    #[command(hide = true)]
+    BenchLog {
+        #[arg(long, value_delimiter = ',', default_value = "10000,1000000")]
+        at: Vec<u64>,
+    },
     /// Time `--rows` single-row inserts into a scratch table of the same
     /// database (the raw write ceiling of `scripts/bench`).
     #[command(hide = true)]
@@ -169,6 +176,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => log_witness(&server, &state, vkey.as_deref())?,
         Command::DecodeQr => crate::qr::read::decode_child()?,
         Command::BenchSeed { rcs, scans } => crate::seed::seed(&settings, rcs, scans)?,
+        Command::BenchLog { at } => crate::seed::log_figures(&settings, &at)?,
         Command::BenchRawInserts { rows } => crate::seed::raw_inserts(&settings, rows)?,
     }
     Ok(())

@@ -210,3 +210,57 @@ pub fn raw_inserts(settings: &Settings, rows: u64) -> anyhow::Result<()> {
     println!("raw_inserts_per_second={:.0}", rows as f64 / seconds);
     Ok(())
 }
+
+/// The log's figures for `scripts/bench` (SPEC §12): at each tree size of
+/// `at` (grown there with [`store::sql::pad_log`]), the cost of one append
+/// in a transaction of its own (COMMIT included) and within a batch, the
+/// time of an inclusion proof from the stored hashes (the proof API) and
+/// from the in-memory upper levels (a verdict's), and what loading those
+/// levels costs at start. Needs the server stopped (it signs checkpoints).
+pub fn log_figures(settings: &Settings, at: &[u64]) -> anyhow::Result<()> {
+    use crate::service::log::{LogSigner, sign_pending};
+    use crate::service::log_cache::TreeCache;
+    const SAMPLE: u64 = 1_000;
+    let target = DatabaseTarget::parse(&settings.database_url)?;
+    let mut conn = store::connect(&target)?;
+    store::run_migrations(&mut conn)?;
+    let signer = LogSigner {
+        key: disk::open_or_create_log_key(&settings.keys_dir, &settings.log_origin())?,
+        origin: settings.log_origin(),
+    };
+    for &size in at {
+        let grow = store::sql::pad_log(&mut conn, size.saturating_sub(SAMPLE), 1_000)?;
+        let start = store::log::size(&mut conn)?;
+        let one_each = store::sql::pad_log(&mut conn, start + SAMPLE / 2, 1)?;
+        let batched = store::sql::pad_log(&mut conn, start + SAMPLE, SAMPLE)?;
+        let size = store::log::size(&mut conn)?;
+        sign_pending(&mut conn, &signer, clock::now())?;
+        // Leaves spread over the whole tree, the same on every run.
+        let leaves: Vec<u64> = (0..SAMPLE).map(|i| (i * 7_919 * 104_729) % size).collect();
+        let started = std::time::Instant::now();
+        for &i in &leaves {
+            store::log::inclusion_proof(&mut conn, i, size)?;
+        }
+        let stored_proof = started.elapsed().as_secs_f64() / SAMPLE as f64;
+        let cache = TreeCache::new();
+        let started = std::time::Instant::now();
+        cache.refresh(&mut conn)?;
+        let load = started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
+        for &i in &leaves {
+            cache.prove(&mut conn, i)?;
+        }
+        let cached_proof = started.elapsed().as_secs_f64() / SAMPLE as f64;
+        println!(
+            "log_size={size} grow_seconds={grow:.1} append_commit_us={:.0} append_batched_us={:.1} \
+             proof_stored_us={:.0} proof_cached_us={:.0} cache_load_ms={:.0} cache_kb={}",
+            one_each * 1e6 / (SAMPLE / 2) as f64,
+            batched * 1e6 / (SAMPLE / 2) as f64,
+            stored_proof * 1e6,
+            cached_proof * 1e6,
+            load * 1e3,
+            cache.hashes() * 32 / 1024,
+        );
+    }
+    Ok(())
+}

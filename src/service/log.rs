@@ -74,6 +74,23 @@ pub fn sign_pending(
     Ok(Some(size))
 }
 
+/// Leaves indexed by hash per look of the checkpoint writer: a backlog
+/// (a log made before the table) is worked off this much a second.
+const LEAF_HASHES_PER_LOOK: u64 = 50_000;
+
+/// Records the hashes of the signed leaves not yet in the lookup of
+/// `?leaf_hash=`: after each checkpoint, off the path of the changes.
+pub fn index_signed_leaves(conn: &mut DbConnection) -> Result<u64, LogError> {
+    let Some(signed) = log::latest_checkpoint(conn)? else {
+        return Ok(0);
+    };
+    Ok(log::index_leaf_hashes(
+        conn,
+        signed.size,
+        LEAF_HASHES_PER_LOOK,
+    )?)
+}
+
 /// The running checkpoint writer; it stops when this is dropped.
 pub struct Checkpointer {
     _stop: std::sync::mpsc::SyncSender<()>,
@@ -82,7 +99,7 @@ pub struct Checkpointer {
 /// Starts the checkpoint writer: one thread, a look at once and then every
 /// second, until the returned handle is dropped. After each look it brings
 /// `cache` up to the latest checkpoint (signed here or by another
-/// instance).
+/// instance) and indexes the newly signed leaves by hash.
 pub fn start_checkpointer(
     pool: DbPool,
     signer: Arc<LogSigner>,
@@ -100,6 +117,7 @@ pub fn start_checkpointer(
                     .and_then(|mut c| {
                         let signed = sign_pending(&mut c, &signer, clock.now())?;
                         cache.refresh(&mut c)?;
+                        index_signed_leaves(&mut c)?;
                         Ok(signed)
                     });
                 match signed {

@@ -144,6 +144,12 @@ impl TreeCache {
         self.tree.read().unwrap_or_else(|e| e.into_inner()).size
     }
 
+    /// How many hashes the cache holds.
+    pub fn hashes(&self) -> usize {
+        let tree = self.tree.read().unwrap_or_else(|e| e.into_inner());
+        tree.levels.iter().map(|l| l.hashes.len()).sum()
+    }
+
     /// Advances to the latest stored checkpoint, reading the hashes added
     /// since the last call. Called by one thread (the checkpoint writer).
     pub fn refresh(&self, conn: &mut DbConnection) -> Result<(), StoreError> {

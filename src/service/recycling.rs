@@ -421,7 +421,9 @@ fn insert_rc(
     if let Some(d) = &new.dismantling {
         insert_dismantling(conn, &row.number, d, now)?;
     }
-    store::events::record(
+    // Read once: for the leaf's state and for the answer.
+    let record = recycling::load(conn, &row.number)?;
+    store::events::record_with_state(
         conn,
         Subject::RecyclingCertificate(&row.number),
         EventType::RcRegistered,
@@ -438,8 +440,9 @@ fn insert_rc(
             "branch_id": row.branch_id,
             "dismantling": new.dismantling.as_ref().map(dismantling_json),
         }),
+        Some(&store::log::rc_record(&record)?),
     )?;
-    Ok((recycling::load(conn, &row.number)?, qr))
+    Ok((record, qr))
 }
 
 fn dismantling_json(d: &NewDismantling) -> serde_json::Value {

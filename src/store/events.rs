@@ -44,6 +44,21 @@ pub fn record(
     at: NaiveDateTime,
     data: serde_json::Value,
 ) -> StoreResult<()> {
+    record_with_state(conn, subject, event_type, actor, at, data, None)
+}
+
+/// As [`record`], with the subject's record as it now stands when the
+/// caller has just read it (`log::rc_record`), so that the leaf does not
+/// read it again.
+pub fn record_with_state(
+    conn: &mut DbConnection,
+    subject: Subject<'_>,
+    event_type: EventType,
+    actor: &Principal,
+    at: NaiveDateTime,
+    data: serde_json::Value,
+    state: Option<&serde_json::Value>,
+) -> StoreResult<()> {
     let (subject_kind, subject_id) = subject.parts();
     let seq: i64 = on_backend!(conn, c => diesel::insert_into(events::table)
         .values(NewEvent {
@@ -58,7 +73,7 @@ pub fn record(
         .returning(events::seq)
         .get_result(c))?;
     crate::crash::point("event_before_leaf");
-    super::log::append_event(conn, seq, subject, event_type, actor, at, &data)?;
+    super::log::append_event(conn, seq, subject, event_type, actor, at, &data, state)?;
     crate::crash::point("event_after_leaf");
     Ok(())
 }

@@ -22,7 +22,8 @@ use serde_json::{Value, json};
 use tlog_tiles::tlog::{self, Hash};
 
 use super::events::StoredEvent;
-use super::schema::{log_checkpoints, log_hashes, log_leaves, log_state};
+use super::recycling::RcRecord;
+use super::schema::{log_checkpoints, log_hashes, log_leaf_hashes, log_leaves, log_state};
 use super::{
     DbConnection, StoreError, StoreResult, enterprises, qualifications, recycling, tokens,
 };
@@ -215,21 +216,64 @@ pub fn latest_leaf(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult
     index.map(from_db).transpose()
 }
 
-/// The index of the leaf whose hash is `leaf_hash`, if any (a leaf's hash
-/// is its level-0 node hash; node hashes of higher levels cannot equal one:
-/// RFC 6962's prefixes keep the two apart).
+/// The index of the leaf whose hash is `leaf_hash`, among the leaves
+/// indexed so far ([`index_leaf_hashes`]), checked against the stored leaf
+/// hash (the lookup table is derived, not proven).
 pub fn leaf_by_hash(conn: &mut DbConnection, leaf_hash: &[u8; 32]) -> StoreResult<Option<u64>> {
-    let ids: Vec<i64> = log_hashes::table
-        .filter(log_hashes::hash.eq(leaf_hash.as_slice()))
-        .select(log_hashes::id)
-        .load(conn)?;
-    for id in ids {
-        let (level, n) = tlog::split_stored_hash_index(from_db(id)?);
-        if level == 0 {
-            return Ok(Some(n));
-        }
+    let index: Option<i64> = log_leaf_hashes::table
+        .filter(log_leaf_hashes::leaf_hash.eq(leaf_hash.as_slice()))
+        .select(log_leaf_hashes::idx)
+        .get_result(conn)
+        .optional()?;
+    let Some(index) = index.map(from_db).transpose()? else {
+        return Ok(None);
+    };
+    let stored = hashes(conn, &[tlog::stored_hash_index(0, index)])?;
+    if stored[0].0 != *leaf_hash {
+        return Err(StoreError::Corrupt(format!(
+            "log_leaf_hashes names leaf {index} for a hash that is not its"
+        )));
     }
-    Ok(None)
+    Ok(Some(index))
+}
+
+/// Records the hashes of leaves up to `size` in the lookup table (from the
+/// first not yet recorded), at most `limit` a call, in one transaction;
+/// several writers may race: a row already there stays. Returns how many
+/// were added.
+pub fn index_leaf_hashes(conn: &mut DbConnection, size: u64, limit: u64) -> StoreResult<u64> {
+    let next: Option<i64> = log_leaf_hashes::table
+        .select(diesel::dsl::max(log_leaf_hashes::idx))
+        .get_result(conn)?;
+    let start = next.map_or(Ok(0), |n| from_db(n).map(|n| n + 1))?;
+    let end = size.min(start.saturating_add(limit));
+    if start >= end {
+        return Ok(0);
+    }
+    let ids: Vec<u64> = (start..end)
+        .map(|n| tlog::stored_hash_index(0, n))
+        .collect();
+    let found = hashes(conn, &ids)?;
+    super::write_tx(conn, |conn| {
+        for (chunk_start, chunk) in (start..end).step_by(500).zip(found.chunks(500)) {
+            let rows = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    Ok((
+                        log_leaf_hashes::idx.eq(to_db(chunk_start + i as u64)?),
+                        log_leaf_hashes::leaf_hash.eq(h.0.to_vec()),
+                    ))
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            on_backend!(conn, c => diesel::insert_into(log_leaf_hashes::table)
+                .values(&rows)
+                .on_conflict_do_nothing()
+                .execute(c))?;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(end - start)
 }
 
 /// The stored node hashes with the given ids, in the order asked (a
@@ -441,7 +485,9 @@ fn append_leaf(conn: &mut DbConnection, e: &EventRef<'_>, record: &Value) -> Sto
 }
 
 /// Appends the leaf of event `seq` (just inserted, in this transaction):
-/// the event with the state hash of its subject's record as it now stands.
+/// the event with the state hash of its subject's record as it now stands
+/// (`known`, when the caller has just read it, or read here).
+#[allow(clippy::too_many_arguments)]
 pub fn append_event(
     conn: &mut DbConnection,
     seq: i64,
@@ -450,8 +496,12 @@ pub fn append_event(
     actor: &Principal,
     at: NaiveDateTime,
     data: &Value,
+    known: Option<&Value>,
 ) -> StoreResult<Appended> {
-    let record = subject_record(conn, subject)?;
+    let record = match known {
+        Some(record) => record,
+        None => &subject_record(conn, subject)?,
+    };
     let event = EventRef {
         seq,
         subject,
@@ -461,7 +511,7 @@ pub fn append_event(
         token_id: actor.token_id.as_deref(),
         data,
     };
-    append_leaf(conn, &event, &record)
+    append_leaf(conn, &event, record)
 }
 
 fn time(t: NaiveDateTime) -> Value {
@@ -476,49 +526,51 @@ fn enum_value<T: serde::Serialize>(v: &T) -> StoreResult<Value> {
     serde_json::to_value(v).map_err(|e| StoreError::Other(e.into()))
 }
 
+/// An RC's record as its leaves' `state` hashes it (docs/LOG.md).
+pub fn rc_record(r: &RcRecord) -> StoreResult<Value> {
+    let row = &r.row;
+    Ok(json!({
+        "number": row.number,
+        "enterprise_uscc": row.enterprise_uscc,
+        "qualification_number": row.qualification_number,
+        "branch_id": row.branch_id,
+        "revision": row.revision,
+        "vin": row.vin,
+        "vin_override_reason": row.vin_override_reason,
+        "plate": row.plate,
+        "plate_type": row.plate_type,
+        "vehicle_type": row.vehicle_type,
+        "commercial": row.commercial,
+        "brand_model": row.brand_model,
+        "engine_number": row.engine_number,
+        "fuel_type": row.fuel_type,
+        "battery_codes": row.battery_codes.0,
+        "owner_name": row.owner_name,
+        "owner_id_type": row.owner_id_type,
+        "owner_id_number": row.owner_id_number,
+        "received_on": row.received_on.to_string(),
+        "status": enum_value(&row.status)?,
+        "registered_at": time(row.registered_at),
+        "voided_at": opt_time(row.voided_at),
+        "void_reason": row.void_reason,
+        "deregistered_at": opt_time(row.deregistered_at),
+        "deregistration_office": row.deregistration_office,
+        "qr_url": row.qr_url,
+        "dismantling": r.dismantling.as_ref().map(|d| json!({
+            "dismantled_on": d.dismantled_on.to_string(),
+            "site": d.site,
+            "supervision_kind": d.supervision_kind,
+            "supervision_officer": d.supervision_officer,
+            "recorded_at": time(d.recorded_at),
+        })),
+    }))
+}
+
 /// A subject's record as it stands, as JSON with the stored columns'
 /// names (docs/LOG.md lists them): what a leaf's `state` hashes.
 pub fn subject_record(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<Value> {
     Ok(match subject {
-        Subject::RecyclingCertificate(number) => {
-            let r = recycling::load(conn, number)?;
-            let row = &r.row;
-            json!({
-                "number": row.number,
-                "enterprise_uscc": row.enterprise_uscc,
-                "qualification_number": row.qualification_number,
-                "branch_id": row.branch_id,
-                "revision": row.revision,
-                "vin": row.vin,
-                "vin_override_reason": row.vin_override_reason,
-                "plate": row.plate,
-                "plate_type": row.plate_type,
-                "vehicle_type": row.vehicle_type,
-                "commercial": row.commercial,
-                "brand_model": row.brand_model,
-                "engine_number": row.engine_number,
-                "fuel_type": row.fuel_type,
-                "battery_codes": row.battery_codes.0,
-                "owner_name": row.owner_name,
-                "owner_id_type": row.owner_id_type,
-                "owner_id_number": row.owner_id_number,
-                "received_on": row.received_on.to_string(),
-                "status": enum_value(&row.status)?,
-                "registered_at": time(row.registered_at),
-                "voided_at": opt_time(row.voided_at),
-                "void_reason": row.void_reason,
-                "deregistered_at": opt_time(row.deregistered_at),
-                "deregistration_office": row.deregistration_office,
-                "qr_url": row.qr_url,
-                "dismantling": r.dismantling.as_ref().map(|d| json!({
-                    "dismantled_on": d.dismantled_on.to_string(),
-                    "site": d.site,
-                    "supervision_kind": d.supervision_kind,
-                    "supervision_officer": d.supervision_officer,
-                    "recorded_at": time(d.recorded_at),
-                })),
-            })
-        }
+        Subject::RecyclingCertificate(number) => rc_record(&recycling::load(conn, number)?)?,
         Subject::Qualification(number) => {
             let row = qualifications::load(conn, number)?.row;
             json!({

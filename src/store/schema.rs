@@ -221,6 +221,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    log_leaf_hashes (idx) {
+        idx -> BigInt,
+        leaf_hash -> Binary,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     branches,
@@ -239,4 +246,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     log_hashes,
     log_leaves,
     log_checkpoints,
+    log_leaf_hashes,
 );

@@ -119,15 +119,24 @@ async fn every_change_is_provable_from_a_signed_checkpoint() {
             None,
         )
         .await;
-    let by_hash = app
-        .get(
-            &format!(
-                "/api/v1/log/proofs/inclusion?leaf_hash={}&size={events}",
-                enc(&hash)
-            ),
-            None,
-        )
-        .await;
+    // The lookup by hash is filled by the checkpoint writer right after it
+    // signs: about a second after the checkpoint at most.
+    let started = Instant::now();
+    let by_hash = loop {
+        let a = app
+            .get(
+                &format!(
+                    "/api/v1/log/proofs/inclusion?leaf_hash={}&size={events}",
+                    enc(&hash)
+                ),
+                None,
+            )
+            .await;
+        if a.status == 200 || started.elapsed() > Duration::from_secs(10) {
+            break a;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(by_hash.expect(200), by_index.expect(200));
     // A leaf hash not in the tree, not 32 bytes, or beside an index.
     let unknown = STANDARD.encode(merkle::leaf_hash(b"never logged").0);

@@ -193,7 +193,41 @@ async fn the_cached_upper_levels_prove_every_leaf() {
     }
 }
 
+/// The lookup by leaf hash is filled in batches up to a size, finds every
+/// leaf, and refuses a row that names the wrong leaf.
+async fn leaves_are_found_by_their_hash() {
+    const N: usize = 30;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, mut conn) = database_with_events(dir.path(), N);
+    for i in 0..N {
+        store::write_tx(&mut conn, |c| {
+            log::append(c, i64::try_from(i).unwrap() + 1, &leaf_bytes(i))
+        })
+        .unwrap();
+    }
+    assert_eq!(log::index_leaf_hashes(&mut conn, 25, 10).unwrap(), 10);
+    assert_eq!(log::index_leaf_hashes(&mut conn, 25, 100).unwrap(), 15);
+    assert_eq!(log::index_leaf_hashes(&mut conn, 25, 100).unwrap(), 0);
+    for i in 0..N {
+        let hash = merkle::leaf_hash(&leaf_bytes(i)).0;
+        let expected = (i < 25).then_some(i as u64);
+        assert_eq!(
+            log::leaf_by_hash(&mut conn, &hash).unwrap(),
+            expected,
+            "leaf {i}"
+        );
+    }
+    db.exec("UPDATE log_leaf_hashes SET idx = idx + 100 WHERE idx = 3");
+    db.exec("UPDATE log_leaf_hashes SET idx = 3 WHERE idx = 4");
+    let hash = merkle::leaf_hash(&leaf_bytes(4)).0;
+    assert!(matches!(
+        log::leaf_by_hash(&mut conn, &hash),
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
 crate::backend_tests!(
+    leaves_are_found_by_their_hash,
     the_cached_upper_levels_prove_every_leaf,
     the_stored_tree_gives_rfc_6962_roots_and_proofs,
     a_rolled_back_append_leaves_no_trace,

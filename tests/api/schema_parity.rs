@@ -222,6 +222,7 @@ async fn the_schema_reader_sees_what_the_migrations_declare() {
             "idempotency_keys",
             "log_checkpoints",
             "log_hashes",
+            "log_leaf_hashes",
             "log_leaves",
             "log_state",
             "qualification_revisions",

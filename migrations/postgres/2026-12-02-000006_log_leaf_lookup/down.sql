@@ -1,1 +1,1 @@
-DROP INDEX log_hashes_by_hash;
+DROP TABLE log_leaf_hashes;
