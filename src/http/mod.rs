@@ -48,6 +48,10 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(POST "/api/v1/verify" => verify::verify),
         route!(POST "/api/v1/verify/image" => verify::verify_image),
         route!(GET "/v/{jws}" => verify::page),
+        // Then the writes that come in volume, before the dynamic paths of
+        // the reads (each one a regex an earlier route would try first).
+        route!(POST "/api/v1/recycling-certificates" => recycling::register),
+        route!(POST "/api/v1/recycling-certificates/{number}/deregister" => recycling::deregister),
         route!(GET "/healthz" => health::healthz),
         route!(GET "/readyz" => health::readyz),
         route!(GET "/.well-known/jwks.json" => verify::jwks),
@@ -72,11 +76,9 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/api/v1/qualifications/{number}/scans" => qualifications::scans),
         route!(GET "/api/v1/qualifications/{number}/qr.png" => qualifications::qr_png),
         route!(GET "/api/v1/qualifications/{number}/qr.svg" => qualifications::qr_svg),
-        route!(POST "/api/v1/recycling-certificates" => recycling::register),
         route!(GET "/api/v1/recycling-certificates/{number}" => recycling::read),
         route!(POST "/api/v1/recycling-certificates/{number}/dismantled" => recycling::dismantled),
         route!(POST "/api/v1/recycling-certificates/{number}/void" => recycling::void),
-        route!(POST "/api/v1/recycling-certificates/{number}/deregister" => recycling::deregister),
         route!(GET "/api/v1/recycling-certificates/{number}/events" => recycling::events),
         route!(GET "/api/v1/recycling-certificates/{number}/scans" => recycling::scans),
         route!(GET "/api/v1/recycling-certificates/{number}/qr.png" => recycling::qr_png),

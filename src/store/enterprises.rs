@@ -8,6 +8,9 @@ use super::{Conflict, DbConnection, StoreResult, TextList};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = enterprises)]
+// None is NULL (no nullable column has another default): one SQL text
+// for every row, so the statement stays in the statement cache.
+#[diesel(treat_none_as_default_value = false)]
 pub struct EnterpriseRow {
     pub uscc: String,
     pub name: String,
@@ -22,6 +25,9 @@ pub struct EnterpriseRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = branches)]
+// None is NULL (no nullable column has another default): one SQL text
+// for every row, so the statement stays in the statement cache.
+#[diesel(treat_none_as_default_value = false)]
 pub struct BranchRow {
     pub id: String,
     pub enterprise_uscc: String,

@@ -12,6 +12,9 @@ use crate::domain::event::{EventType, Subject};
 
 #[derive(Insertable)]
 #[diesel(table_name = events)]
+// None is NULL (no nullable column has another default): one SQL text
+// for every row, so the statement stays in the statement cache.
+#[diesel(treat_none_as_default_value = false)]
 struct NewEvent<'a> {
     subject_kind: &'a str,
     subject_id: &'a str,

@@ -10,6 +10,9 @@ use super::{Conflict, DbConnection, StoreError, StoreResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
+// None is NULL (no nullable column has another default): one SQL text
+// for every row, so the statement stays in the statement cache.
+#[diesel(treat_none_as_default_value = false)]
 pub struct StoredResponse {
     pub enterprise_uscc: String,
     pub idempotency_key: String,

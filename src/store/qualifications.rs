@@ -11,6 +11,9 @@ use crate::domain::{QcStatus, RevocationKind};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = qualifications)]
+// None is NULL (no nullable column has another default): one SQL text
+// for every row, so the statement stays in the statement cache.
+#[diesel(treat_none_as_default_value = false)]
 pub struct QualificationRow {
     pub number: String,
     pub enterprise_uscc: String,
@@ -49,6 +52,9 @@ fn parse_kind(kind: Option<&str>) -> StoreResult<Option<RevocationKind>> {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = qualification_revisions)]
+// None is NULL (no nullable column has another default): one SQL text
+// for every row, so the statement stays in the statement cache.
+#[diesel(treat_none_as_default_value = false)]
 pub struct RevisionRow {
     pub number: String,
     pub revision: i32,
@@ -100,6 +106,9 @@ pub struct NewHistory<'a> {
 
 #[derive(Insertable)]
 #[diesel(table_name = qualification_status_history)]
+// None is NULL (no nullable column has another default): one SQL text
+// for every row, so the statement stays in the statement cache.
+#[diesel(treat_none_as_default_value = false)]
 struct HistoryInsert<'a> {
     number: &'a str,
     status: &'a str,

@@ -16,6 +16,9 @@ use crate::domain::{RcStatus, SupervisionKind};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = rcs)]
+// None is NULL (no nullable column has another default): one SQL text
+// for every row, so the statement stays in the statement cache.
+#[diesel(treat_none_as_default_value = false)]
 pub struct RcRow {
     pub number: String,
     pub enterprise_uscc: String,
@@ -49,6 +52,9 @@ pub struct RcRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = dismantlings)]
+// None is NULL (no nullable column has another default): one SQL text
+// for every row, so the statement stays in the statement cache.
+#[diesel(treat_none_as_default_value = false)]
 pub struct DismantlingRow {
     pub rc_number: String,
     pub dismantled_on: NaiveDate,
