@@ -212,7 +212,7 @@ pub fn raw_inserts(settings: &Settings, rows: u64) -> anyhow::Result<()> {
 }
 
 /// The log's figures for `scripts/bench` (SPEC §12): at each tree size of
-/// `at` (grown there with [`store::sql::pad_log`]), the cost of one append
+/// `at` (grown there with [`store::log::pad_log`]), the cost of one append
 /// in a transaction of its own (COMMIT included) and within a batch, the
 /// time of an inclusion proof from the stored hashes (the proof API) and
 /// from the in-memory upper levels (a verdict's), and what loading those
@@ -229,10 +229,10 @@ pub fn log_figures(settings: &Settings, at: &[u64]) -> anyhow::Result<()> {
         origin: settings.log_origin(),
     };
     for &size in at {
-        let grow = store::sql::pad_log(&mut conn, size.saturating_sub(SAMPLE), 1_000)?;
+        let grow = store::log::pad_log(&mut conn, size.saturating_sub(SAMPLE), 1_000)?;
         let start = store::log::size(&mut conn)?;
-        let one_each = store::sql::pad_log(&mut conn, start + SAMPLE / 2, 1)?;
-        let batched = store::sql::pad_log(&mut conn, start + SAMPLE, SAMPLE)?;
+        let one_each = store::log::pad_log(&mut conn, start + SAMPLE / 2, 1)?;
+        let batched = store::log::pad_log(&mut conn, start + SAMPLE, SAMPLE)?;
         let size = store::log::size(&mut conn)?;
         sign_pending(&mut conn, &signer, clock::now())?;
         // Leaves spread over the whole tree, the same on every run.

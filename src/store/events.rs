@@ -5,7 +5,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::events;
+use serde_json::Value;
+
+use super::log;
+use super::schema::{events, log_leaves};
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::Principal;
 use crate::domain::event::{EventType, Subject};
@@ -127,4 +130,50 @@ pub fn list(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<Vec<Ev
             })
         })
         .collect()
+}
+
+/// Appends, in one transaction, a leaf for every stored event that has
+/// none, oldest first: the events of a database made before the log (a
+/// migration step, run after the SQL migrations). Their `state` is their
+/// subject's record as it stands now (what it was after each change is not
+/// stored); a subject no longer in the database hashes as `null`. Returns
+/// how many were appended.
+pub fn append_missing(conn: &mut DbConnection) -> StoreResult<u64> {
+    super::write_tx(conn, |conn| {
+        let (size, _) = log::lock_state(conn)?;
+        // Once the log has a leaf, every later event got its own in its
+        // transaction: only a log that is still empty can lack any, and
+        // the anti-join over every event is not run at each start.
+        if size > 0 {
+            return Ok(0);
+        }
+        let missing: Vec<StoredEvent> = events::table
+            .left_join(log_leaves::table)
+            .filter(log_leaves::idx.is_null())
+            .order(events::seq.asc())
+            .select(StoredEvent::as_select())
+            .load(conn)?;
+        for e in &missing {
+            let corrupt = |what: &str| StoreError::Corrupt(format!("event {}: {what}", e.seq));
+            let subject = Subject::from_parts(&e.subject_kind, &e.subject_id)
+                .ok_or_else(|| corrupt("unknown subject kind"))?;
+            let data: Value =
+                serde_json::from_str(&e.data).map_err(|_| corrupt("data is not JSON"))?;
+            let event = log::EventRef {
+                seq: e.seq,
+                subject,
+                event_type: &e.event_type,
+                at: e.at,
+                role: &e.actor_role,
+                token_id: e.actor_token_id.as_deref(),
+                data: &data,
+            };
+            let record = match log::subject_record(conn, subject) {
+                Err(StoreError::NotFound) => Value::Null,
+                other => other?,
+            };
+            log::append_leaf(conn, &event, &record)?;
+        }
+        Ok(missing.len() as u64)
+    })
 }

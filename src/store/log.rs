@@ -21,7 +21,6 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 use tlog_tiles::tlog::{self, Hash};
 
-use super::events::StoredEvent;
 use super::recycling::RcRecord;
 use super::schema::{log_checkpoints, log_hashes, log_leaf_hashes, log_leaves, log_state};
 use super::{
@@ -70,11 +69,17 @@ impl<'a> Hashes<'a> {
         }
     }
 
-    /// One cached point read per hash: appends need about one (at most
-    /// log₂ n), and a statement whose text is the same every time is never
-    /// prepared again (an `IN (…)` list of varying length would be).
+    /// On SQLite one cached point read per hash: appends need about one
+    /// (at most log₂ n), a statement whose text is the same every time is
+    /// never prepared again (an `IN (…)` list of varying length would be),
+    /// and a point read costs no round trip. On PostgreSQL, where every
+    /// statement is a round trip and each `IN (…)` length is prepared once
+    /// and cached, all of them in one statement.
     fn read(&self, indexes: &[u64]) -> StoreResult<Vec<Hash>> {
         let mut conn = self.conn.borrow_mut();
+        if matches!(&**conn, DbConnection::Postgres(_)) && indexes.len() > 1 {
+            return hashes(&mut conn, indexes);
+        }
         indexes
             .iter()
             .map(|&i| {
@@ -127,7 +132,7 @@ fn claim_index(conn: &mut DbConnection) -> StoreResult<(i64, Option<Vec<u8>>)> {
 
 /// Locks the size row for this transaction (before reading which events
 /// still lack a leaf); returns the size and salt.
-fn lock_state(conn: &mut DbConnection) -> StoreResult<(i64, Option<Vec<u8>>)> {
+pub(super) fn lock_state(conn: &mut DbConnection) -> StoreResult<(i64, Option<Vec<u8>>)> {
     let current = log_state::table
         .find(1)
         .select((log_state::size, log_state::salt));
@@ -151,12 +156,32 @@ fn append_at(
             .map_err(|e| reader.error(e))?
     };
     let first = tlog::stored_hash_index(0, index);
-    for (i, h) in hashes.iter().enumerate() {
-        let row = (
-            log_hashes::id.eq(to_db(first + i as u64)?),
-            log_hashes::hash.eq(h.0.as_slice()),
-        );
-        on_backend!(conn, c => diesel::insert_into(log_hashes::table).values(row).execute(c))?;
+    let rows = hashes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            Ok((
+                log_hashes::id.eq(to_db(first + i as u64)?),
+                log_hashes::hash.eq(h.0.as_slice()),
+            ))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    match conn {
+        // One row a statement: the same cached text every time.
+        DbConnection::Sqlite(c) => {
+            for row in rows {
+                diesel::insert_into(log_hashes::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+        }
+        // One statement, one round trip (a text per row count, each
+        // prepared once: at most 1 + log₂ n of them).
+        DbConnection::Postgres(c) => {
+            diesel::insert_into(log_hashes::table)
+                .values(&rows)
+                .execute(c)?;
+        }
     }
     let row = (
         log_leaves::idx.eq(size),
@@ -406,65 +431,23 @@ pub fn state_now(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<O
     Ok(Some(log_leaf::state_hash(&record, &salt)))
 }
 
-/// Appends, in one transaction, a leaf for every stored event that has
-/// none, oldest first: the events of a database made before the log (a
-/// migration step, run after the SQL migrations). Their `state` is their
-/// subject's record as it stands now (what it was after each change is not
-/// stored); a subject no longer in the database hashes as `null`. Returns
-/// how many were appended.
-pub fn append_missing(conn: &mut DbConnection) -> StoreResult<u64> {
-    super::write_tx(conn, |conn| {
-        let (size, _) = lock_state(conn)?;
-        // Once the log has a leaf, every later event got its own in its
-        // transaction: only a log that is still empty can lack any, and
-        // the anti-join over every event is not run at each start.
-        if size > 0 {
-            return Ok(0);
-        }
-        let missing: Vec<StoredEvent> = super::schema::events::table
-            .left_join(log_leaves::table)
-            .filter(log_leaves::idx.is_null())
-            .order(super::schema::events::seq.asc())
-            .select(StoredEvent::as_select())
-            .load(conn)?;
-        for e in &missing {
-            let corrupt = |what: &str| StoreError::Corrupt(format!("event {}: {what}", e.seq));
-            let subject = Subject::from_parts(&e.subject_kind, &e.subject_id)
-                .ok_or_else(|| corrupt("unknown subject kind"))?;
-            let data: Value =
-                serde_json::from_str(&e.data).map_err(|_| corrupt("data is not JSON"))?;
-            let event = EventRef {
-                seq: e.seq,
-                subject,
-                event_type: &e.event_type,
-                at: e.at,
-                role: &e.actor_role,
-                token_id: e.actor_token_id.as_deref(),
-                data: &data,
-            };
-            let record = match subject_record(conn, subject) {
-                Err(StoreError::NotFound) => Value::Null,
-                other => other?,
-            };
-            append_leaf(conn, &event, &record)?;
-        }
-        Ok(missing.len() as u64)
-    })
-}
-
 /// One stored event, as its leaf needs it.
-struct EventRef<'a> {
-    seq: i64,
-    subject: Subject<'a>,
-    event_type: &'a str,
-    at: NaiveDateTime,
-    role: &'a str,
-    token_id: Option<&'a str>,
-    data: &'a Value,
+pub(super) struct EventRef<'a> {
+    pub seq: i64,
+    pub subject: Subject<'a>,
+    pub event_type: &'a str,
+    pub at: NaiveDateTime,
+    pub role: &'a str,
+    pub token_id: Option<&'a str>,
+    pub data: &'a Value,
 }
 
 /// Appends the leaf of one event, with the state of `record`.
-fn append_leaf(conn: &mut DbConnection, e: &EventRef<'_>, record: &Value) -> StoreResult<Appended> {
+pub(super) fn append_leaf(
+    conn: &mut DbConnection,
+    e: &EventRef<'_>,
+    record: &Value,
+) -> StoreResult<Appended> {
     let (size, salt) = claim_index(conn)?;
     let salt = match salt {
         Some(salt) => salt,
@@ -715,4 +698,43 @@ pub fn checkpoints(conn: &mut DbConnection) -> StoreResult<Vec<StoredCheckpoint>
         .select(CHECKPOINT_COLUMNS)
         .load(conn)?;
     rows.into_iter().map(checkpoint_of).collect()
+}
+
+/// Grows the log to `to` leaves for `scripts/bench` (its append and
+/// proof figures): events of the subject kind `bench`, a leaf of about a
+/// registration's size each, `per_tx` to a write transaction; with
+/// `one_each`, every event and leaf in a transaction of its own (what a
+/// change pays: its COMMIT too). Returns the seconds the appends took.
+pub fn pad_log(conn: &mut DbConnection, to: u64, per_tx: u64) -> anyhow::Result<f64> {
+    use super::schema::events;
+    let mut seconds = 0.0;
+    loop {
+        let now = size(conn)?;
+        if now >= to {
+            return Ok(seconds);
+        }
+        let batch = (to - now).min(per_tx.max(1));
+        let started = std::time::Instant::now();
+        super::write_tx(conn, |conn| -> anyhow::Result<()> {
+            for i in 0..batch {
+                let id = format!("pad-{}", now + i);
+                let row = (
+                    events::subject_kind.eq("bench"),
+                    events::subject_id.eq(&id),
+                    events::event_type.eq("bench"),
+                    events::at.eq(crate::clock::now()),
+                    events::actor_role.eq("operator"),
+                    events::data.eq("{}"),
+                );
+                let seq: i64 = on_backend!(conn, c => diesel::insert_into(events::table)
+                    .values(row)
+                    .returning(events::seq)
+                    .get_result(c))?;
+                let leaf = format!("{{\"bench\":\"{id}\",\"pad\":\"{}\"}}", "x".repeat(560));
+                append(conn, seq, leaf.as_bytes())?;
+            }
+            Ok(())
+        })?;
+        seconds += started.elapsed().as_secs_f64();
+    }
 }

@@ -302,7 +302,7 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
             .map(|v| v.to_string())
             .collect(),
     };
-    let appended = log::append_missing(conn)
+    let appended = events::append_missing(conn)
         .map_err(|e| anyhow::anyhow!("cannot append the stored events to the log: {e}"))?;
     if appended > 0 {
         tracing::info!(events = appended, "stored events appended to the log");

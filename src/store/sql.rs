@@ -200,46 +200,6 @@ pub fn time_raw_inserts(
     Ok(took)
 }
 
-/// Grows the log to `size` leaves for `scripts/bench` (its append and
-/// proof figures): events of the subject kind `bench`, a leaf of about a
-/// registration's size each, `per_tx` to a write transaction; with
-/// `one_each`, every event and leaf in a transaction of its own (what a
-/// change pays: its COMMIT too). Returns the seconds the appends took.
-pub fn pad_log(conn: &mut super::DbConnection, size: u64, per_tx: u64) -> anyhow::Result<f64> {
-    use super::schema::events;
-    use diesel::ExpressionMethods;
-    let mut seconds = 0.0;
-    loop {
-        let now = super::log::size(conn)?;
-        if now >= size {
-            return Ok(seconds);
-        }
-        let batch = (size - now).min(per_tx.max(1));
-        let started = std::time::Instant::now();
-        super::write_tx(conn, |conn| -> anyhow::Result<()> {
-            for i in 0..batch {
-                let id = format!("pad-{}", now + i);
-                let row = (
-                    events::subject_kind.eq("bench"),
-                    events::subject_id.eq(&id),
-                    events::event_type.eq("bench"),
-                    events::at.eq(crate::clock::now()),
-                    events::actor_role.eq("operator"),
-                    events::data.eq("{}"),
-                );
-                let seq: i64 = on_backend!(conn, c => diesel::insert_into(events::table)
-                    .values(row)
-                    .returning(events::seq)
-                    .get_result(c))?;
-                let leaf = format!("{{\"bench\":\"{id}\",\"pad\":\"{}\"}}", "x".repeat(560));
-                super::log::append(conn, seq, leaf.as_bytes())?;
-            }
-            Ok(())
-        })?;
-        seconds += started.elapsed().as_secs_f64();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
