@@ -242,7 +242,14 @@ fn apply_connection_settings(conn: &mut DbConnection) -> QueryResult<()> {
     match conn {
         DbConnection::Sqlite(c) => c.batch_execute(
             // synchronous=FULL: an acknowledged commit survives power loss in WAL mode.
-            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+            // temp_store=MEMORY: the statement journal of each savepoint (every
+            // call of a group commit runs in one) stays in memory instead of a
+            // temporary file written with pwrite(2) for every page a call
+            // changes (a tenth of the writer's time in a profile of
+            // registration); it only ever serves a rollback inside the open
+            // transaction, so durability is unchanged.
+            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
+             PRAGMA temp_store = MEMORY;",
         ),
         DbConnection::Postgres(c) => c.batch_execute("SET TIME ZONE 'UTC'"),
     }
