@@ -17,16 +17,15 @@ use crate::crypto::KeyRing;
 use crate::crypto::jws;
 use crate::domain::anomaly::{self, RecentScans, ThisScan};
 use crate::domain::claims::Claims;
-use crate::domain::event::Subject;
 use crate::domain::qualification::{StatusAt, public_status, status_at};
 use crate::domain::verdict::{Finding, FindingCode, PresentedField, Severity, VerdictKind, decide};
 use crate::domain::{CertKind, Plate, Principal, QcPublicStatus, QcStatus, RcStatus, Uscc, Vin};
 use crate::domain::{text, wire_enum};
 use crate::qr::{Qr, extract_jws};
+use crate::store::qualifications;
 use crate::store::recycling::{self, RcRecord};
 use crate::store::scans::{CounterKey, ScanRecord};
 use crate::store::{DbConnection, StoreError, read_tx};
-use crate::store::{log, qualifications};
 
 wire_enum!(
     /// Why a certificate is being checked.
@@ -335,7 +334,9 @@ fn check_qualification(
     };
     let mut findings = Vec::new();
     let revision = i32::try_from(claims.rev).unwrap_or(i32::MAX);
-    let shown = match qualifications::revision(conn, &claims.no, revision)? {
+    let (shown, latest_leaf) =
+        qualifications::revision_and_latest_leaf(conn, &claims.no, revision)?;
+    let shown = match shown {
         Some(r) => r,
         None => {
             findings.push(registry_mismatch("版本"));
@@ -401,7 +402,7 @@ fn check_qualification(
         findings.push(Finding::presented_mismatch(PresentedField::EnterpriseName));
     }
     Ok(RegistryOutcome {
-        latest_leaf: log::latest_leaf(conn, Subject::Qualification(&claims.no))?,
+        latest_leaf,
         findings,
         certificate: Some(Certificate::Qualification(Box::new(QualificationView {
             record,

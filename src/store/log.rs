@@ -222,25 +222,6 @@ pub fn consistency_proof(conn: &mut DbConnection, from: u64, to: u64) -> StoreRe
     tlog::prove_tree(to, from, &reader).map_err(|e| reader.error(e))
 }
 
-/// The index of the leaf of `subject`'s latest event, if it has one: one
-/// statement (the newest event by `events_by_subject`, its leaf by the
-/// unique `event_seq`).
-pub fn latest_leaf(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<Option<u64>> {
-    use super::schema::events;
-    let (kind, id) = subject.parts();
-    let newest = events::table
-        .filter(events::subject_kind.eq(kind))
-        .filter(events::subject_id.eq(id))
-        .select(diesel::dsl::max(events::seq))
-        .single_value();
-    let index: Option<i64> = log_leaves::table
-        .filter(log_leaves::event_seq.nullable().eq(newest))
-        .select(log_leaves::idx)
-        .get_result(conn)
-        .optional()?;
-    index.map(from_db).transpose()
-}
-
 /// The index of the leaf whose hash is `leaf_hash`, among the leaves
 /// indexed so far ([`index_leaf_hashes`]), checked against the stored leaf
 /// hash (the lookup table is derived, not proven).

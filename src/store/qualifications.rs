@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{qualification_revisions, qualification_status_history, qualifications};
+use super::sql::{LatestLeaf, QcKind};
 use super::{Conflict, DbConnection, StoreError, StoreResult, TextList};
 use crate::domain::qualification::{StatusEntry, Validity};
 use crate::domain::{QcStatus, RevocationKind};
@@ -211,6 +212,32 @@ pub fn revision(
         .select(RevisionRow::as_select())
         .get_result(conn)
         .optional()?)
+}
+
+/// What verifying a QC's QR reads beside the QC itself, in one statement:
+/// the revision the QR names, if it exists, and the index of the log leaf
+/// of the QC's latest event (SPEC §11: the registry state in at most three
+/// statements, the log's index among them).
+pub fn revision_and_latest_leaf(
+    conn: &mut DbConnection,
+    number: &str,
+    revision: i32,
+) -> StoreResult<(Option<RevisionRow>, Option<u64>)> {
+    let row: Option<(Option<RevisionRow>, Option<i64>)> = qualifications::table
+        .find(number)
+        .left_join(
+            qualification_revisions::table.on(qualification_revisions::number
+                .eq(qualifications::number)
+                .and(qualification_revisions::revision.eq(revision))),
+        )
+        .select((
+            Option::<RevisionRow>::as_select(),
+            LatestLeaf::<QcKind, _>::of(qualifications::number),
+        ))
+        .get_result(conn)
+        .optional()?;
+    let (shown, leaf) = row.unwrap_or((None, None));
+    Ok((shown, leaf.and_then(|i| u64::try_from(i).ok())))
 }
 
 /// An enterprise's QCs, oldest first.
