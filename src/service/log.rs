@@ -78,17 +78,11 @@ pub fn sign_pending(
 /// (a log made before the table) is worked off this much a second.
 const LEAF_HASHES_PER_LOOK: u64 = 50_000;
 
-/// Records the hashes of the signed leaves not yet in the lookup of
-/// `?leaf_hash=`: after each checkpoint, off the path of the changes.
-pub fn index_signed_leaves(conn: &mut DbConnection) -> Result<u64, LogError> {
-    let Some(signed) = log::latest_checkpoint(conn)? else {
-        return Ok(0);
-    };
-    Ok(log::index_leaf_hashes(
-        conn,
-        signed.size,
-        LEAF_HASHES_PER_LOOK,
-    )?)
+/// Records the hashes of the leaves of the signed tree of `signed` leaves
+/// not yet in the lookup of `?leaf_hash=`: after each checkpoint, off the
+/// path of the changes.
+pub fn index_signed_leaves(conn: &mut DbConnection, signed: u64) -> Result<u64, LogError> {
+    Ok(log::index_leaf_hashes(conn, signed, LEAF_HASHES_PER_LOOK)?)
 }
 
 /// The running checkpoint writer; it stops when this is dropped.
@@ -116,8 +110,8 @@ pub fn start_checkpointer(
                     .map_err(|e| LogError::Store(StoreError::from(e)))
                     .and_then(|mut c| {
                         let signed = sign_pending(&mut c, &signer, clock.now())?;
-                        cache.refresh(&mut c)?;
-                        index_signed_leaves(&mut c)?;
+                        let held = cache.refresh(&mut c)?;
+                        index_signed_leaves(&mut c, held)?;
                         Ok(signed)
                     });
                 match signed {

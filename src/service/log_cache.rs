@@ -151,15 +151,16 @@ impl TreeCache {
     }
 
     /// Advances to the latest stored checkpoint, reading the hashes added
-    /// since the last call. Called by one thread (the checkpoint writer).
-    pub fn refresh(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+    /// since the last call; returns the signed size it now holds. Called by
+    /// one thread (the checkpoint writer).
+    pub fn refresh(&self, conn: &mut DbConnection) -> Result<u64, StoreError> {
         let Some(latest) = log::latest_checkpoint(conn)? else {
-            return Ok(());
+            return Ok(0);
         };
         let ids = {
             let tree = self.tree.read().unwrap_or_else(|e| e.into_inner());
             if latest.size <= tree.size {
-                return Ok(());
+                return Ok(tree.size);
             }
             tree.missing(latest.size)
         };
@@ -170,7 +171,7 @@ impl TreeCache {
             &ids,
             hashes,
         );
-        Ok(())
+        Ok(latest.size)
     }
 
     /// The proof of leaf `index` against the cached checkpoint, reading

@@ -163,7 +163,7 @@ async fn the_cached_upper_levels_prove_every_leaf() {
             },
         )
         .unwrap();
-        cache.refresh(&mut conn).unwrap();
+        assert_eq!(cache.refresh(&mut conn).unwrap(), size);
         assert_eq!(cache.size(), size);
         let root = reference_root(&leaves[..size as usize]);
         for index in (0..size).filter(|i| i % 7 == 0 || i + 3 >= size || i % 256 == 255) {
