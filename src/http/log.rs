@@ -36,6 +36,17 @@ fn b64(hashes: &[[u8; 32]]) -> Vec<String> {
     hashes.iter().map(|h| STANDARD.encode(h)).collect()
 }
 
+/// The rule for reading leaves (`entries` and entry bundles): clerk,
+/// police and authority tokens, unless the deployment makes them public
+/// (leaves list every VIN and plate). True when a token was needed.
+fn require_leaf_reader(principal: &Principal, state: &AppState) -> Result<bool, ApiError> {
+    if state.settings.log_entries_public {
+        return Ok(false);
+    }
+    principal.require(&[Role::Authority, Role::Police, Role::Clerk])?;
+    Ok(true)
+}
+
 fn required(field: &str, value: Option<u64>) -> Result<u64, ApiError> {
     value.ok_or_else(|| {
         ApiError::field(
@@ -159,9 +170,7 @@ pub async fn entries(
     state: web::Data<AppState>,
     query: web::Query<EntriesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if !state.settings.log_entries_public {
-        principal.require(&[Role::Authority, Role::Police, Role::Clerk])?;
-    }
+    require_leaf_reader(&principal, &state)?;
     let q = query.into_inner();
     let (start, end) = (required("start", q.start)?, required("end", q.end)?);
     let entries = state.db(move |conn| log::entries(conn, start, end)).await?;
@@ -199,10 +208,7 @@ pub async fn tile(
         )
     };
     let request = TileRequest::parse(&path).ok_or_else(not_found)?;
-    let restricted = request.is_entries() && !state.settings.log_entries_public;
-    if restricted {
-        principal.require(&[Role::Authority, Role::Police, Role::Clerk])?;
-    }
+    let restricted = request.is_entries() && require_leaf_reader(&principal, &state)?;
     let bytes = state
         .db(move |conn| log::tile(conn, request))
         .await?

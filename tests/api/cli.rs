@@ -4,13 +4,7 @@ use std::process::Command;
 use std::time::Duration;
 
 fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scrapcert"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SCRAPCERT_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
+    crate::helpers::scrapcert_command()
 }
 
 /// Runs the binary in `dir`, asserts it succeeded, returns its stdout.

@@ -716,3 +716,15 @@ pub fn revert_through(conn: &mut scrapcert::store::DbConnection, version: &str) 
         }
     }
 }
+
+/// The `scrapcert` binary, without this process's `SCRAPCERT_*` settings
+/// (each test sets what it means).
+pub fn scrapcert_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_scrapcert"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SCRAPCERT_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}

@@ -3,22 +3,14 @@
 //! changed with raw SQL, an event deleted, two events' contents swapped, a
 //! checkpoint's signature altered. Each run names what diverged.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
-
 use crate::helpers::*;
+use crate::log_api::checkpoint_covering;
 use crate::log_events::busy_registry;
 
 /// Runs `scrapcert log verify` on the app's database and keys: (success,
 /// stdout + stderr).
 pub fn log_verify(app: &TestApp) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scrapcert"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SCRAPCERT_") {
-            cmd.env_remove(k);
-        }
-    }
-    let out = cmd
+    let out = scrapcert_command()
         .args(["log", "verify"])
         .env("SCRAPCERT_DATABASE_URL", &app.settings.database_url)
         .env("SCRAPCERT_KEYS_DIR", &app.settings.keys_dir)
@@ -46,21 +38,7 @@ async fn verified_registry() -> TestApp {
     let app = spawn_app().await;
     busy_registry(&app).await;
     let events = count_rows_in(&app.db, "events");
-    let started = Instant::now();
-    loop {
-        let a = app.get("/api/v1/log/checkpoint", None).await;
-        let covered = a
-            .body
-            .as_str()
-            .and_then(|note| note.lines().nth(1))
-            .and_then(|size| size.parse::<i64>().ok())
-            .is_some_and(|size| size >= events);
-        if covered {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    checkpoint_covering(&app, events as u64).await;
     let (ok, said) = log_verify(&app);
     assert!(ok, "{said}");
     assert!(

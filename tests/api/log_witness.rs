@@ -4,8 +4,6 @@
 //! rolled-back and a forked checkpoint (keeping what it saw); the tiles
 //! rebuild the checkpoint's root.
 
-use std::process::Command;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -17,12 +15,7 @@ use crate::log_events::busy_registry;
 
 /// Runs the witness against the app: (success, stdout + stderr).
 fn witness(app: &TestApp, state: &std::path::Path, vkey: bool) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scrapcert"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SCRAPCERT_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = scrapcert_command();
     cmd.args(["log", "witness", "--server", &app.url(""), "--state"])
         .arg(state);
     if vkey {
@@ -107,8 +100,7 @@ async fn the_witness_follows_the_log_and_refuses_a_rollback_or_a_fork() {
     let other = tempfile::tempdir().unwrap();
     let stranger = disk::open_or_create_log_key(other.path(), &app.settings.log_origin()).unwrap();
     let fresh = dir.path().join("fresh.json");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scrapcert"));
-    let out = cmd
+    let out = scrapcert_command()
         .args(["log", "witness", "--server", &app.url(""), "--state"])
         .arg(&fresh)
         .args(["--vkey", &stranger.verifier_key])
