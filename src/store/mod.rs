@@ -336,23 +336,55 @@ pub fn build_pool(target: &DatabaseTarget, size: u32, timeout: Duration) -> anyh
 
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so a
 /// writer waits for the lock (busy_timeout) instead of failing on upgrade.
-/// Inside another transaction it is a savepoint (bulk loads group many
-/// writes in one transaction).
+/// Inside another transaction it is a savepoint (each call of a group
+/// commit, bulk loads); on SQLite its statements are cached ones.
 pub fn write_tx<T, E: From<StoreError>>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E> {
     let outermost = match conn {
-        DbConnection::Sqlite(inner) => outside_transactions(inner),
-        DbConnection::Postgres(_) => false,
+        DbConnection::Sqlite(inner) => Some(outside_transactions(inner)),
+        DbConnection::Postgres(_) => None,
     };
-    if outermost {
-        begin_group(conn)?;
-    } else {
-        <DbConnection as Connection>::TransactionManager::begin_transaction(conn)
-            .map_err(StoreError::from)?;
+    match outermost {
+        Some(true) => begin_group(conn)?,
+        Some(false) => return sqlite_savepoint(conn, f),
+        None => <DbConnection as Connection>::TransactionManager::begin_transaction(conn)
+            .map_err(StoreError::from)?,
     }
     finish_tx(conn, f)
+}
+
+/// A savepoint inside a SQLite transaction with cached statements: `f`'s
+/// changes are released into the transaction, or rolled back (on an error
+/// or a panic, which then goes on) leaving the transaction as it was.
+fn sqlite_savepoint<T, E: From<StoreError>>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+    let undo = |conn: &mut DbConnection| {
+        sqlite_tx(conn, sql::TxStatement::RollbackToSavepoint)?;
+        sqlite_tx(conn, sql::TxStatement::Release)
+    };
+    sqlite_tx(conn, sql::TxStatement::Savepoint)?;
+    match catch_unwind(AssertUnwindSafe(|| f(conn))) {
+        Ok(Ok(value)) => match sqlite_tx(conn, sql::TxStatement::Release) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = undo(conn);
+                Err(e.into())
+            }
+        },
+        Ok(Err(e)) => {
+            undo(conn)?;
+            Err(e)
+        }
+        Err(panic) => {
+            let _ = undo(conn);
+            resume_unwind(panic)
+        }
+    }
 }
 
 /// Begins a write transaction (SQLite: `BEGIN IMMEDIATE`, so a writer
@@ -527,5 +559,60 @@ mod tests {
     fn describe_hides_passwords() {
         let t = DatabaseTarget::parse("postgres://user:secret@db.example:5432/reg").unwrap();
         assert_eq!(describe(&t), "postgres db.example:5432/reg");
+    }
+
+    /// A call inside a group is a savepoint: its changes go in with the
+    /// group, or (on an error or a panic) go away alone, nested ones too.
+    #[test]
+    fn calls_in_a_sqlite_transaction_are_savepoints_that_undo_alone() {
+        use std::panic::{AssertUnwindSafe, catch_unwind};
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = connect(&DatabaseTarget::Sqlite(dir.path().join("sp.db"))).unwrap();
+        conn.batch_execute("CREATE TABLE t (v INTEGER PRIMARY KEY)")
+            .unwrap();
+        let insert = |c: &mut DbConnection, v: i32| -> StoreResult<()> {
+            c.batch_execute(&format!("INSERT INTO t VALUES ({v})"))
+                .map_err(StoreError::from)
+        };
+        begin_group(&mut conn).unwrap();
+        write_tx(&mut conn, |c| insert(c, 1)).unwrap();
+        let failed: StoreResult<()> = write_tx(&mut conn, |c| {
+            insert(c, 2)?;
+            insert(c, 1)
+        });
+        assert!(matches!(failed, Err(StoreError::Unique(_))), "{failed:?}");
+        write_tx(&mut conn, |c| {
+            insert(c, 3)?;
+            let inner: StoreResult<()> = write_tx(c, |c| {
+                insert(c, 4)?;
+                Err(StoreError::Other(anyhow::anyhow!("inner call fails")))
+            });
+            assert!(inner.is_err());
+            insert(c, 5)
+        })
+        .unwrap();
+        let panicked = catch_unwind(AssertUnwindSafe(|| {
+            write_tx(&mut conn, |c| -> StoreResult<()> {
+                insert(c, 6)?;
+                panic!("a call panics")
+            })
+        }));
+        assert!(panicked.is_err());
+        write_tx(&mut conn, |c| insert(c, 7)).unwrap();
+        commit_group(&mut conn).unwrap();
+        let stored: Vec<i32> = (1..=7).filter(|v| count(&mut conn, *v) == 1).collect();
+        assert_eq!(stored, [1, 3, 5, 7]);
+    }
+
+    fn count(conn: &mut DbConnection, v: i32) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM t WHERE v = {v}"))
+            .get_result::<N>(conn)
+            .unwrap()
+            .n
     }
 }

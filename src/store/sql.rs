@@ -120,17 +120,22 @@ impl<K: ConstText, C> ValidGrouping<()> for LatestLeaf<K, C> {
     type IsAggregate = diesel::expression::is_aggregate::Never;
 }
 
-/// The statements of a plain SQLite transaction, as cached statements.
+/// The statements of a plain SQLite transaction and of a savepoint inside
+/// one, as cached statements. Savepoints all share one name: SQLite nests
+/// them, and `RELEASE`/`ROLLBACK TO` act on the innermost of that name.
 #[derive(Debug, Clone, Copy)]
 pub enum TxStatement {
     Begin,
     Commit,
     Rollback,
+    Savepoint,
+    Release,
+    RollbackToSavepoint,
 }
 
 impl QueryId for TxStatement {
     type QueryId = ();
-    // Three texts under one type: the cache is keyed by the SQL text.
+    // Several texts under one type: the cache is keyed by the SQL text.
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
@@ -140,6 +145,9 @@ impl<DB: Backend> QueryFragment<DB> for TxStatement {
             TxStatement::Begin => "BEGIN",
             TxStatement::Commit => "COMMIT",
             TxStatement::Rollback => "ROLLBACK",
+            TxStatement::Savepoint => "SAVEPOINT scrapcert_call",
+            TxStatement::Release => "RELEASE scrapcert_call",
+            TxStatement::RollbackToSavepoint => "ROLLBACK TO scrapcert_call",
         });
         Ok(())
     }
