@@ -68,6 +68,10 @@ pub enum Command {
         #[arg(long, value_delimiter = ',', default_value = "10000,1000000")]
         at: Vec<u64>,
     },
+    /// The status list's build time and size over the registry (seeded
+    /// with `bench-seed` first; for `scripts/bench`).
+    #[command(hide = true)]
+    BenchStatusList,
     /// Time `--rows` single-row inserts into a scratch table of the same
     /// database (the raw write ceiling of `scripts/bench`).
     #[command(hide = true)]
@@ -177,6 +181,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DecodeQr => crate::qr::read::decode_child()?,
         Command::BenchSeed { rcs, scans } => crate::seed::seed(&settings, rcs, scans)?,
         Command::BenchLog { at } => crate::seed::log_figures(&settings, &at)?,
+        Command::BenchStatusList => crate::seed::status_list_figures(&settings)?,
         Command::BenchRawInserts { rows } => crate::seed::raw_inserts(&settings, rows)?,
     }
     Ok(())

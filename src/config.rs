@@ -92,6 +92,26 @@ pub struct Settings {
     )]
     pub scan_queue: usize,
 
+    /// Seconds a copy of a status list may be used before it is fetched
+    /// again (its `ttl`, and `Cache-Control: max-age`); an offline verifier
+    /// warns `status_list_stale` past it.
+    #[arg(
+        long,
+        env = "SCRAPCERT_STATUS_LIST_TTL",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub status_list_ttl: u32,
+
+    /// Seconds after its signing a status list expires (`exp`).
+    #[arg(
+        long,
+        env = "SCRAPCERT_STATUS_LIST_VALID_FOR",
+        default_value_t = 86_400,
+        global = true
+    )]
+    pub status_list_valid_for: u32,
+
     /// QR error correction level: M (default), Q or H.
     #[arg(
         long,
@@ -169,6 +189,8 @@ impl Settings {
             scan_daily_limit: 20,
             scan_retention_days: 365,
             scan_queue: 10_000,
+            status_list_ttl: 3600,
+            status_list_valid_for: 86_400,
             qr_ec_level: "M".into(),
             qr_decode_limit_ms: 2000,
             qr_decoder: None,
@@ -181,6 +203,10 @@ impl Settings {
 
     /// Checks what clap cannot.
     pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.status_list_ttl >= 1 && self.status_list_ttl <= self.status_list_valid_for,
+            "SCRAPCERT_STATUS_LIST_TTL must be at least 1 and at most SCRAPCERT_STATUS_LIST_VALID_FOR"
+        );
         anyhow::ensure!(
             !self.issuer.is_empty()
                 && self.issuer.len() <= 16

@@ -264,3 +264,65 @@ pub fn log_figures(settings: &Settings, at: &[u64]) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The status list's figures for the registry in `settings` (seeded first
+/// with `bench-seed`): the time to read every RC's index and status and
+/// to encode and sign the list, and the list's size for a realistic mix
+/// of statuses over that many RCs (`scripts/bench`, docs/BENCHMARKS.md).
+///
+/// The mix, in registration order: of the oldest 97 %, 98 % deregistered,
+/// 1 % voided and 1 % still awaiting deregistration; of the newest 3 %,
+/// 40 % deregistered, the rest active. Which RC is which comes from a
+/// fixed pseudo-random sequence, so every run encodes the same list.
+pub fn status_list_figures(settings: &Settings) -> anyhow::Result<()> {
+    use crate::domain::status_list::{Status, StatusBits};
+    use crate::service::status_lists::read_bits;
+    let target = DatabaseTarget::parse(&settings.database_url)?;
+    let mut conn = store::connect(&target)?;
+    let started = std::time::Instant::now();
+    let read = read_bits(&mut conn, crate::domain::CertKind::Rc)?;
+    let read_ms = started.elapsed().as_secs_f64() * 1e3;
+    let n = read.len();
+    let mut mixed = StatusBits::with_len(n);
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..n {
+        // splitmix64
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        let roll = (z ^ (z >> 31)) % 100;
+        let old = i * 100 < n * 97;
+        let status = match (old, roll) {
+            (true, 0..98) => Status::Consumed,
+            (true, 98) => Status::Invalid,
+            (true, _) => Status::Valid,
+            (false, 0..40) => Status::Consumed,
+            (false, _) => Status::Valid,
+        };
+        mixed.set(i, status);
+    }
+    let started = std::time::Instant::now();
+    let lst = mixed.to_lst();
+    let encode_ms = started.elapsed().as_secs_f64() * 1e3;
+    let ring = disk::open_or_create(&settings.keys_dir)?;
+    let claims = serde_json::json!({
+        "sub": "https://verify.example.gov.cn/api/v1/status-lists/RC",
+        "iat": 1_780_000_000, "exp": 1_780_086_400, "ttl": 3600,
+        "status_list": {"bits": 2, "lst": lst},
+    });
+    let token = crate::crypto::jws::sign_typed(
+        ring.signer(),
+        crate::domain::status_list::TYP,
+        claims.to_string().as_bytes(),
+    );
+    let as_stored = read.to_lst();
+    println!("status_list_entries={n}");
+    println!("status_list_read_ms={read_ms:.1}");
+    println!("status_list_encode_ms={encode_ms:.1}");
+    println!("status_list_raw_bytes={}", n.div_ceil(4));
+    println!("status_list_lst_chars={}", lst.len());
+    println!("status_list_token_bytes={}", token.len());
+    println!("status_list_as_seeded_lst_chars={}", as_stored.len());
+    Ok(())
+}

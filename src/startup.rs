@@ -18,6 +18,7 @@ use crate::service::log::{Checkpointer, LogSigner, start_checkpointer};
 use crate::service::log_cache::TreeCache;
 use crate::service::scan_log::ScanLog;
 use crate::service::signing::Keys;
+use crate::service::status_lists::{Lifetimes, StatusLists};
 use crate::store::{self as db, DatabaseTarget};
 
 pub struct Application {
@@ -93,8 +94,16 @@ impl Application {
             .qr_decoder
             .clone()
             .or_else(|| std::env::current_exe().ok());
+        let status_lists = Arc::new(StatusLists::new(
+            &public_url,
+            Lifetimes {
+                ttl: i64::from(settings.status_list_ttl),
+                valid_for: i64::from(settings.status_list_valid_for),
+            },
+        ));
         let state = web::Data::new(AppState {
             qr_decoder,
+            status_lists,
             db,
             clock,
             settings: Arc::new(settings),

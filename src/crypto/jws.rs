@@ -64,6 +64,30 @@ pub fn sign_compact(signer: &dyn Signer, payload: &[u8]) -> String {
     sign_with_header(signer, &header, payload)
 }
 
+/// Signs a document (a status list, the key-status document) under the
+/// protected header `{"alg":…,"kid":…,"typ":…}`.
+pub fn sign_typed(signer: &dyn Signer, typ: &str, payload: &[u8]) -> String {
+    let header = format!(
+        r#"{{"alg":{},"kid":{},"typ":{}}}"#,
+        json_string(signer.alg()),
+        json_string(signer.kid()),
+        json_string(typ)
+    );
+    sign_with_header(signer, &header, payload)
+}
+
+/// The longest signed document [`verify_document`] looks at: a status list
+/// of several million entries compresses far below this.
+pub const MAX_DOCUMENT_LEN: usize = 16 << 20;
+
+/// Checks a signed document as [`verify_compact`] checks a QR payload, with
+/// [`MAX_DOCUMENT_LEN`] as the size cap, and its header's `typ` must be
+/// `typ` (so that a QR payload cannot pass for a status list, nor the
+/// reverse).
+pub fn verify_document(ring: &KeyRing, token: &str, typ: &str) -> Result<Verified, JwsError> {
+    verify_capped(ring, token, MAX_DOCUMENT_LEN, Some(typ))
+}
+
 /// Signs `payload` under an arbitrary protected header (used by
 /// `sign_compact`, and by tests to reproduce published vectors).
 pub(crate) fn sign_with_header(signer: &dyn Signer, header: &str, payload: &[u8]) -> String {
@@ -98,9 +122,18 @@ fn json_string(s: &str) -> String {
 ///    is `Malformed`, not `BadSignature`);
 /// 7. the key's verification over `header.payload` (strict for Ed25519).
 pub fn verify_compact(ring: &KeyRing, token: &str) -> Result<Verified, JwsError> {
+    verify_capped(ring, token, MAX_JWS_LEN, None)
+}
+
+fn verify_capped(
+    ring: &KeyRing,
+    token: &str,
+    cap: usize,
+    typ: Option<&str>,
+) -> Result<Verified, JwsError> {
     let malformed = |why: &str| JwsError::Malformed(why.to_owned());
 
-    if token.len() > MAX_JWS_LEN {
+    if token.len() > cap {
         return Err(malformed("longer than the size cap"));
     }
     if let Some(c) = token
@@ -135,6 +168,11 @@ pub fn verify_compact(ring: &KeyRing, token: &str) -> Result<Verified, JwsError>
     };
     if header.contains_key("crit") {
         return Err(malformed("critical header extensions are not supported"));
+    }
+    if let Some(typ) = typ
+        && header.get("typ").and_then(Value::as_str) != Some(typ)
+    {
+        return Err(JwsError::Malformed(format!("typ is not {typ}")));
     }
     let kid = match header.get("kid") {
         Some(Value::String(kid)) => kid,

@@ -13,11 +13,12 @@ pub mod disk;
 mod ed25519;
 pub mod jwk;
 pub mod jws;
+pub mod key_status;
 mod kid;
 pub mod merkle;
 mod ring;
 
-pub use ring::{KeyInfo, KeyRing, PublicKeyEntry};
+pub use ring::{COMPROMISED_MEMBER, KeyInfo, KeyRing, KeyState, KeyStatusEntry, PublicKeyEntry};
 
 use std::fmt;
 

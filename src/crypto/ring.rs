@@ -27,6 +27,35 @@ pub struct KeyInfo {
     pub current: bool,
 }
 
+/// The JWKS member that marks a compromised key.
+pub const COMPROMISED_MEMBER: &str = "scrapcert_compromised_since";
+
+/// A key's state in the key-status document.
+#[derive(Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// Signs new QRs.
+    Active,
+    /// No longer signs; what it signed stays good.
+    Retired,
+    /// What it signed at or after `compromised_since` is not to be trusted.
+    Compromised,
+}
+
+/// One key of the key-status document (`/.well-known/scrapcert-keys.json`).
+#[derive(Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct KeyStatusEntry {
+    pub kid: String,
+    pub status: KeyState,
+    #[serde(
+        default,
+        serialize_with = "rfc3339_opt::serialize",
+        deserialize_with = "rfc3339_opt::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub compromised_since: Option<NaiveDateTime>,
+}
+
 /// A public key and its dates, as a store hands it to [`KeyRing::new`].
 pub(crate) struct RingKey {
     pub key: Box<dyn Verifier>,
@@ -63,9 +92,32 @@ impl PublicKeyEntry {
         self.key.public_key()
     }
 
-    /// The JWK the JWKS publishes for this key.
+    /// The JWK the JWKS publishes for this key; a compromised key keeps
+    /// its place (QRs signed before the compromise still verify) and is
+    /// marked with `scrapcert_compromised_since` (RFC 3339, SPEC §13).
     pub fn jwk(&self) -> serde_json::Value {
-        self.key.jwk(&self.kid)
+        let mut jwk = self.key.jwk(&self.kid);
+        if let (Some(since), Some(members)) = (self.compromised_since, jwk.as_object_mut()) {
+            members.insert(
+                COMPROMISED_MEMBER.into(),
+                serde_json::Value::String(crate::clock::rfc3339(since)),
+            );
+        }
+        jwk
+    }
+
+    /// The key's entry in the key-status document.
+    fn status(&self, current: bool) -> KeyStatusEntry {
+        let status = match (self.compromised_since, current) {
+            (Some(_), _) => KeyState::Compromised,
+            (None, true) => KeyState::Active,
+            (None, false) => KeyState::Retired,
+        };
+        KeyStatusEntry {
+            kid: self.kid.clone(),
+            status,
+            compromised_since: self.compromised_since,
+        }
     }
 
     fn info(&self, current: bool) -> KeyInfo {
@@ -175,6 +227,16 @@ impl KeyRing {
     pub fn jwks(&self) -> serde_json::Value {
         let keys: Vec<serde_json::Value> = self.entries.iter().map(PublicKeyEntry::jwk).collect();
         serde_json::json!({ "keys": keys })
+    }
+
+    /// Every key's state, the current key first (the body of the signed
+    /// key-status document).
+    pub fn key_status(&self) -> Vec<KeyStatusEntry> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| e.status(i == 0))
+            .collect()
     }
 
     /// The key whose full thumbprint is `thumbprint`.

@@ -89,6 +89,14 @@ impl Claims {
         Ok(claims)
     }
 
+    /// The claims with status-list index `si` (SPEC §13).
+    pub fn with_status_index(self, si: u64) -> Claims {
+        Claims {
+            si: Some(si),
+            ..self
+        }
+    }
+
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
     }

@@ -55,6 +55,7 @@ pub mod principal;
 pub mod qualification;
 pub mod registration;
 pub mod status;
+pub mod status_list;
 pub mod text;
 pub mod uscc;
 pub mod vehicle;

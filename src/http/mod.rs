@@ -12,6 +12,7 @@ pub mod portal;
 pub mod qualifications;
 pub mod recycling;
 pub mod state;
+pub mod status_lists;
 pub mod tokens;
 pub mod upload;
 pub mod verify;
@@ -55,6 +56,9 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/healthz" => health::healthz),
         route!(GET "/readyz" => health::readyz),
         route!(GET "/.well-known/jwks.json" => verify::jwks),
+        route!(GET "/.well-known/scrapcert-keys.json" => verify::key_status),
+        route!(GET "/api/v1/status-lists/{kind}" => status_lists::list),
+        route!(GET "/api/v1/status-lists/{kind}/index/{number}" => status_lists::index),
         route!(GET "/api/v1/log/checkpoint" => log::checkpoint),
         route!(GET "/api/v1/log/proofs/inclusion" => log::inclusion),
         route!(GET "/api/v1/log/proofs/consistency" => log::consistency),

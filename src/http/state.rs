@@ -9,6 +9,7 @@ use crate::service::Db;
 use crate::service::log_cache::TreeCache;
 use crate::service::scan_log::ScanLog;
 use crate::service::signing::{Keys, SigningContext};
+use crate::service::status_lists::StatusLists;
 use crate::service::verification::{Rules, Verification};
 use crate::store::{DbConnection, StoreError};
 
@@ -20,6 +21,8 @@ pub struct AppState {
     pub scan_log: Arc<ScanLog>,
     /// The log tree's upper levels, for the proof in every verdict.
     pub log_tree: Arc<TreeCache>,
+    /// The signed status lists (SPEC §13), rebuilt at most once a second.
+    pub status_lists: Arc<StatusLists>,
     pub clock: Clock,
     /// Image decodes allowed at once: each may take a few hundred MB and a
     /// core, so uploads queue here instead of exhausting memory.

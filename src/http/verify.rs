@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::{Checks, json_body, take};
 use crate::clock;
+use crate::crypto::key_status;
 use crate::domain::{FieldCode, FieldError, Principal, ProblemCode, text};
 use crate::http::auth::Bearer;
 use crate::http::error::ApiError;
@@ -283,4 +284,15 @@ pub async fn jwks(_principal: Principal, state: web::Data<AppState>) -> HttpResp
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .json(state.keys.ring().jwks())
+}
+
+/// `GET /.well-known/scrapcert-keys.json`: every key's state (active,
+/// retired, compromised since when), signed by the current key (SPEC §13).
+pub async fn key_status(_principal: Principal, state: web::Data<AppState>) -> HttpResponse {
+    let ring = state.keys.ring();
+    let token = key_status::sign(&ring, &state.settings.issuer, state.clock.now());
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .content_type("application/jwt")
+        .body(token)
 }

@@ -10,6 +10,7 @@ pub mod qualifications;
 pub mod recycling;
 pub mod scan_log;
 pub mod signing;
+pub mod status_lists;
 pub mod tokens;
 pub mod verification;
 

@@ -10,7 +10,7 @@ use crate::domain::claims::Claims;
 use crate::domain::event::{EventType, Subject};
 use crate::domain::qualification::earliest_effective;
 use crate::domain::status::InvalidTransition;
-use crate::domain::{Principal, QcAction, QcStatus};
+use crate::domain::{CertKind, Principal, QcAction, QcStatus};
 use crate::qr::Qr;
 use crate::store::qualifications::{
     self, NewHistory, QualificationRecord, QualificationRow, RevisionRow,
@@ -110,15 +110,19 @@ fn sign_revision(
     now: NaiveDateTime,
     row: &QualificationRow,
     revision: i32,
+    status_index: u64,
 ) -> Qr {
-    signing.sign(&Claims::qualification(
-        &signing.issuer,
-        SigningContext::iat(now),
-        &row.number,
-        revision,
-        &row.enterprise_uscc,
-        row.valid_until,
-    ))
+    signing.sign(
+        &Claims::qualification(
+            &signing.issuer,
+            SigningContext::iat(now),
+            &row.number,
+            revision,
+            &row.enterprise_uscc,
+            row.valid_until,
+        )
+        .with_status_index(status_index),
+    )
 }
 
 #[tracing::instrument(skip_all, fields(number = %new.number))]
@@ -145,7 +149,8 @@ pub fn create(
             updated_at: now,
         };
         qualifications::insert(conn, &row)?;
-        let qr = sign_revision(signing, now, &row, 1);
+        let si = store::status::next_index(conn, CertKind::Qc)?;
+        let qr = sign_revision(signing, now, &row, 1, si);
         qualifications::insert_revision(
             conn,
             &RevisionRow {
@@ -158,6 +163,7 @@ pub fn create(
                 reason: None,
                 created_at: now,
                 qr_url: Some(qr.url.clone()),
+                status_index: Some(si.cast_signed()),
             },
         )?;
         qualifications::push_history(
@@ -246,7 +252,8 @@ pub fn reissue(
             return Err(QcError::ConcurrentReissue);
         }
         let new_revision = record.row.revision + 1;
-        let qr = sign_revision(signing, now, &record.row, new_revision);
+        let si = store::status::next_index(conn, CertKind::Qc)?;
+        let qr = sign_revision(signing, now, &record.row, new_revision, si);
         qualifications::insert_revision(
             conn,
             &RevisionRow {
@@ -259,6 +266,7 @@ pub fn reissue(
                 reason: Some(change.reason.clone()),
                 created_at: now,
                 qr_url: Some(qr.url.clone()),
+                status_index: Some(si.cast_signed()),
             },
         )?;
         store::events::record(

@@ -14,7 +14,8 @@ use crate::domain::qualification::{active_throughout, public_status};
 use crate::domain::registration::{self, Refusal, VehicleState};
 use crate::domain::status::InvalidTransition;
 use crate::domain::{
-    Principal, QcPublicStatus, RcAction, RcStatus, SupervisionKind, requires_supervised_dismantling,
+    CertKind, Principal, QcPublicStatus, RcAction, RcStatus, SupervisionKind,
+    requires_supervised_dismantling,
 };
 use crate::qr::Qr;
 use crate::store::idempotency::{self, StoredResponse};
@@ -380,15 +381,19 @@ fn insert_rc(
     if recycling::live_rc_for_vin(conn, &v.vin)? {
         return Err(RcError::DuplicateVehicle);
     }
-    let qr = signing.sign(&Claims::recycling(
-        &signing.issuer,
-        SigningContext::iat(now),
-        &new.number,
-        1,
-        enterprise_uscc,
-        &v.vin,
-        &v.plate,
-    ));
+    let si = store::status::next_index(conn, CertKind::Rc)?;
+    let qr = signing.sign(
+        &Claims::recycling(
+            &signing.issuer,
+            SigningContext::iat(now),
+            &new.number,
+            1,
+            enterprise_uscc,
+            &v.vin,
+            &v.plate,
+        )
+        .with_status_index(si),
+    );
     let row = RcRow {
         number: new.number.clone(),
         enterprise_uscc: enterprise_uscc.to_string(),
@@ -416,6 +421,7 @@ fn insert_rc(
         deregistered_at: None,
         deregistration_office: None,
         qr_url: Some(qr.url.clone()),
+        status_index: Some(si.cast_signed()),
     };
     recycling::insert(conn, &row)?;
     if let Some(d) = &new.dismantling {

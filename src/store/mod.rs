@@ -26,6 +26,7 @@ pub mod recycling;
 pub mod scans;
 pub mod schema;
 pub mod sql;
+pub mod status;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};

@@ -67,6 +67,8 @@ pub struct RevisionRow {
     pub reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub qr_url: Option<String>,
+    /// The status-list index (SPEC §13); set for every revision.
+    pub status_index: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

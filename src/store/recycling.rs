@@ -48,6 +48,8 @@ pub struct RcRow {
     pub deregistered_at: Option<NaiveDateTime>,
     pub deregistration_office: Option<String>,
     pub qr_url: Option<String>,
+    /// The status-list index (SPEC §13); set for every RC.
+    pub status_index: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

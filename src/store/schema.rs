@@ -63,6 +63,7 @@ diesel::table! {
         reason -> Nullable<Text>,
         created_at -> Timestamp,
         qr_url -> Nullable<Text>,
+        status_index -> Nullable<BigInt>,
     }
 }
 
@@ -106,6 +107,7 @@ diesel::table! {
         deregistered_at -> Nullable<Timestamp>,
         deregistration_office -> Nullable<Text>,
         qr_url -> Nullable<Text>,
+        status_index -> Nullable<BigInt>,
     }
 }
 

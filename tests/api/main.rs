@@ -27,6 +27,7 @@ mod roles;
 mod scans;
 mod schema_parity;
 mod snapshots;
+mod status_lists;
 mod storage;
 mod tokens;
 mod uploads;

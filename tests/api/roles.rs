@@ -327,6 +327,24 @@ fn cases(w: &World) -> Vec<Case> {
         .allow(&EVERYONE, 200),
         Case::new(
             Method::GET,
+            "/.well-known/scrapcert-keys.json",
+            "/.well-known/scrapcert-keys.json".into(),
+        )
+        .allow(&EVERYONE, 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/status-lists/{kind}",
+            "/api/v1/status-lists/RC".into(),
+        )
+        .allow(&EVERYONE, 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/status-lists/{kind}/index/{number}",
+            format!("/api/v1/status-lists/RC/index/{rc}"),
+        )
+        .allow(&EVERYONE, 200),
+        Case::new(
+            Method::GET,
             "/api/v1/log/checkpoint",
             "/api/v1/log/checkpoint".into(),
         )

@@ -273,6 +273,12 @@ async fn the_schema_reader_sees_what_the_migrations_declare() {
         true,
     );
     expect("recycling_certificates", "qr_url", TypeClass::Text, true);
+    expect(
+        "recycling_certificates",
+        "status_index",
+        TypeClass::Integer,
+        true,
+    );
     expect("scans", "lat", TypeClass::Float, true);
     expect("tokens", "enterprise_uscc", TypeClass::Text, true);
     // Columns added by a later migration come last.
@@ -280,7 +286,7 @@ async fn the_schema_reader_sees_what_the_migrations_declare() {
         schema["recycling_certificates"]
             .last()
             .map(|c| c.name.as_str()),
-        Some("qr_url")
+        Some("status_index")
     );
 }
 

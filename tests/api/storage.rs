@@ -77,7 +77,7 @@ async fn uniqueness_is_enforced_by_the_database_not_only_the_code() {
     let db = app.db.clone();
     let copy = |number: &str, status: &str| {
         format!(
-            "INSERT INTO recycling_certificates SELECT '{number}', enterprise_uscc, qualification_number, branch_id, revision, vin, vin_override_reason, plate, plate_type, vehicle_type, commercial, brand_model, engine_number, fuel_type, battery_codes, owner_name, owner_id_type, owner_id_number, received_on, '{status}', registered_at, voided_at, void_reason, deregistered_at, deregistration_office, qr_url FROM recycling_certificates WHERE number = 'RC-U1'"
+            "INSERT INTO recycling_certificates SELECT '{number}', enterprise_uscc, qualification_number, branch_id, revision, vin, vin_override_reason, plate, plate_type, vehicle_type, commercial, brand_model, engine_number, fuel_type, battery_codes, owner_name, owner_id_type, owner_id_number, received_on, '{status}', registered_at, voided_at, void_reason, deregistered_at, deregistration_office, qr_url, NULL FROM recycling_certificates WHERE number = 'RC-U1'"
         )
     };
     let unique = |err: String| assert!(err.to_lowercase().contains("unique"), "{err}");

@@ -85,7 +85,9 @@ async fn the_claims_are_the_spec_claims_and_carry_no_personal_data() {
         .keys()
         .map(String::as_str)
         .collect();
-    let mut expected = vec!["cert", "iat", "iss", "no", "plate", "rev", "sub", "vin"];
+    let mut expected = vec![
+        "cert", "iat", "iss", "no", "plate", "rev", "si", "sub", "vin",
+    ];
     expected.sort();
     let mut got = keys.clone();
     got.sort();
@@ -93,6 +95,7 @@ async fn the_claims_are_the_spec_claims_and_carry_no_personal_data() {
     assert_eq!(claims["iss"], "430900");
     assert_eq!(claims["cert"], "RC");
     assert_eq!(claims["no"], "RC-CLAIMS");
+    assert!(claims["si"].is_u64(), "a status-list index: {claims}");
     assert_eq!(claims["rev"], 1);
     assert_eq!(claims["sub"], e.uscc);
     assert_eq!(claims["vin"], make_vin(3));

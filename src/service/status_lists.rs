@@ -1,0 +1,173 @@
+//! The signed status lists of SPEC §13, one per kind, built from the
+//! registry at most once a second and kept signed in memory between builds.
+//! A list is rebuilt when an event was recorded since it was built (every
+//! change a list shows is an event), and re-signed with a fresh `iat` when
+//! it is older than [`RESIGN_AFTER`] even if nothing changed, so that a
+//! client fetching it never receives a copy near its `ttl`.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use sha2::{Digest, Sha256};
+
+use super::Db;
+use super::signing::Keys;
+use crate::crypto::jws;
+use crate::domain::status_list::{
+    self, BITS, Status, StatusBits, StatusListClaim, StatusListClaims,
+};
+use crate::domain::{CertKind, QcStatus, RcStatus};
+use crate::store::{self, DbConnection, StoreError, StoreResult};
+
+/// How long a built list is served without looking for changes.
+const CHECK_EVERY: TimeDelta = TimeDelta::seconds(1);
+
+/// How old a list's signature may get before it is signed afresh.
+const RESIGN_AFTER: TimeDelta = TimeDelta::seconds(60);
+
+/// Lifetimes written into every list.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    /// `ttl`: seconds a copy may be used before fetching it again.
+    pub ttl: i64,
+    /// `exp - iat`: seconds after which a copy is no longer to be trusted.
+    pub valid_for: i64,
+}
+
+/// One signed list as served.
+#[derive(Debug, Clone)]
+pub struct SignedList {
+    pub jws: Arc<str>,
+    /// A strong ETag: a hash of the token.
+    pub etag: Arc<str>,
+    pub ttl: i64,
+}
+
+struct Built {
+    list: SignedList,
+    marker: Option<i64>,
+    signed_at: NaiveDateTime,
+    checked_at: NaiveDateTime,
+}
+
+pub struct StatusLists {
+    public_url: String,
+    lifetimes: Lifetimes,
+    qc: tokio::sync::Mutex<Option<Built>>,
+    rc: tokio::sync::Mutex<Option<Built>>,
+}
+
+impl StatusLists {
+    pub fn new(public_url: &str, lifetimes: Lifetimes) -> StatusLists {
+        StatusLists {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            lifetimes,
+            qc: tokio::sync::Mutex::new(None),
+            rc: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The list of `kind` as of at most a second ago.
+    pub async fn get(
+        &self,
+        db: &Db,
+        keys: &Keys,
+        kind: CertKind,
+        now: NaiveDateTime,
+    ) -> Result<SignedList, StoreError> {
+        let mut slot = match kind {
+            CertKind::Qc => self.qc.lock().await,
+            CertKind::Rc => self.rc.lock().await,
+        };
+        if let Some(built) = slot.as_mut()
+            && now - built.checked_at < CHECK_EVERY
+        {
+            return Ok(built.list.clone());
+        }
+        let marker = db.run(store::status::changes_marker).await?;
+        if let Some(built) = slot.as_mut()
+            && built.marker == marker
+            && now - built.signed_at < RESIGN_AFTER
+        {
+            built.checked_at = now;
+            return Ok(built.list.clone());
+        }
+        // The entries are read after the marker: a change recorded in
+        // between is in this list and makes the next request rebuild once
+        // more, never the reverse.
+        let bits = db.read(move |conn| read_bits(conn, kind)).await?;
+        let claims = StatusListClaims {
+            sub: format!("{}{}", self.public_url, status_list::path(kind)),
+            iat: now.and_utc().timestamp(),
+            exp: now.and_utc().timestamp() + self.lifetimes.valid_for,
+            ttl: self.lifetimes.ttl,
+            status_list: StatusListClaim {
+                bits: BITS,
+                lst: bits.to_lst(),
+            },
+        };
+        let payload = serde_json::to_vec(&claims).map_err(|e| StoreError::Other(e.into()))?;
+        let ring = keys.ring();
+        let token = jws::sign_typed(ring.signer(), status_list::TYP, &payload);
+        let list = SignedList {
+            etag: etag_of(&token).into(),
+            jws: token.into(),
+            ttl: self.lifetimes.ttl,
+        };
+        *slot = Some(Built {
+            list: list.clone(),
+            marker,
+            signed_at: now,
+            checked_at: now,
+        });
+        Ok(list)
+    }
+}
+
+/// A strong ETag for a token.
+fn etag_of(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    format!("\"{}\"", hex::encode(&digest[..16]))
+}
+
+/// The list of `kind` from the registry, in one read transaction.
+pub fn read_bits(conn: &mut DbConnection, kind: CertKind) -> StoreResult<StatusBits> {
+    store::read_tx(conn, |conn| {
+        let mut bits = StatusBits::default();
+        match kind {
+            CertKind::Rc => {
+                for (index, status) in store::status::rc_entries(conn)? {
+                    bits.set(index, rc_status(status));
+                }
+            }
+            CertKind::Qc => {
+                for e in store::status::qc_entries(conn)? {
+                    bits.set(e.index, qc_status(e.status, e.superseded));
+                }
+            }
+        }
+        Ok(bits)
+    })
+}
+
+/// What the list says of an RC in `status`.
+pub fn rc_status(status: RcStatus) -> Status {
+    match status {
+        RcStatus::Active => Status::Valid,
+        RcStatus::Voided => Status::Invalid,
+        RcStatus::Deregistered => Status::Consumed,
+    }
+}
+
+/// What the list says of a QC revision: a revision a newer one replaced is
+/// consumed whatever the QC's status.
+pub fn qc_status(status: QcStatus, superseded: bool) -> Status {
+    if superseded {
+        return Status::Consumed;
+    }
+    match status {
+        QcStatus::Active => Status::Valid,
+        QcStatus::Suspended => Status::Suspended,
+        QcStatus::Revoked => Status::Invalid,
+    }
+}
