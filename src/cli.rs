@@ -47,6 +47,10 @@ pub enum Command {
         #[command(subcommand)]
         command: LogCommand,
     },
+    /// Verify a QR (its text, or a photo of it) offline against a JWKS,
+    /// status lists and the key-status document, or through a server;
+    /// exit 0 valid, 1 invalid, 2 warning or indeterminate, 64 usage.
+    Verify(crate::verifier::VerifyArgs),
     /// Read the QR of the image on stdin and print its text (used by the
     /// server, which runs each decode in a child process it can kill).
     #[command(hide = true)]
@@ -136,9 +140,16 @@ pub enum TokenCommand {
     },
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs a command; `Ok` holds the process's exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let settings = cli.settings;
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Verify(args) => {
+            return Ok(crate::verifier::run(&args).unwrap_or_else(|e| {
+                eprintln!("error: {e}");
+                e.exit_code()
+            }));
+        }
         Command::Serve => {
             init_tracing(&settings.log);
             let app = Application::build(settings)?;
@@ -184,7 +195,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchStatusList => crate::seed::status_list_figures(&settings)?,
         Command::BenchRawInserts { rows } => crate::seed::raw_inserts(&settings, rows)?,
     }
-    Ok(())
+    Ok(0)
 }
 
 /// `scrapcert log verify`.

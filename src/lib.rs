@@ -16,4 +16,5 @@ pub mod seed;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod verifier;
 pub mod witness;

@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::{Alg, B64URL, KeyRing, Signer};
+use super::{Alg, B64URL, PublicKeys, Signer};
 
 /// The longest token `verify_compact` looks at. A maximal RC payload is far
 /// below this (it has to fit a QR code); anything longer is refused before it
@@ -84,7 +84,7 @@ pub const MAX_DOCUMENT_LEN: usize = 16 << 20;
 /// [`MAX_DOCUMENT_LEN`] as the size cap, and its header's `typ` must be
 /// `typ` (so that a QR payload cannot pass for a status list, nor the
 /// reverse).
-pub fn verify_document(ring: &KeyRing, token: &str, typ: &str) -> Result<Verified, JwsError> {
+pub fn verify_document(ring: &PublicKeys, token: &str, typ: &str) -> Result<Verified, JwsError> {
     verify_capped(ring, token, MAX_DOCUMENT_LEN, Some(typ))
 }
 
@@ -121,12 +121,12 @@ fn json_string(s: &str) -> String {
 ///    as the algorithm's (64 bytes for Ed25519; a signature of another length
 ///    is `Malformed`, not `BadSignature`);
 /// 7. the key's verification over `header.payload` (strict for Ed25519).
-pub fn verify_compact(ring: &KeyRing, token: &str) -> Result<Verified, JwsError> {
+pub fn verify_compact(ring: &PublicKeys, token: &str) -> Result<Verified, JwsError> {
     verify_capped(ring, token, MAX_JWS_LEN, None)
 }
 
 fn verify_capped(
-    ring: &KeyRing,
+    ring: &PublicKeys,
     token: &str,
     cap: usize,
     typ: Option<&str>,

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::jws::{self, JwsError};
-use super::{KeyRing, KeyStatusEntry};
+use super::{KeyRing, KeyStatusEntry, PublicKeys};
 
 /// The JWS `typ` of the document.
 pub const TYP: &str = "scrapcert-keys+jwt";
@@ -49,7 +49,7 @@ pub enum DocumentError {
 }
 
 /// Checks a document against the keys of a JWKS and reads it.
-pub fn verify(ring: &KeyRing, token: &str) -> Result<KeyStatusDocument, DocumentError> {
+pub fn verify(ring: &PublicKeys, token: &str) -> Result<KeyStatusDocument, DocumentError> {
     let verified = jws::verify_document(ring, token.trim(), TYP)?;
     Ok(serde_json::from_slice(&verified.payload)?)
 }

@@ -18,7 +18,9 @@ mod kid;
 pub mod merkle;
 mod ring;
 
-pub use ring::{COMPROMISED_MEMBER, KeyInfo, KeyRing, KeyState, KeyStatusEntry, PublicKeyEntry};
+pub use ring::{
+    COMPROMISED_MEMBER, KeyInfo, KeyRing, KeyState, KeyStatusEntry, PublicKeyEntry, PublicKeys,
+};
 
 use std::fmt;
 
@@ -86,7 +88,7 @@ pub trait Verifier: Send + Sync {
 /// characters outside the URL-safe alphabet and non-zero trailing bits are all
 /// refused, so every byte string has exactly one accepted encoding. Spelled
 /// out here rather than relying on a library default that could change.
-pub(crate) const B64URL: GeneralPurpose = GeneralPurpose::new(
+pub const B64URL: GeneralPurpose = GeneralPurpose::new(
     &alphabet::URL_SAFE,
     GeneralPurposeConfig::new()
         .with_encode_padding(false)

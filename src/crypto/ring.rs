@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use anyhow::{anyhow, bail};
+use base64::Engine;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
@@ -143,22 +144,121 @@ impl fmt::Debug for PublicKeyEntry {
     }
 }
 
-/// The keys of one ring, parsed.
-pub struct KeyRing {
-    /// Current key first, then the others newest first.
+/// Public keys by kid: what verifying needs. A [`KeyRing`] holds them with
+/// its signer; an offline verifier builds them from a published JWKS.
+pub struct PublicKeys {
+    /// A ring's: current key first, then the others newest first. A
+    /// JWKS's: in the set's order.
     entries: Vec<PublicKeyEntry>,
     /// Every thumbprint prefix of at least [`super::kid::MIN_KID_LEN`]
     /// characters that names exactly one key, mapped to its index in
     /// `entries`.
     by_kid: HashMap<String, usize>,
+}
+
+impl fmt::Debug for PublicKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.entries).finish()
+    }
+}
+
+impl PublicKeys {
+    /// The public key a JWS `kid` names. Besides the kid the ring hands out,
+    /// the full thumbprint and any longer prefix of it are accepted, and so is
+    /// a 16-character kid issued before a later key forced longer kids, as
+    /// long as it still names exactly one key.
+    pub fn lookup(&self, kid: &str) -> Option<&PublicKeyEntry> {
+        self.by_kid.get(kid).map(|&i| &self.entries[i])
+    }
+
+    /// The keys of a published JWKS (SPEC §3), compromise marks included.
+    /// Every member must be an Ed25519 OKP key whose `kid` is a prefix of at
+    /// least 16 characters of its RFC 7638 thumbprint; a set with any other
+    /// member, or none, is refused whole rather than read in part.
+    pub fn from_jwks(jwks: &serde_json::Value) -> anyhow::Result<PublicKeys> {
+        let members = jwks
+            .get("keys")
+            .and_then(serde_json::Value::as_array)
+            .filter(|keys| !keys.is_empty())
+            .ok_or_else(|| anyhow!("a JWKS needs a non-empty \"keys\" array"))?;
+        let mut entries = Vec::with_capacity(members.len());
+        for (i, jwk) in members.iter().enumerate() {
+            let text = |name: &str| jwk.get(name).and_then(serde_json::Value::as_str);
+            if text("kty") != Some("OKP") || text("crv") != Some("Ed25519") {
+                bail!("JWKS key {i}: not an Ed25519 OKP key");
+            }
+            if text("alg").is_some_and(|a| a != "EdDSA") {
+                bail!("JWKS key {i}: alg is not EdDSA");
+            }
+            let x = text("x").ok_or_else(|| anyhow!("JWKS key {i}: no x"))?;
+            let key = super::B64URL
+                .decode(x)
+                .ok()
+                .and_then(|b| super::ed25519::PublicKey::from_bytes(&b))
+                .ok_or_else(|| anyhow!("JWKS key {i}: x is not an Ed25519 public key"))?;
+            let thumbprint = super::Verifier::thumbprint(&key);
+            let kid = text("kid").ok_or_else(|| anyhow!("JWKS key {i}: no kid"))?;
+            if kid.len() < super::kid::MIN_KID_LEN || !thumbprint.starts_with(kid) {
+                bail!("JWKS key {i}: kid {kid} is not a prefix of the key's thumbprint");
+            }
+            let compromised_since = match jwk.get(COMPROMISED_MEMBER) {
+                None => None,
+                Some(v) => Some(
+                    v.as_str()
+                        .and_then(crate::clock::parse_rfc3339)
+                        .ok_or_else(|| {
+                            anyhow!("JWKS key {i}: {COMPROMISED_MEMBER} is not RFC 3339")
+                        })?,
+                ),
+            };
+            entries.push(PublicKeyEntry {
+                kid: kid.to_owned(),
+                thumbprint,
+                // A JWKS does not say; nothing offline reads them.
+                created_at: NaiveDateTime::default(),
+                retired_at: None,
+                compromised_since,
+                key: Box::new(key),
+            });
+        }
+        let thumbprints: Vec<&str> = entries.iter().map(|e| e.thumbprint.as_str()).collect();
+        let by_kid = prefix_index(&thumbprints);
+        for e in &entries {
+            if !by_kid.contains_key(e.kid.as_str()) {
+                bail!("JWKS: kid {} names more than one key", e.kid);
+            }
+        }
+        Ok(PublicKeys { entries, by_kid })
+    }
+
+    /// The JWKS published at `/.well-known/jwks.json`: every key, retired and
+    /// compromised ones included (old QR payloads must stay checkable), the
+    /// current key first.
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self.entries.iter().map(PublicKeyEntry::jwk).collect();
+        serde_json::json!({ "keys": keys })
+    }
+}
+
+/// The keys of one ring, parsed, and the signer of its current key.
+pub struct KeyRing {
+    keys: PublicKeys,
     signer: Box<dyn Signer>,
+}
+
+impl std::ops::Deref for KeyRing {
+    type Target = PublicKeys;
+
+    fn deref(&self) -> &PublicKeys {
+        &self.keys
+    }
 }
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyRing")
             .field("signer", &self.signer)
-            .field("keys", &self.entries)
+            .field("keys", &self.keys)
             .finish()
     }
 }
@@ -193,15 +293,15 @@ impl KeyRing {
             .collect();
         let signer = signer_for(entries[0].kid.clone())?;
         Ok(KeyRing {
-            entries,
-            by_kid,
+            keys: PublicKeys { entries, by_kid },
             signer,
         })
     }
 
     /// All keys, the current one first, then newest first.
     pub fn list(&self) -> Vec<KeyInfo> {
-        self.entries
+        self.keys
+            .entries
             .iter()
             .enumerate()
             .map(|(i, e)| e.info(i == 0))
@@ -213,26 +313,11 @@ impl KeyRing {
         self.signer.as_ref()
     }
 
-    /// The public key a JWS `kid` names. Besides the kid the ring hands out,
-    /// the full thumbprint and any longer prefix of it are accepted, and so is
-    /// a 16-character kid issued before a later key forced longer kids, as
-    /// long as it still names exactly one key.
-    pub fn lookup(&self, kid: &str) -> Option<&PublicKeyEntry> {
-        self.by_kid.get(kid).map(|&i| &self.entries[i])
-    }
-
-    /// The JWKS published at `/.well-known/jwks.json`: every key, retired and
-    /// compromised ones included (old QR payloads must stay checkable), the
-    /// current key first.
-    pub fn jwks(&self) -> serde_json::Value {
-        let keys: Vec<serde_json::Value> = self.entries.iter().map(PublicKeyEntry::jwk).collect();
-        serde_json::json!({ "keys": keys })
-    }
-
     /// Every key's state, the current key first (the body of the signed
     /// key-status document).
     pub fn key_status(&self) -> Vec<KeyStatusEntry> {
-        self.entries
+        self.keys
+            .entries
             .iter()
             .enumerate()
             .map(|(i, e)| e.status(i == 0))
@@ -264,6 +349,45 @@ mod tests {
         assert!(ring.lookup(&info.thumbprint[..15]).is_none());
         assert!(ring.lookup("").is_none());
         assert!(ring.lookup(&format!("{}A", info.thumbprint)).is_none());
+    }
+
+    #[test]
+    fn a_published_jwks_reads_back_as_the_rings_public_keys() {
+        let tmp = tempfile::tempdir().unwrap();
+        disk::open_or_create(tmp.path()).unwrap();
+        let old = disk::rotate(tmp.path()).unwrap();
+        let since = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        disk::compromise(tmp.path(), &old.kid, since).unwrap();
+        let ring = disk::open(tmp.path()).unwrap();
+        let keys = PublicKeys::from_jwks(&ring.jwks()).unwrap();
+        for info in ring.list() {
+            let key = keys.lookup(&info.kid).expect("every kid of the ring");
+            assert_eq!(key.thumbprint, info.thumbprint);
+            assert_eq!(key.compromised_since, info.compromised_since);
+            assert!(keys.lookup(&info.thumbprint).is_some());
+        }
+        assert_eq!(keys.jwks(), ring.jwks());
+    }
+
+    #[test]
+    fn a_jwks_with_a_bad_member_is_refused_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ring = disk::open_or_create(tmp.path()).unwrap();
+        let good = ring.jwks();
+        let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut set = good.clone();
+            edit(&mut set["keys"][0]);
+            PublicKeys::from_jwks(&set).unwrap_err().to_string()
+        };
+        assert!(with(&|k| k["kty"] = "EC".into()).contains("OKP"));
+        assert!(with(&|k| k["alg"] = "HS256".into()).contains("alg"));
+        assert!(with(&|k| k["x"] = "AAAA".into()).contains("x"));
+        assert!(with(&|k| k["kid"] = "0123456789abcdefgh".into()).contains("thumbprint"));
+        assert!(with(&|k| k[COMPROMISED_MEMBER] = "soon".into()).contains("RFC 3339"));
+        assert!(PublicKeys::from_jwks(&serde_json::json!({"keys": []})).is_err());
+        assert!(PublicKeys::from_jwks(&serde_json::json!({})).is_err());
     }
 
     #[test]

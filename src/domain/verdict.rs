@@ -20,6 +20,22 @@ pub enum VerdictKind {
     Indeterminate,
 }
 
+impl std::str::FromStr for VerdictKind {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        [
+            VerdictKind::Valid,
+            VerdictKind::Warning,
+            VerdictKind::Invalid,
+            VerdictKind::Indeterminate,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .ok_or(())
+    }
+}
+
 impl VerdictKind {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -66,6 +82,9 @@ wire_enum!(
         PresentedFieldIgnored,
         ScanAnomaly,
         RegistryUnavailable,
+        // Offline verifier only (SPEC §13).
+        StatusListStale,
+        StatusUnknown,
     }
 );
 

@@ -6,6 +6,7 @@ pub mod enterprises;
 mod group;
 pub mod log;
 pub mod log_cache;
+pub mod offline;
 pub mod qualifications;
 pub mod recycling;
 pub mod scan_log;

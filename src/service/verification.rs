@@ -13,7 +13,7 @@ use super::scan_log::{Scan, ScanLog};
 use super::signing::Keys;
 use super::tokens::{self, TokenError};
 use crate::clock;
-use crate::crypto::KeyRing;
+use crate::crypto::PublicKeys;
 use crate::crypto::jws;
 use crate::domain::anomaly::{self, RecentScans, ThisScan};
 use crate::domain::claims::Claims;
@@ -110,7 +110,7 @@ pub enum SignatureCheck {
 }
 
 /// Checks the signature, the claims and the key's compromise status.
-pub fn check_signature(ring: &KeyRing, qr: &str) -> SignatureCheck {
+pub fn check_signature(ring: &PublicKeys, qr: &str) -> SignatureCheck {
     let token = extract_jws(qr);
     let verified = match jws::verify_compact(ring, token) {
         Ok(v) => v,
@@ -129,7 +129,7 @@ pub fn check_signature(ring: &KeyRing, qr: &str) -> SignatureCheck {
 }
 
 /// Is `qr` a genuine QR of RC `number`?
-pub fn is_genuine_rc(ring: &KeyRing, qr: &str, number: &str) -> bool {
+pub fn is_genuine_rc(ring: &PublicKeys, qr: &str, number: &str) -> bool {
     matches!(
         check_signature(ring, qr),
         SignatureCheck::Good(claims) if claims.cert == CertKind::Rc && claims.no == number

@@ -18,6 +18,7 @@ mod log_tree;
 mod log_verdict;
 mod log_verify;
 mod log_witness;
+mod offline;
 mod openapi;
 mod pages;
 mod qr;

@@ -5,7 +5,7 @@ use serde::Serialize;
 use tempfile::TempDir;
 
 use super::*;
-use crate::crypto::disk;
+use crate::crypto::{KeyRing, disk};
 
 mod interop;
 
