@@ -100,6 +100,14 @@ pub(crate) fn sign_with_header(signer: &dyn Signer, header: &str, payload: &[u8]
     token
 }
 
+/// The `kid` of a compact JWS's protected header, read without verifying
+/// anything (for records and messages, never for trust).
+pub fn header_kid(token: &str) -> Option<String> {
+    let header = B64URL.decode(token.split('.').next()?).ok()?;
+    let Header(header) = serde_json::from_slice(&header).ok()?;
+    header.get("kid")?.as_str().map(str::to_owned)
+}
+
 fn json_string(s: &str) -> String {
     Value::String(s.to_owned()).to_string()
 }

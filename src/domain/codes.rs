@@ -27,6 +27,8 @@ wire_enum!(
         UnknownSite,
         IdempotencyKeyReused,
         QrNotFound,
+        // Re-signing a QR whose key was not compromised when it signed.
+        ResignNotNeeded,
         RateLimited,
         InternalError,
         DatabaseUnavailable,

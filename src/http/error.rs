@@ -306,6 +306,7 @@ impl From<QcError> for ApiError {
             | QcError::ConcurrentReissue => {
                 ApiError::conflict(ProblemCode::InvalidTransition, detail)
             }
+            QcError::ResignNotNeeded => ApiError::conflict(ProblemCode::ResignNotNeeded, detail),
             QcError::NothingChanged => ApiError::field("name", FieldCode::Required, detail),
             QcError::EffectiveInFuture => {
                 ApiError::field("effective_at", FieldCode::InFuture, detail)
@@ -339,6 +340,7 @@ impl From<RcError> for ApiError {
                 ApiError::unprocessable(ProblemCode::IdempotencyKeyReused, detail)
             }
             RcError::Voided => ApiError::conflict(ProblemCode::Voided, detail),
+            RcError::ResignNotNeeded => ApiError::conflict(ProblemCode::ResignNotNeeded, detail),
             RcError::AlreadyDismantled => {
                 ApiError::conflict(ProblemCode::AlreadyDismantled, detail)
             }

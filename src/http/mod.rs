@@ -76,6 +76,7 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(POST "/api/v1/qualifications/{number}/suspend" => qualifications::suspend),
         route!(POST "/api/v1/qualifications/{number}/reinstate" => qualifications::reinstate),
         route!(POST "/api/v1/qualifications/{number}/revoke" => qualifications::revoke),
+        route!(POST "/api/v1/qualifications/{number}/resign" => qualifications::resign),
         route!(GET "/api/v1/qualifications/{number}/events" => qualifications::events),
         route!(GET "/api/v1/qualifications/{number}/scans" => qualifications::scans),
         route!(GET "/api/v1/qualifications/{number}/qr.png" => qualifications::qr_png),
@@ -83,6 +84,7 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/api/v1/recycling-certificates/{number}" => recycling::read),
         route!(POST "/api/v1/recycling-certificates/{number}/dismantled" => recycling::dismantled),
         route!(POST "/api/v1/recycling-certificates/{number}/void" => recycling::void),
+        route!(POST "/api/v1/recycling-certificates/{number}/resign" => recycling::resign),
         route!(GET "/api/v1/recycling-certificates/{number}/events" => recycling::events),
         route!(GET "/api/v1/recycling-certificates/{number}/scans" => recycling::scans),
         route!(GET "/api/v1/recycling-certificates/{number}/qr.png" => recycling::qr_png),
@@ -258,6 +260,20 @@ pub struct OverrideDto {
 /// A body with just a reason (void; also part of status changes).
 pub fn parse_reason(checks: &mut Checks, field: &str, reason: Option<String>) -> Option<String> {
     checks.required(field, reason, |s| crate::domain::text::reason(&s))
+}
+
+/// The body of a re-signing (`{"reason"}`, required), checked.
+pub async fn resign_reason(body: web::Payload) -> Result<String, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ResignDto {
+        reason: Option<String>,
+    }
+    let (dto, _) = json_body::<ResignDto>(body).await?;
+    let mut c = Checks::default();
+    let reason = parse_reason(&mut c, "reason", dto.reason);
+    c.finish()?;
+    take(reason)
 }
 
 /// Answers a QR image of a stored QR URL (`png` or `svg`).

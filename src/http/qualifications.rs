@@ -154,6 +154,27 @@ pub async fn reissue(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "certificate": view, "qr": qr })))
 }
 
+/// `POST /api/v1/qualifications/{number}/resign` (authority): the current
+/// revision's QR signed afresh when its key signed it after its
+/// compromise (SPEC §13).
+pub async fn resign(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Authority])?;
+    let reason = super::resign_reason(body).await?;
+    let number = path.into_inner();
+    let signing = state.signing();
+    let now = state.clock.now();
+    let (read, qr) = state
+        .write(move |conn| qualifications::resign(conn, &principal, &number, reason, &signing, now))
+        .await?;
+    let view = QualificationView::new(&read, state.clock.today())?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "certificate": view, "qr": qr })))
+}
+
 async fn change_status(
     principal: Principal,
     state: web::Data<AppState>,

@@ -429,6 +429,27 @@ pub async fn void(
     Ok(HttpResponse::Ok().json(RcView::full(&record)?))
 }
 
+/// `POST /api/v1/recycling-certificates/{number}/resign` (authority): the
+/// RC's QR signed afresh when its key signed it after its compromise
+/// (SPEC §13); voided and deregistered RCs too, their status unchanged.
+pub async fn resign(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Authority])?;
+    let reason = super::resign_reason(body).await?;
+    let number = path.into_inner();
+    let signing = state.signing();
+    let now = state.clock.now();
+    let (record, qr) = state
+        .write(move |conn| recycling::resign(conn, &principal, &number, reason, &signing, now))
+        .await?;
+    let view = RcView::full(&record)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "certificate": view, "qr": qr })))
+}
+
 pub async fn events(
     principal: Principal,
     state: web::Data<AppState>,

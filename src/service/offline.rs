@@ -97,7 +97,7 @@ fn compromised_by_document(trust: &Trust, qr: &str, claims: &Claims) -> bool {
     let Some(document) = &trust.key_status else {
         return false;
     };
-    let Some(kid) = jws_kid(qr) else {
+    let Some(kid) = jws::header_kid(crate::qr::extract_jws(qr)) else {
         return false;
     };
     let Some(entry) = trust.keys.lookup(&kid) else {
@@ -112,16 +112,6 @@ fn compromised_by_document(trust: &Trust, qr: &str, claims: &Claims) -> bool {
                 && k.compromised_since
                     .is_some_and(|since| claims.issued_at().is_none_or(|iat| since <= iat))
         })
-}
-
-/// The `kid` of a QR's (already verified) header.
-fn jws_kid(qr: &str) -> Option<String> {
-    use base64::Engine;
-    let token = crate::qr::extract_jws(qr);
-    let header = token.split('.').next()?;
-    let bytes = crate::crypto::B64URL.decode(header).ok()?;
-    let header: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    header.get("kid")?.as_str().map(str::to_owned)
 }
 
 /// What the list says of the QR, with its age: `status_unknown` without a

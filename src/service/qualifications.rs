@@ -42,6 +42,10 @@ pub enum QcError {
     /// Another change landed between our read and our conditional write.
     #[error("the qualification certificate changed concurrently; read it and retry")]
     Concurrent,
+    #[error(
+        "the current revision's QR was not signed after its key's compromise; only such a QR is re-signed"
+    )]
+    ResignNotNeeded,
     /// Another reissue landed between our read and our conditional write.
     #[error("the qualification certificate changed concurrently; retry")]
     ConcurrentReissue,
@@ -285,6 +289,41 @@ pub fn reissue(
             actor,
             now,
             json!({"qualification_number": number, "revision": new_revision, "changed": changed}),
+        )?;
+        Ok((read(conn, number, None)?, qr))
+    })
+}
+
+/// Re-signs the current revision of a QC whose QR was signed by a key
+/// after that key's compromise time (SPEC §13): same `no`, `rev`, `si`, a
+/// new `iat`, the current key. Older revisions are superseded and stay as
+/// they are.
+#[tracing::instrument(skip_all, fields(number))]
+pub fn resign(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    number: &str,
+    reason: String,
+    signing: &SigningContext,
+    now: NaiveDateTime,
+) -> Result<(QualificationView, Qr), QcError> {
+    store::write_tx(conn, |conn| {
+        let record = qualifications::load(conn, number)?;
+        let revision = record.row.revision;
+        let old = record.revision.qr_url.clone().unwrap_or_default();
+        let (qr, mut data) =
+            super::signing::resign(signing, &old, &reason, now).ok_or(QcError::ResignNotNeeded)?;
+        if !qualifications::replace_revision_qr(conn, number, revision, &old, &qr.url)? {
+            return Err(QcError::Concurrent);
+        }
+        data["revision"] = json!(revision);
+        store::events::record(
+            conn,
+            Subject::Qualification(number),
+            EventType::QualificationResigned,
+            actor,
+            now,
+            data,
         )?;
         Ok((read(conn, number, None)?, qr))
     })

@@ -56,6 +56,10 @@ pub enum RcError {
     },
     #[error("the certificate changed concurrently")]
     Concurrent,
+    #[error(
+        "the certificate's QR was not signed after its key's compromise; only such a QR is re-signed"
+    )]
+    ResignNotNeeded,
     #[error("the presented {} do not match the certificate", join(.0))]
     PresentedMismatch(Vec<Presented>),
     #[error(transparent)]
@@ -548,6 +552,41 @@ pub fn void(
             json!({ "reason": reason }),
         )?;
         Ok(recycling::load(conn, number)?)
+    })
+}
+
+/// Re-signs an RC whose QR was signed by a key after that key's
+/// compromise time (SPEC §13): the same claims (`no`, `rev`, `si`, …) with
+/// a new `iat`, signed by the current key; the status is unchanged. The
+/// old QR then verifies as `qr_key_compromised`, the new one as valid.
+#[tracing::instrument(skip_all, fields(number))]
+pub fn resign(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    number: &str,
+    reason: String,
+    signing: &SigningContext,
+    now: NaiveDateTime,
+) -> Result<(RcRecord, Qr), RcError> {
+    store::write_tx(conn, |conn| {
+        let record = recycling::load(conn, number)?;
+        let old = record.row.qr_url.clone().unwrap_or_default();
+        let (qr, data) =
+            super::signing::resign(signing, &old, &reason, now).ok_or(RcError::ResignNotNeeded)?;
+        // Conditional on the QR read above: of two concurrent re-signings
+        // one wins.
+        if !recycling::replace_qr(conn, number, &old, &qr.url)? {
+            return Err(RcError::Concurrent);
+        }
+        store::events::record(
+            conn,
+            Subject::RecyclingCertificate(number),
+            EventType::RcResigned,
+            actor,
+            now,
+            data,
+        )?;
+        Ok((recycling::load(conn, number)?, qr))
     })
 }
 

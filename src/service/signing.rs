@@ -11,9 +11,11 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::clock::Clock;
 
+use crate::crypto::PublicKeys;
 use crate::crypto::{KeyRing, Signer, disk, jws};
 use crate::domain::claims::Claims;
 use crate::qr::Qr;
+use crate::qr::extract_jws;
 
 /// How often a request may look at the key ring's modification time.
 const RELOAD_CHECK_EVERY: TimeDelta = TimeDelta::seconds(1);
@@ -97,4 +99,42 @@ impl SigningContext {
         use chrono::Timelike;
         now.with_nanosecond(0).unwrap_or(now)
     }
+}
+
+/// The QR that replaces `old_url` when its key signed it after its own
+/// compromise time, and the event data saying so; `None` for any other QR
+/// (only those are re-signed, SPEC §13).
+pub fn resign(
+    signing: &SigningContext,
+    old_url: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Option<(Qr, serde_json::Value)> {
+    let old = Qr::from_url(old_url)?;
+    let claims = signed_after_compromise(&signing.ring, &old.jws)?;
+    let old_kid = jws::header_kid(&old.jws);
+    let claims = Claims {
+        iat: SigningContext::iat(now).and_utc().timestamp(),
+        ..claims
+    };
+    let qr = signing.sign(&claims);
+    let data = serde_json::json!({
+        "reason": reason,
+        "previous_kid": old_kid,
+        "kid": signing.ring.signer().kid(),
+    });
+    Some((qr, data))
+}
+
+/// The claims of a genuine QR whose key was marked compromised at or
+/// before its `iat`: one the authority may re-sign (SPEC §13). `None` for
+/// any other QR.
+pub fn signed_after_compromise(keys: &PublicKeys, qr: &str) -> Option<Claims> {
+    let verified = jws::verify_compact(keys, extract_jws(qr)).ok()?;
+    let claims = Claims::parse(&verified.payload).ok()?;
+    let since = verified.compromised_since?;
+    claims
+        .issued_at()
+        .is_none_or(|iat| since <= iat)
+        .then_some(claims)
 }

@@ -203,6 +203,24 @@ pub fn revision_row(
         .get_result(conn)?)
 }
 
+/// Replaces a revision's stored QR if it is still `old`; whether it was.
+pub fn replace_revision_qr(
+    conn: &mut DbConnection,
+    number: &str,
+    revision: i32,
+    old: &str,
+    new: &str,
+) -> StoreResult<bool> {
+    let updated = diesel::update(
+        qualification_revisions::table
+            .find((number, revision))
+            .filter(qualification_revisions::qr_url.eq(old)),
+    )
+    .set(qualification_revisions::qr_url.eq(new))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
 /// One revision of a QC, if it exists.
 pub fn revision(
     conn: &mut DbConnection,

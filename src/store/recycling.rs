@@ -299,6 +299,19 @@ pub fn lock_in(conn: &mut DbConnection, number: &str, allowed: &[RcStatus]) -> S
     Ok(locked == 1)
 }
 
+/// Replaces the RC's stored QR if it is still `old`; whether it was.
+pub fn replace_qr(
+    conn: &mut DbConnection,
+    number: &str,
+    old: &str,
+    new: &str,
+) -> StoreResult<bool> {
+    let updated = diesel::update(rcs::table.find(number).filter(rcs::qr_url.eq(old)))
+        .set(rcs::qr_url.eq(new))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
 /// The change of a status update.
 pub enum StatusUpdate<'a> {
     Voided { at: NaiveDateTime, reason: &'a str },

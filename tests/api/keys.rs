@@ -241,7 +241,127 @@ async fn a_bad_token_is_refused_on_the_jwks_too() {
         .expect_problem(401, "unauthorized");
 }
 
+/// After a key is found to have been stolen before it signed, the
+/// authority re-signs what it signed since (SPEC §13): same number,
+/// revision and status index, a new key; the old paper's QR then reads
+/// `qr_key_compromised`, the new one `valid`. Nothing else is re-signed.
+async fn the_authority_resigns_what_a_compromised_key_signed_after_its_compromise() {
+    let app = spawn_app().await;
+    let early = app.qualified_enterprise(8).await;
+    let a = app
+        .register_rc(&early, &fresh_rc_body("RC-KEPT", &make_vin(20)))
+        .await;
+    let kept = a.expect(201)["qr"]["url"].as_str().unwrap().to_string();
+    // The theft happened before the next registrations (the clock moves
+    // on, the compromise time is set between).
+    app.clock.advance(chrono::Duration::seconds(60));
+    let since = app.clock.now() - chrono::Duration::seconds(30);
+    let e = app.qualified_enterprise(9).await;
+    let a = app
+        .register_rc(&e, &fresh_rc_body("RC-R", &make_vin(21)))
+        .await;
+    let old = a.expect(201)["qr"]["jws"].as_str().unwrap().to_string();
+    let stolen_kid = app.ring().signer().kid().to_string();
+    let clerk = app.token("clerk", None).await;
+    app.post(
+        "/api/v1/recycling-certificates/RC-R/deregister",
+        Some(&clerk),
+        &json!({"vin": make_vin(21), "plate": "湘H12345", "office": "益阳市公安局交通警察支队车辆管理所"}),
+    )
+    .await
+    .expect(200);
+    scrapcert::cli::keys(
+        &app.settings,
+        scrapcert::cli::KeysCommand::Compromise {
+            kid: stolen_kid.clone(),
+            since: scrapcert::clock::rfc3339(since),
+        },
+    )
+    .unwrap();
+    app.clock.advance(chrono::Duration::seconds(2));
+    assert_eq!(codes(&app.verify_qr(&old).await), ["qr_key_compromised"]);
+
+    let path = "/api/v1/recycling-certificates/RC-R/resign";
+    app.post(path, Some(&e.token), &json!({"reason": "密钥泄露"}))
+        .await
+        .expect_problem(403, "forbidden");
+    let a = app.post(path, Some(&app.authority), &json!({})).await;
+    assert_eq!(a.field_code("reason").as_deref(), Some("required"));
+    let a = app
+        .post(
+            path,
+            Some(&app.authority),
+            &json!({"reason": "签发密钥泄露，重新签发"}),
+        )
+        .await;
+    let answer = a.expect(200).clone();
+    assert_eq!(
+        answer["certificate"]["status"], "deregistered",
+        "status unchanged"
+    );
+    let new = answer["qr"]["jws"].as_str().unwrap().to_string();
+    let claims = |jws: &str| -> Value {
+        use base64::Engine;
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(jws.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let (before, after) = (claims(&old), claims(&new));
+    for name in ["no", "rev", "si", "vin", "plate", "sub", "cert", "iss"] {
+        assert_eq!(before[name], after[name], "{name}");
+    }
+    assert_ne!(
+        scrapcert::crypto::jws::header_kid(&new).unwrap(),
+        stolen_kid
+    );
+    // The new QR: genuine (and deregistered); the old: compromised.
+    let v = app.verify_qr(&new).await;
+    assert_eq!(codes(&v), ["already_deregistered"], "{v:#}");
+    assert_eq!(codes(&app.verify_qr(&old).await), ["qr_key_compromised"]);
+    let events = app.rc_events("RC-R").await;
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "rc_resigned");
+    assert_eq!(last["data"]["previous_kid"], stolen_kid);
+    // Once is enough; and a QR signed before the compromise is left alone.
+    app.post(path, Some(&app.authority), &json!({"reason": "再次"}))
+        .await
+        .expect_problem(409, "resign_not_needed");
+    app.post(
+        "/api/v1/recycling-certificates/RC-KEPT/resign",
+        Some(&app.authority),
+        &json!({"reason": "不需要"}),
+    )
+    .await
+    .expect_problem(409, "resign_not_needed");
+    assert_eq!(app.verify_qr(&kept).await["verdict"], "valid");
+
+    // The QC signed after the compromise, too.
+    let qc_path = format!("/api/v1/qualifications/{}/resign", enc(&e.qc));
+    let a = app
+        .post(
+            &qc_path,
+            Some(&app.authority),
+            &json!({"reason": "签发密钥泄露，重新签发"}),
+        )
+        .await;
+    let qr = a.expect(200)["qr"]["url"].as_str().unwrap().to_string();
+    assert_eq!(app.verify_qr(&qr).await["verdict"], "valid");
+    let events = app.qc_events(&e.qc).await;
+    assert_eq!(events.last().unwrap()["type"], "qualification_resigned");
+    app.post(
+        &format!("/api/v1/qualifications/{}/resign", enc(&early.qc)),
+        Some(&app.authority),
+        &json!({"reason": "不需要"}),
+    )
+    .await
+    .expect_problem(409, "resign_not_needed");
+}
+
 crate::backend_tests!(
+    the_authority_resigns_what_a_compromised_key_signed_after_its_compromise,
     the_jwks_publishes_okp_keys_and_an_independent_library_verifies_our_qrs,
     keys_are_private_files_and_never_leave_the_server,
     after_rotation_new_qrs_use_the_new_key_and_old_ones_still_verify,

@@ -452,6 +452,15 @@ fn cases(w: &World) -> Vec<Case> {
         )
         .body(json!({"reason": "拆解场地迁移后未重新认定", "kind": "cancelled"}))
         .allow(&[Authority], 200),
+        // No key is compromised here: the authority may ask, and is told
+        // there is nothing to re-sign.
+        Case::new(
+            Method::POST,
+            "/api/v1/qualifications/{number}/resign",
+            qc_path("/resign"),
+        )
+        .body(json!({"reason": "签发密钥泄露后重新签发"}))
+        .allow(&[Authority], 409),
         Case::new(
             Method::GET,
             "/api/v1/qualifications/{number}/events",
@@ -512,6 +521,13 @@ fn cases(w: &World) -> Vec<Case> {
         )
         .body(json!({"reason": "号码打印错误，重新开具"}))
         .allow(&[Authority], 200),
+        Case::new(
+            Method::POST,
+            "/api/v1/recycling-certificates/{number}/resign",
+            rc_path("/resign"),
+        )
+        .body(json!({"reason": "签发密钥泄露后重新签发"}))
+        .allow(&[Authority], 409),
         // An RC of its own: consumed once, by the clerk, who runs last (the
         // refused callers go first and must meet it still active).
         Case::new(
@@ -682,6 +698,12 @@ async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
                     let after = database_dump(&db);
                     if case.method == Method::GET {
                         assert_eq!(before, after, "a read changed the registry: {context}");
+                    } else if status >= 400 {
+                        // Allowed to ask, refused on the merits.
+                        assert_eq!(
+                            before, after,
+                            "a refused write changed something: {context}"
+                        );
                     } else {
                         assert_ne!(
                             before, after,
