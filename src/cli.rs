@@ -72,6 +72,13 @@ pub enum Command {
         #[arg(long, value_delimiter = ',', default_value = "10000,1000000")]
         at: Vec<u64>,
     },
+    /// Write the conformance kit (SPEC §13) into `--out`: fixed keys,
+    /// lists and vectors, the same bytes every time.
+    #[command(hide = true)]
+    ConformanceKit {
+        #[arg(long, default_value = "conformance")]
+        out: std::path::PathBuf,
+    },
     /// The status list's build time and size over the registry (seeded
     /// with `bench-seed` first; for `scripts/bench`).
     #[command(hide = true)]
@@ -192,6 +199,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::DecodeQr => crate::qr::read::decode_child()?,
         Command::BenchSeed { rcs, scans } => crate::seed::seed(&settings, rcs, scans)?,
         Command::BenchLog { at } => crate::seed::log_figures(&settings, &at)?,
+        Command::ConformanceKit { out } => crate::conformance::generate(&out)?,
         Command::BenchStatusList => crate::seed::status_list_figures(&settings)?,
         Command::BenchRawInserts { rows } => crate::seed::raw_inserts(&settings, rows)?,
     }

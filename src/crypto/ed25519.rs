@@ -83,8 +83,8 @@ impl SecretKey {
         Ok(SecretKey(key))
     }
 
-    /// A known key, for tests that pin published vectors.
-    #[cfg(test)]
+    /// A known key: tests that pin published vectors, the conformance
+    /// kit's fixed key set.
     pub fn from_bytes(secret: &[u8; 32]) -> SecretKey {
         SecretKey(SigningKey::from_bytes(secret))
     }

@@ -97,6 +97,17 @@ pub const B64URL: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// Overwrites a buffer that held key material before it is freed.
+/// A signer from a known 32-byte seed, its kid (the 16-character prefix
+/// of its thumbprint) and its public JWK: the conformance kit's fixed key
+/// set (SPEC §13). Never a deployment's key: anyone can compute it.
+pub fn known_ed25519_key(seed: &[u8; 32]) -> (Box<dyn Signer>, serde_json::Value) {
+    let secret = ed25519::SecretKey::from_bytes(seed);
+    let public = secret.public_key();
+    let kid = public.thumbprint()[..kid::MIN_KID_LEN].to_string();
+    let jwk = public.jwk(&kid);
+    (Box::new(secret.into_signer(kid)), jwk)
+}
+
 pub(crate) fn wipe(buf: &mut [u8]) {
     buf.fill(0);
     std::hint::black_box(buf);

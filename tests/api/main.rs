@@ -3,6 +3,7 @@
 
 mod browser;
 mod cli;
+mod conformance;
 mod crash;
 mod deregister;
 mod enterprises;
