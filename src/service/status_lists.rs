@@ -45,6 +45,9 @@ pub struct SignedList {
 
 struct Built {
     list: SignedList,
+    /// The entries, kept to be brought up to date with the changes since
+    /// `marker` instead of read whole again.
+    bits: StatusBits,
     marker: Option<i64>,
     signed_at: NaiveDateTime,
     checked_at: NaiveDateTime,
@@ -92,19 +95,41 @@ impl StatusLists {
             built.checked_at = now;
             return Ok(built.list.clone());
         }
-        // The entries are read after the marker: a change recorded in
-        // between is in this list and makes the next request rebuild once
-        // more, never the reverse.
-        let bits = db.read(move |conn| read_bits(conn, kind)).await?;
+        // The whole list the first time; then only the certificates with
+        // an event since the last build, read with the new marker in one
+        // snapshot (a change recorded after it is read again next time).
+        let (bits, marker) = match slot.take() {
+            Some(built) if built.marker.is_some() && built.marker == marker => {
+                (built.bits, built.marker)
+            }
+            Some(built) if built.marker.is_some() => {
+                let (mut bits, since) = (built.bits, built.marker);
+                let (changes, marker) =
+                    db.read(move |conn| read_changes(conn, kind, since)).await?;
+                changes.apply(&mut bits);
+                (bits, marker)
+            }
+            _ => {
+                let (changes, marker) = db.read(move |conn| read_changes(conn, kind, None)).await?;
+                let mut bits = StatusBits::default();
+                changes.apply(&mut bits);
+                (bits, marker)
+            }
+        };
+        // Compressing a million entries takes tens of milliseconds: off
+        // the request workers.
+        let (bits, lst) = tokio::task::spawn_blocking(move || {
+            let lst = bits.to_lst();
+            (bits, lst)
+        })
+        .await
+        .map_err(|e| StoreError::Other(anyhow::anyhow!("status list encoding failed: {e}")))?;
         let claims = StatusListClaims {
             sub: format!("{}{}", self.public_url, status_list::path(kind)),
             iat: now.and_utc().timestamp(),
             exp: now.and_utc().timestamp() + self.lifetimes.valid_for,
             ttl: self.lifetimes.ttl,
-            status_list: StatusListClaim {
-                bits: BITS,
-                lst: bits.to_lst(),
-            },
+            status_list: StatusListClaim { bits: BITS, lst },
         };
         let payload = serde_json::to_vec(&claims).map_err(|e| StoreError::Other(e.into()))?;
         let ring = keys.ring();
@@ -116,6 +141,7 @@ impl StatusLists {
         };
         *slot = Some(Built {
             list: list.clone(),
+            bits,
             marker,
             signed_at: now,
             checked_at: now,
@@ -130,24 +156,51 @@ fn etag_of(token: &str) -> String {
     format!("\"{}\"", hex::encode(&digest[..16]))
 }
 
-/// The list of `kind` from the registry, in one read transaction.
-pub fn read_bits(conn: &mut DbConnection, kind: CertKind) -> StoreResult<StatusBits> {
-    store::read_tx(conn, |conn| {
-        let mut bits = StatusBits::default();
-        match kind {
-            CertKind::Rc => {
-                for (index, status) in store::status::rc_entries(conn)? {
-                    bits.set(index, rc_status(status));
-                }
-            }
-            CertKind::Qc => {
-                for e in store::status::qc_entries(conn)? {
-                    bits.set(e.index, qc_status(e.status, e.superseded));
-                }
-            }
+/// The entries of the certificates changed since a marker.
+pub struct Changes(Vec<(u64, Status)>);
+
+impl Changes {
+    pub fn apply(&self, bits: &mut StatusBits) {
+        for (index, status) in &self.0 {
+            bits.set(*index, *status);
         }
-        Ok(bits)
+    }
+}
+
+/// The entries of `kind` whose certificates have an event after leaf
+/// `since` (all of them with `None`, or when too many changed), and the
+/// marker they are current at, in one read transaction.
+pub fn read_changes(
+    conn: &mut DbConnection,
+    kind: CertKind,
+    since: Option<i64>,
+) -> StoreResult<(Changes, Option<i64>)> {
+    store::read_tx(conn, |conn| {
+        let marker = store::status::changes_marker(conn)?;
+        let only = match since {
+            Some(leaf) => store::status::changed_since(conn, kind, leaf)?,
+            None => None,
+        };
+        let only = only.as_deref();
+        let entries = match kind {
+            CertKind::Rc => store::status::rc_entries(conn, only)?
+                .into_iter()
+                .map(|(index, status)| (index, rc_status(status)))
+                .collect(),
+            CertKind::Qc => store::status::qc_entries(conn, only)?
+                .into_iter()
+                .map(|e| (e.index, qc_status(e.status, e.superseded)))
+                .collect(),
+        };
+        Ok((Changes(entries), marker))
     })
+}
+
+/// The whole list of `kind` from the registry.
+pub fn read_bits(conn: &mut DbConnection, kind: CertKind) -> StoreResult<StatusBits> {
+    let mut bits = StatusBits::default();
+    read_changes(conn, kind, None)?.0.apply(&mut bits);
+    Ok(bits)
 }
 
 /// What the list says of an RC in `status`.

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use super::schema::{
-    events, qualification_revisions, qualifications, recycling_certificates as rcs,
+    events, log_leaves, qualification_revisions, qualifications, recycling_certificates as rcs,
 };
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::{CertKind, QcStatus, RcStatus};
@@ -78,11 +78,17 @@ pub fn index_of(
     Ok(found.flatten())
 }
 
-/// Every RC's index with its status.
-pub fn rc_entries(conn: &mut DbConnection) -> StoreResult<Vec<(u64, RcStatus)>> {
-    let rows: Vec<(Option<i64>, String)> = rcs::table
-        .select((rcs::status_index, rcs::status))
-        .load(conn)?;
+/// Every RC's index with its status, or only those of the RCs `only`
+/// names.
+pub fn rc_entries(
+    conn: &mut DbConnection,
+    only: Option<&[String]>,
+) -> StoreResult<Vec<(u64, RcStatus)>> {
+    let query = rcs::table.select((rcs::status_index, rcs::status));
+    let rows: Vec<(Option<i64>, String)> = match only {
+        None => query.load(conn)?,
+        Some(numbers) => query.filter(rcs::number.eq_any(numbers)).load(conn)?,
+    };
     rows.into_iter()
         .filter_map(|(index, status)| Some((index?, status)))
         .map(|(index, status)| Ok((stored_index(index)?, parse(&status)?)))
@@ -107,9 +113,10 @@ pub struct QcEntry {
     pub status: QcStatus,
 }
 
-/// Every QC revision's index with its QC's current revision and status.
-pub fn qc_entries(conn: &mut DbConnection) -> StoreResult<Vec<QcEntry>> {
-    let rows: Vec<(Option<i64>, i32, i32, String)> = qualification_revisions::table
+/// Every QC revision's index with its QC's current revision and status,
+/// or only those of the QCs `only` names.
+pub fn qc_entries(conn: &mut DbConnection, only: Option<&[String]>) -> StoreResult<Vec<QcEntry>> {
+    let query = qualification_revisions::table
         .inner_join(
             qualifications::table.on(qualifications::number.eq(qualification_revisions::number)),
         )
@@ -118,8 +125,13 @@ pub fn qc_entries(conn: &mut DbConnection) -> StoreResult<Vec<QcEntry>> {
             qualification_revisions::revision,
             qualifications::revision,
             qualifications::status,
-        ))
-        .load(conn)?;
+        ));
+    let rows: Vec<(Option<i64>, i32, i32, String)> = match only {
+        None => query.load(conn)?,
+        Some(numbers) => query
+            .filter(qualifications::number.eq_any(numbers))
+            .load(conn)?,
+    };
     rows.into_iter()
         .filter_map(|(index, revision, current, status)| Some((index?, revision, current, status)))
         .map(|(index, revision, current, status)| {
@@ -132,8 +144,44 @@ pub fn qc_entries(conn: &mut DbConnection) -> StoreResult<Vec<QcEntry>> {
         .collect()
 }
 
-/// The newest event's sequence number: every change a list shows is an
-/// event, so a list built at this number is current until it grows.
+/// More leaves than this since the last build and the list is read whole
+/// (the certificates to read again would not fit one statement's bind
+/// parameters, and reading all is then no slower).
+pub const MAX_CHANGED_LEAVES: i64 = 10_000;
+
+/// The certificates of `kind` with an event whose log leaf comes after leaf
+/// `since`, or `None` when more than [`MAX_CHANGED_LEAVES`] leaves came
+/// since. Driven by the leaf index (a primary-key range) and the events'
+/// primary key, whatever the size of the registry.
+pub fn changed_since(
+    conn: &mut DbConnection,
+    kind: CertKind,
+    since: i64,
+) -> StoreResult<Option<Vec<String>>> {
+    let newer = log_leaves::table.filter(log_leaves::idx.gt(since));
+    let count: i64 = newer.count().get_result(conn)?;
+    if count > MAX_CHANGED_LEAVES {
+        return Ok(None);
+    }
+    let subjects: Vec<(String, String)> = newer
+        .inner_join(events::table)
+        .select((events::subject_kind, events::subject_id))
+        .load(conn)?;
+    let mut ids: Vec<String> = subjects
+        .into_iter()
+        .filter(|(k, _)| k == kind.as_str())
+        .map(|(_, id)| id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(Some(ids))
+}
+
+/// The newest log leaf's index: every change a list shows is an event and
+/// every event a leaf, so a list built at this index is current until the
+/// log grows. Leaves, unlike event numbers, become visible in their order
+/// (a leaf index is claimed under the log's lock, held to the commit), so
+/// nothing committed later can carry a smaller index.
 pub fn changes_marker(conn: &mut DbConnection) -> StoreResult<Option<i64>> {
-    Ok(events::table.select(max(events::seq)).first(conn)?)
+    Ok(log_leaves::table.select(max(log_leaves::idx)).first(conn)?)
 }

@@ -17,6 +17,36 @@ async fn png(app: &TestApp, path: &str, token: Option<&str>) -> Vec<u8> {
     resp.bytes().await.unwrap().to_vec()
 }
 
+/// Moves the RC status index on as if ten million RCs were registered, so
+/// that the next QR carries an eight-digit `si` (the size budget holds for
+/// a province's registry, not only an empty one).
+async fn as_if_ten_million_rcs(app: &TestApp, e: &Enterprise) {
+    app.register_rc(e, &fresh_rc_body("RC-FIRST", &make_vin(99)))
+        .await
+        .expect(201);
+    match app.db.backend {
+        Backend::Sqlite => app.db.exec(
+            "UPDATE recycling_certificates SET status_index = 9999999 WHERE number = 'RC-FIRST'",
+        ),
+        Backend::Postgres => app
+            .db
+            .exec("SELECT setval('rc_status_index_seq', 10000000, false)"),
+    }
+}
+
+/// The `si` claim of a QR URL.
+fn si_of(url: &str) -> u64 {
+    use base64::Engine;
+    let jws = url.rsplit_once("/v/").unwrap().1;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(jws.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    claims["si"].as_u64().unwrap()
+}
+
 async fn a_typical_rc_fits_version_16_and_decodes_to_the_registered_url() {
     // A 30-character host, as SPEC §3 measures.
     let host = "qr.scrapcert-commerce.hunan.cn";
@@ -27,10 +57,12 @@ async fn a_typical_rc_fits_version_16_and_decodes_to_the_registered_url() {
     })
     .await;
     let e = app.qualified_enterprise(1).await;
+    as_if_ten_million_rcs(&app, &e).await;
     let a = app
         .register_rc(&e, &fresh_rc_body("4309032024000123", "LSJA24U62JG269225"))
         .await;
     let url = a.expect(201)["qr"]["url"].as_str().unwrap().to_string();
+    assert_eq!(si_of(&url), 10_000_000);
     assert!(url.starts_with(&format!("https://{host}/v/")));
     let bytes = png(
         &app,
@@ -77,6 +109,7 @@ async fn a_maximal_rc_fits_version_18() {
     })
     .await;
     let e = app.qualified_enterprise(2).await;
+    as_if_ten_million_rcs(&app, &e).await;
     let number = "A".repeat(16) + &"9".repeat(16);
     let mut body = fresh_rc_body(&number, &make_vin(2));
     body["vehicle"]["plate"] = json!("粤Z1234港");
@@ -91,6 +124,7 @@ async fn a_maximal_rc_fits_version_18() {
     .await;
     let (text, version) = decode_png(&bytes);
     assert_eq!(text, a.body["qr"]["url"]);
+    assert_eq!(si_of(&text), 10_000_000);
     assert!(version <= 18, "maximal RC needs version {version}");
 }
 
