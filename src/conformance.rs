@@ -67,6 +67,60 @@ struct Vector {
     independent: Option<Value>,
 }
 
+impl Vector {
+    /// An RC-list vector at [`AT`], inspection, with the marked JWKS and
+    /// the key-status document; the builders below change that.
+    fn new(
+        id: &'static str,
+        description: &'static str,
+        qr: String,
+        verdict: &'static str,
+        findings: &'static [&'static str],
+    ) -> Vector {
+        Vector {
+            id,
+            description,
+            qr,
+            png: false,
+            at: AT,
+            purpose: "inspection",
+            jwks: "jwks.json",
+            key_status: true,
+            lists: &["status-list-rc.jws"],
+            verdict,
+            findings,
+            independent: None,
+        }
+    }
+
+    fn png(self) -> Vector {
+        Vector { png: true, ..self }
+    }
+
+    fn at(self, at: i64) -> Vector {
+        Vector { at, ..self }
+    }
+
+    fn purpose(self, purpose: &'static str) -> Vector {
+        Vector { purpose, ..self }
+    }
+
+    fn jwks(self, jwks: &'static str) -> Vector {
+        Vector { jwks, ..self }
+    }
+
+    fn lists(self, lists: &'static [&'static str]) -> Vector {
+        Vector { lists, ..self }
+    }
+
+    fn independent(self, checks: Value) -> Vector {
+        Vector {
+            independent: Some(checks),
+            ..self
+        }
+    }
+}
+
 fn exit_code(verdict: &str) -> u8 {
     match verdict {
         "valid" => 0,
@@ -186,322 +240,199 @@ pub fn generate(dir: &Path) -> anyhow::Result<()> {
     };
 
     let mut vectors = vec![
-        Vector {
-            id: "rc-valid",
-            description: "An RC in force, its QR as a phone camera reads it (the URL).",
-            qr: url(&rc_valid),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "valid",
-            findings: &[],
-            independent: Some(json!({"signature": true, "status": 0})),
-        },
-        Vector {
-            id: "rc-valid-bare-jws",
-            description: "The same RC given as the bare JWS.",
-            qr: rc_valid.clone(),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "valid",
-            findings: &[],
-            independent: Some(json!({"signature": true, "status": 0})),
-        },
-        Vector {
-            id: "rc-valid-png",
-            description: "The same RC as a QR image (qr/rc-valid-png.png).",
-            qr: url(&rc_valid),
-            png: true,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "valid",
-            findings: &[],
-            independent: None,
-        },
-        Vector {
-            id: "rc-voided",
-            description: "The status list says the RC was voided.",
-            qr: url(&rc_voided),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["voided"],
-            independent: Some(json!({"signature": true, "status": 1})),
-        },
-        Vector {
-            id: "rc-deregistered-inspection",
-            description: "A deregistered RC checked on the road: a warning.",
-            qr: url(&rc_deregistered),
-            png: true,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "warning",
-            findings: &["already_deregistered"],
-            independent: Some(json!({"signature": true, "status": 3})),
-        },
-        Vector {
-            id: "rc-deregistered-deregistration",
-            description: "The same RC presented for deregistration: an error.",
-            qr: url(&rc_deregistered),
-            png: false,
-            at: AT,
-            purpose: "deregistration",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["already_deregistered"],
-            independent: Some(json!({"signature": true, "status": 3})),
-        },
-        Vector {
-            id: "rc-without-si",
-            description: "An RC signed before status indexes existed: its status is unknown offline.",
-            qr: url(&signed(&a, &rc(None, ISSUED_AT))),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "warning",
-            findings: &["status_unknown"],
-            independent: Some(json!({"signature": true})),
-        },
-        Vector {
-            id: "rc-index-beyond-list",
-            description: "An index the list does not reach (the list is older than the RC).",
-            qr: url(&signed(&a, &rc(Some(1000), ISSUED_AT))),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "warning",
-            findings: &["status_unknown"],
-            independent: Some(json!({"signature": true})),
-        },
-        Vector {
-            id: "rc-no-status-list",
-            description: "No status list at hand: signature only, status unknown.",
-            qr: url(&rc_valid),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &[],
-            verdict: "warning",
-            findings: &["status_unknown"],
-            independent: Some(json!({"signature": true})),
-        },
-        Vector {
-            id: "rc-stale-status-list",
-            description: "Two days later the list is past its ttl and exp: a warning, the list still read.",
-            qr: url(&rc_voided),
-            png: false,
-            at: SIGNED_AT + 2 * 86_400,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["status_list_stale", "voided"],
-            independent: None,
-        },
-        Vector {
-            id: "rc-past-ttl",
-            description: "Two hours later the list is past its ttl (but not its exp).",
-            qr: url(&rc_valid),
-            png: false,
-            at: SIGNED_AT + 7200,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "warning",
-            findings: &["status_list_stale"],
-            independent: None,
-        },
-        Vector {
-            id: "qc-valid",
-            description: "A QC in force.",
-            qr: url(&signed(&a, &qc(0, SIGNED_AT + 365 * 86_400))),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-qc.jws"],
-            verdict: "valid",
-            findings: &[],
-            independent: Some(json!({"signature": true, "status": 0})),
-        },
-        Vector {
-            id: "qc-suspended",
-            description: "The list says the QC is suspended.",
-            qr: url(&signed(&a, &qc(1, SIGNED_AT + 365 * 86_400))),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-qc.jws"],
-            verdict: "invalid",
-            findings: &["suspended"],
-            independent: Some(json!({"signature": true, "status": 2})),
-        },
-        Vector {
-            id: "qc-revoked",
-            description: "The list says the QC is revoked.",
-            qr: url(&signed(&a, &qc(2, SIGNED_AT + 365 * 86_400))),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-qc.jws"],
-            verdict: "invalid",
-            findings: &["revoked"],
-            independent: Some(json!({"signature": true, "status": 1})),
-        },
-        Vector {
-            id: "qc-superseded",
-            description: "The list says a newer revision replaced this one.",
-            qr: url(&signed(&a, &qc(3, SIGNED_AT + 365 * 86_400))),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-qc.jws"],
-            verdict: "invalid",
-            findings: &["superseded"],
-            independent: Some(json!({"signature": true, "status": 3})),
-        },
-        Vector {
-            id: "qc-expired",
-            description: "A QC past its exp (valid-until) on the list's valid entry.",
-            qr: url(&signed(&a, &qc(0, SIGNED_AT - 86_400))),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-qc.jws"],
-            verdict: "invalid",
-            findings: &["expired"],
-            independent: Some(json!({"signature": true, "status": 0})),
-        },
-        Vector {
-            id: "compromised-key-after",
-            description: "Signed by key B after its compromise time: refused.",
-            qr: url(&signed(&b, &rc(Some(0), COMPROMISED_SINCE + 60))),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_key_compromised"],
-            independent: Some(json!({"signature": true})),
-        },
-        Vector {
-            id: "compromised-key-by-document",
-            description: "The same QR against a JWKS without the mark: the key-status document refuses it.",
-            qr: url(&signed(&b, &rc(Some(0), COMPROMISED_SINCE + 60))),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks-unmarked.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_key_compromised"],
-            independent: Some(json!({"signature": true})),
-        },
-        Vector {
-            id: "compromised-key-before",
-            description: "Signed by key B before its compromise time: still good.",
-            qr: url(&signed(&b, &rc(Some(0), COMPROMISED_SINCE - 60))),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "valid",
-            findings: &[],
-            independent: Some(json!({"signature": true, "status": 0})),
-        },
-        Vector {
-            id: "bad-signature",
-            description: "The payload altered (another VIN), the signature kept.",
-            qr: url(&forged),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_bad_signature"],
-            independent: Some(json!({"signature": false})),
-        },
-        Vector {
-            id: "unknown-kid",
-            description: "Signed by a key the JWKS does not hold.",
-            qr: url(&signed(&stranger, &rc(Some(0), ISSUED_AT))),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_unknown_key"],
-            independent: Some(json!({"signature": false})),
-        },
-        Vector {
-            id: "alg-none",
-            description: "alg none with an empty signature.",
-            qr: format!(
+        Vector::new(
+            "rc-valid",
+            "An RC in force, its QR as a phone camera reads it (the URL).",
+            url(&rc_valid),
+            "valid",
+            &[],
+        )
+        .independent(json!({"signature": true, "status": 0})),
+        Vector::new(
+            "rc-valid-bare-jws",
+            "The same RC given as the bare JWS.",
+            rc_valid.clone(),
+            "valid",
+            &[],
+        )
+        .independent(json!({"signature": true, "status": 0})),
+        Vector::new(
+            "rc-valid-png",
+            "The same RC as a QR image (qr/rc-valid-png.png).",
+            url(&rc_valid),
+            "valid",
+            &[],
+        )
+        .png(),
+        Vector::new(
+            "rc-voided",
+            "The status list says the RC was voided.",
+            url(&rc_voided),
+            "invalid",
+            &["voided"],
+        )
+        .independent(json!({"signature": true, "status": 1})),
+        Vector::new(
+            "rc-deregistered-inspection",
+            "A deregistered RC checked on the road: a warning.",
+            url(&rc_deregistered),
+            "warning",
+            &["already_deregistered"],
+        )
+        .png()
+        .independent(json!({"signature": true, "status": 3})),
+        Vector::new(
+            "rc-deregistered-deregistration",
+            "The same RC presented for deregistration: an error.",
+            url(&rc_deregistered),
+            "invalid",
+            &["already_deregistered"],
+        )
+        .purpose("deregistration")
+        .independent(json!({"signature": true, "status": 3})),
+        Vector::new(
+            "rc-without-si",
+            "An RC signed before status indexes existed: its status is unknown offline.",
+            url(&signed(&a, &rc(None, ISSUED_AT))),
+            "warning",
+            &["status_unknown"],
+        )
+        .independent(json!({"signature": true})),
+        Vector::new(
+            "rc-index-beyond-list",
+            "An index the list does not reach (the list is older than the RC).",
+            url(&signed(&a, &rc(Some(1000), ISSUED_AT))),
+            "warning",
+            &["status_unknown"],
+        )
+        .independent(json!({"signature": true})),
+        Vector::new(
+            "rc-no-status-list",
+            "No status list at hand: signature only, status unknown.",
+            url(&rc_valid),
+            "warning",
+            &["status_unknown"],
+        )
+        .lists(&[])
+        .independent(json!({"signature": true})),
+        Vector::new(
+            "rc-stale-status-list",
+            "Two days later the list is past its ttl and exp: a warning, the list still read.",
+            url(&rc_voided),
+            "invalid",
+            &["status_list_stale", "voided"],
+        )
+        .at(SIGNED_AT + 2 * 86_400),
+        Vector::new(
+            "rc-past-ttl",
+            "Two hours later the list is past its ttl (but not its exp).",
+            url(&rc_valid),
+            "warning",
+            &["status_list_stale"],
+        )
+        .at(SIGNED_AT + 7200),
+        Vector::new(
+            "qc-valid",
+            "A QC in force.",
+            url(&signed(&a, &qc(0, SIGNED_AT + 365 * 86_400))),
+            "valid",
+            &[],
+        )
+        .lists(&["status-list-qc.jws"])
+        .independent(json!({"signature": true, "status": 0})),
+        Vector::new(
+            "qc-suspended",
+            "The list says the QC is suspended.",
+            url(&signed(&a, &qc(1, SIGNED_AT + 365 * 86_400))),
+            "invalid",
+            &["suspended"],
+        )
+        .lists(&["status-list-qc.jws"])
+        .independent(json!({"signature": true, "status": 2})),
+        Vector::new(
+            "qc-revoked",
+            "The list says the QC is revoked.",
+            url(&signed(&a, &qc(2, SIGNED_AT + 365 * 86_400))),
+            "invalid",
+            &["revoked"],
+        )
+        .lists(&["status-list-qc.jws"])
+        .independent(json!({"signature": true, "status": 1})),
+        Vector::new(
+            "qc-superseded",
+            "The list says a newer revision replaced this one.",
+            url(&signed(&a, &qc(3, SIGNED_AT + 365 * 86_400))),
+            "invalid",
+            &["superseded"],
+        )
+        .lists(&["status-list-qc.jws"])
+        .independent(json!({"signature": true, "status": 3})),
+        Vector::new(
+            "qc-expired",
+            "A QC past its exp (valid-until) on the list's valid entry.",
+            url(&signed(&a, &qc(0, SIGNED_AT - 86_400))),
+            "invalid",
+            &["expired"],
+        )
+        .lists(&["status-list-qc.jws"])
+        .independent(json!({"signature": true, "status": 0})),
+        Vector::new(
+            "compromised-key-after",
+            "Signed by key B after its compromise time: refused.",
+            url(&signed(&b, &rc(Some(0), COMPROMISED_SINCE + 60))),
+            "invalid",
+            &["qr_key_compromised"],
+        )
+        .independent(json!({"signature": true})),
+        Vector::new(
+            "compromised-key-by-document",
+            "The same QR against a JWKS without the mark: the key-status document refuses it.",
+            url(&signed(&b, &rc(Some(0), COMPROMISED_SINCE + 60))),
+            "invalid",
+            &["qr_key_compromised"],
+        )
+        .jwks("jwks-unmarked.json")
+        .independent(json!({"signature": true})),
+        Vector::new(
+            "compromised-key-before",
+            "Signed by key B before its compromise time: still good.",
+            url(&signed(&b, &rc(Some(0), COMPROMISED_SINCE - 60))),
+            "valid",
+            &[],
+        )
+        .independent(json!({"signature": true, "status": 0})),
+        Vector::new(
+            "bad-signature",
+            "The payload altered (another VIN), the signature kept.",
+            url(&forged),
+            "invalid",
+            &["qr_bad_signature"],
+        )
+        .independent(json!({"signature": false})),
+        Vector::new(
+            "unknown-kid",
+            "Signed by a key the JWKS does not hold.",
+            url(&signed(&stranger, &rc(Some(0), ISSUED_AT))),
+            "invalid",
+            &["qr_unknown_key"],
+        )
+        .independent(json!({"signature": false})),
+        Vector::new(
+            "alg-none",
+            "alg none with an empty signature.",
+            format!(
                 "{}.{}.",
                 B64URL.encode(json!({"alg": "none", "kid": a_kid}).to_string()),
                 B64URL.encode(rc(Some(0), ISSUED_AT).to_string())
             ),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_unsupported_alg"],
-            independent: Some(json!({"signature": false})),
-        },
-        Vector {
-            id: "alg-hs256",
-            description: "HS256 with the public key as the HMAC secret (algorithm confusion).",
-            qr: {
+            "invalid",
+            &["qr_unsupported_alg"],
+        )
+        .independent(json!({"signature": false})),
+        Vector::new(
+            "alg-hs256",
+            "HS256 with the public key as the HMAC secret (algorithm confusion).",
+            {
                 use hmac_free::mac;
                 let header = json!({"alg": "HS256", "kid": a_kid});
                 let claims = rc(Some(0), ISSUED_AT);
@@ -516,161 +447,96 @@ pub fn generate(dir: &Path) -> anyhow::Result<()> {
                     B64URL.encode(mac(secret.as_bytes(), input.as_bytes()))
                 )
             },
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_unsupported_alg"],
-            independent: Some(json!({"signature": false})),
-        },
-        Vector {
-            id: "alg-es256",
-            description: "An ECDSA algorithm name on an Ed25519 key.",
-            qr: with_header(
+            "invalid",
+            &["qr_unsupported_alg"],
+        )
+        .independent(json!({"signature": false})),
+        Vector::new(
+            "alg-es256",
+            "An ECDSA algorithm name on an Ed25519 key.",
+            with_header(
                 &json!({"alg": "ES256", "kid": a_kid}),
                 &rc(Some(0), ISSUED_AT),
                 &signature,
             ),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_unsupported_alg"],
-            independent: Some(json!({"signature": false})),
-        },
-        Vector {
-            id: "der-signature",
-            description: "The signature's r and s wrapped in ASN.1 DER instead of the raw 64 bytes.",
-            qr: format!(
+            "invalid",
+            &["qr_unsupported_alg"],
+        )
+        .independent(json!({"signature": false})),
+        Vector::new(
+            "der-signature",
+            "The signature's r and s wrapped in ASN.1 DER instead of the raw 64 bytes.",
+            format!(
                 "{}.{}.{}",
                 genuine_parts[0],
                 genuine_parts[1],
                 B64URL.encode(&der)
             ),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_malformed"],
-            independent: Some(json!({"signature": false})),
-        },
-        Vector {
-            id: "bad-base64",
-            description: "A character outside base64url in the payload.",
-            qr: format!(
+            "invalid",
+            &["qr_malformed"],
+        )
+        .independent(json!({"signature": false})),
+        Vector::new(
+            "bad-base64",
+            "A character outside base64url in the payload.",
+            format!(
                 "{}.{}!.{}",
                 genuine_parts[0], genuine_parts[1], genuine_parts[2]
             ),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_malformed"],
-            independent: Some(json!({"signature": false})),
-        },
-        Vector {
-            id: "base64-padding",
-            description: "Padding characters, which base64url in JWS never has.",
-            qr: format!(
+            "invalid",
+            &["qr_malformed"],
+        )
+        .independent(json!({"signature": false})),
+        Vector::new(
+            "base64-padding",
+            "Padding characters, which base64url in JWS never has.",
+            format!(
                 "{}=.{}.{}",
                 genuine_parts[0], genuine_parts[1], genuine_parts[2]
             ),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_malformed"],
-            independent: None,
-        },
-        Vector {
-            id: "trailing-characters",
-            description: "A genuine JWS followed by a space and more text.",
-            qr: format!("{rc_valid} x"),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_malformed"],
-            independent: None,
-        },
-        Vector {
-            id: "byte-order-mark",
-            description: "A genuine JWS after a UTF-8 byte order mark.",
-            qr: format!("\u{feff}{rc_valid}"),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_malformed"],
-            independent: None,
-        },
-        Vector {
-            id: "oversized-payload",
-            description: "A genuinely signed token longer than the 4096-byte cap.",
-            qr: oversized,
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_malformed"],
-            independent: None,
-        },
-        Vector {
-            id: "two-parts",
-            description: "Not three dot-separated parts.",
-            qr: format!("{}.{}", genuine_parts[0], genuine_parts[1]),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_malformed"],
-            independent: None,
-        },
-        Vector {
-            id: "missing-claims",
-            description: "A genuine signature over an RC payload without vin and plate.",
-            qr: signed(
+            "invalid",
+            &["qr_malformed"],
+        ),
+        Vector::new(
+            "trailing-characters",
+            "A genuine JWS followed by a space and more text.",
+            format!("{rc_valid} x"),
+            "invalid",
+            &["qr_malformed"],
+        ),
+        Vector::new(
+            "byte-order-mark",
+            "A genuine JWS after a UTF-8 byte order mark.",
+            format!("\u{feff}{rc_valid}"),
+            "invalid",
+            &["qr_malformed"],
+        ),
+        Vector::new(
+            "oversized-payload",
+            "A genuinely signed token longer than the 4096-byte cap.",
+            oversized,
+            "invalid",
+            &["qr_malformed"],
+        ),
+        Vector::new(
+            "two-parts",
+            "Not three dot-separated parts.",
+            format!("{}.{}", genuine_parts[0], genuine_parts[1]),
+            "invalid",
+            &["qr_malformed"],
+        ),
+        Vector::new(
+            "missing-claims",
+            "A genuine signature over an RC payload without vin and plate.",
+            signed(
                 &a,
                 &json!({"iss": ISS, "iat": ISSUED_AT, "cert": "RC", "no": "4309032026000001",
                         "rev": 1, "sub": "91430903MA4L000004", "si": 0}),
             ),
-            png: false,
-            at: AT,
-            purpose: "inspection",
-            jwks: "jwks.json",
-            key_status: true,
-            lists: &["status-list-rc.jws"],
-            verdict: "invalid",
-            findings: &["qr_malformed"],
-            independent: Some(json!({"signature": true})),
-        },
+            "invalid",
+            &["qr_malformed"],
+        )
+        .independent(json!({"signature": true})),
     ];
 
     let write = |name: &str, bytes: &[u8]| {
