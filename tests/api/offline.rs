@@ -159,6 +159,18 @@ async fn offline_verdicts_from_a_photo_the_jwks_and_the_status_list() {
     let (code, _) = verify(&[urls[0].as_str(), "--jwks", s(&jwks), "--at", "yesterday"]);
     assert_eq!(code, 64);
 
+    // The documents may also be fetched by URL when there is a network.
+    let (code, v) = verify(&[
+        urls[2].as_str(),
+        "--jwks",
+        &app.url("/.well-known/jwks.json"),
+        "--key-status",
+        &app.url("/.well-known/scrapcert-keys.json"),
+        "--status-list",
+        &app.url("/api/v1/status-lists/RC"),
+    ]);
+    assert_eq!((code, codes(&v)), (1, vec!["voided".to_string()]), "{v:#}");
+
     // `--server` asks the API instead.
     let (code, v) = verify(&[urls[1].as_str(), "--server", &app.address]);
     assert_eq!(
