@@ -326,7 +326,66 @@ async fn the_key_status_document_and_the_jwks_mark_a_compromised_key() {
     );
 }
 
+/// Registrations at once (PostgreSQL: concurrent transactions, SQLite:
+/// one group commit) each get an index of their own, and the list built
+/// while they land (incrementally, from the log) ends up with all of them.
+async fn concurrent_registrations_get_distinct_indexes_and_all_reach_the_list() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(4).await;
+    // A first list, so that the later one is built from the changes.
+    app.register_rc(&e, &fresh_rc_body("RC-C0", &make_vin(30)))
+        .await
+        .expect(201);
+    fetch(&app, "/api/v1/status-lists/RC", None).await;
+    let tasks: Vec<_> = (1..=16)
+        .map(|n| {
+            app.post_at_once(
+                "/api/v1/recycling-certificates",
+                &e.token,
+                fresh_rc_body(&format!("RC-C{n}"), &make_vin(30 + n)),
+            )
+        })
+        .collect();
+    let mut sis = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 201, "{body:#}");
+        sis.push(
+            claims_of(body["qr"]["jws"].as_str().unwrap())["si"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    sis.sort_unstable();
+    sis.dedup();
+    assert_eq!(sis.len(), 16, "every registration its own index: {sis:?}");
+    // Void every other one; the list says so for exactly those.
+    for n in (2..=16).step_by(2) {
+        app.post(
+            &format!("/api/v1/recycling-certificates/RC-C{n}/void"),
+            Some(&app.authority),
+            &json!({"reason": "测试作废"}),
+        )
+        .await
+        .expect(200);
+    }
+    app.clock.advance(chrono::Duration::seconds(2));
+    let (_, _, token) = fetch(&app, "/api/v1/status-lists/RC", None).await;
+    let claims = verify_with_jsonwebtoken(&jwks(&app).await, &token).unwrap();
+    let top = *sis.last().unwrap();
+    let list = entries(&claims, top + 1);
+    for n in 1..=16u32 {
+        let a = app
+            .get(&format!("/api/v1/status-lists/RC/index/RC-C{n}"), None)
+            .await;
+        let si = a.expect(200)["si"].as_u64().unwrap();
+        let expected = if n % 2 == 0 { 1 } else { 0 };
+        assert_eq!(list[si as usize], expected, "RC-C{n} at {si}");
+    }
+}
+
 crate::backend_tests!(
+    concurrent_registrations_get_distinct_indexes_and_all_reach_the_list,
     rc_status_list_reflects_every_rc_and_an_independent_library_verifies_it,
     qc_status_list_marks_older_revisions_and_suspension,
     the_migration_indexes_certificates_stored_before_it,
