@@ -112,6 +112,17 @@ pub struct Settings {
     )]
     pub status_list_valid_for: u32,
 
+    /// The first day of receipt to which the battery rule applies (车电一体
+    /// 报废: a new-energy vehicle without its traction battery is
+    /// incomplete), `YYYY-MM-DD`.
+    #[arg(
+        long,
+        env = "SCRAPCERT_NEV_BATTERY_RULE_FROM",
+        default_value = crate::domain::vehicle::NEV_BATTERY_RULE_FROM,
+        global = true
+    )]
+    pub nev_battery_rule_from: chrono::NaiveDate,
+
     /// QR error correction level: M (default), Q or H.
     #[arg(
         long,
@@ -189,6 +200,9 @@ impl Settings {
             scan_daily_limit: 20,
             scan_retention_days: 365,
             scan_queue: 10_000,
+            nev_battery_rule_from: crate::domain::vehicle::NEV_BATTERY_RULE_FROM
+                .parse()
+                .unwrap_or_default(),
             status_list_ttl: 3600,
             status_list_valid_for: 86_400,
             qr_ec_level: "M".into(),

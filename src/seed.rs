@@ -105,6 +105,8 @@ pub fn seed(settings: &Settings, rcs: u64, scans: u64) -> anyhow::Result<()> {
                 engine_number: format!("E{i:09}"),
                 fuel_type: "gasoline".into(),
                 battery_codes: Vec::new(),
+                declared_battery: None,
+                battery_present: true,
                 frame_present: true,
                 engine_present: true,
                 encumbered: false,

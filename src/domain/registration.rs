@@ -10,6 +10,12 @@ use chrono::NaiveDate;
 pub enum Refusal {
     #[error("the frame/body or the engine is missing; no certificate may be issued")]
     VehicleIncomplete,
+    #[error(
+        "vehicle.battery_present: a new-energy vehicle received since the battery rule took \
+         effect must be handed in with its traction battery (车电一体报废); without it the \
+         vehicle is incomplete"
+    )]
+    BatteryMissing,
     #[error("the vehicle is mortgaged, pledged, seized or detained; no certificate may be issued")]
     VehicleEncumbered,
     #[error(
@@ -31,6 +37,8 @@ pub enum Refusal {
 pub struct VehicleState {
     pub frame_present: bool,
     pub engine_present: bool,
+    /// False only when the battery rule applies and the battery is missing.
+    pub battery_present: bool,
     pub encumbered: bool,
     pub requires_supervision: bool,
 }
@@ -39,6 +47,9 @@ pub struct VehicleState {
 pub fn check_vehicle(vehicle: VehicleState, supervised: Option<bool>) -> Result<(), Refusal> {
     if !vehicle.frame_present || !vehicle.engine_present {
         return Err(Refusal::VehicleIncomplete);
+    }
+    if !vehicle.battery_present {
+        return Err(Refusal::BatteryMissing);
     }
     if vehicle.encumbered {
         return Err(Refusal::VehicleEncumbered);
@@ -88,6 +99,7 @@ mod tests {
     const WHOLE: VehicleState = VehicleState {
         frame_present: true,
         engine_present: true,
+        battery_present: true,
         encumbered: false,
         requires_supervision: false,
     };
@@ -101,6 +113,23 @@ mod tests {
         let table = [
             (WHOLE, None, Ok(())),
             (WHOLE, Some(false), Ok(())),
+            (
+                VehicleState {
+                    battery_present: false,
+                    ..WHOLE
+                },
+                None,
+                Err(Refusal::BatteryMissing),
+            ),
+            (
+                VehicleState {
+                    engine_present: false,
+                    battery_present: false,
+                    ..WHOLE
+                },
+                None,
+                Err(Refusal::VehicleIncomplete),
+            ),
             (
                 VehicleState {
                     frame_present: false,

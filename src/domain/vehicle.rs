@@ -118,6 +118,31 @@ pub fn requires_supervised_dismantling(vehicle_type: VehicleType, commercial: bo
 /// Parses an NEV battery traceability code: 1–64 ASCII letters and digits.
 /// Surrounding whitespace is trimmed and full-width characters converted; case
 /// is kept as given.
+/// The default start of 车电一体报废 (《新能源汽车废旧动力电池回收和综合利用管理
+/// 暂行办法》, in force 2026-04-01): from then on a new-energy vehicle handed
+/// in without its traction battery counts as incomplete (车辆缺失).
+pub const NEV_BATTERY_RULE_FROM: &str = "2026-04-01";
+
+impl FuelType {
+    /// Whether the vehicle carries a traction battery the 2026 rule covers.
+    pub fn has_traction_battery(self) -> bool {
+        matches!(
+            self,
+            FuelType::Electric | FuelType::PlugInHybrid | FuelType::Hydrogen
+        )
+    }
+}
+
+/// Whether a vehicle of `fuel` received on `received_on` must come with
+/// its traction battery (the rule in force from `rule_from`).
+pub fn battery_rule_applies(
+    fuel: FuelType,
+    received_on: chrono::NaiveDate,
+    rule_from: chrono::NaiveDate,
+) -> bool {
+    fuel.has_traction_battery() && received_on >= rule_from
+}
+
 pub fn parse_battery_code(s: &str) -> Result<String, FieldError> {
     let normalized = to_half_width(s).trim().to_owned();
     if normalized.is_empty() {

@@ -255,6 +255,17 @@ impl From<Refusal> for ApiError {
             Refusal::VehicleIncomplete => {
                 ApiError::unprocessable(ProblemCode::VehicleIncomplete, detail)
             }
+            Refusal::BatteryMissing => ApiError::Problem(Problem {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: ProblemCode::VehicleIncomplete,
+                detail,
+                errors: vec![FieldIssue {
+                    field: "vehicle.battery_present".into(),
+                    code: FieldCode::Required,
+                    message: "the traction battery must be handed in with the vehicle".into(),
+                }],
+                extensions: None,
+            }),
             Refusal::VehicleEncumbered => {
                 ApiError::unprocessable(ProblemCode::VehicleEncumbered, detail)
             }

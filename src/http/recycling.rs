@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{Checks, OverrideDto, json_body, parse_reason, take};
+use crate::domain::vehicle::battery_rule_applies;
 use crate::domain::{
     CertKind, FieldCode, FieldError, FuelType, OwnerIdentity, Plate, RcNumber, SupervisionKind,
     VehicleType, Vin, parse_battery_code, parse_date, requires_supervised_dismantling, text,
@@ -33,6 +34,8 @@ pub struct VehicleDto {
     engine_number: Option<String>,
     fuel_type: Option<String>,
     battery_codes: Option<Vec<String>>,
+    /// Whether the traction battery was handed in with the vehicle.
+    battery_present: Option<bool>,
     frame_present: Option<bool>,
     engine_present: Option<bool>,
     encumbered: Option<bool>,
@@ -181,6 +184,8 @@ fn parse_vehicle(
         engine_number: engine_number?,
         fuel_type: fuel_type?.as_str().to_string(),
         battery_codes,
+        declared_battery: v.battery_present,
+        battery_present: true,
         frame_present: frame_present?,
         engine_present: engine_present?,
         encumbered: encumbered?,
@@ -261,7 +266,46 @@ fn parse_dismantling(
     })
 }
 
-fn validate_rc(dto: RcDto, today: chrono::NaiveDate) -> Result<NewRc, ApiError> {
+/// The battery rule (SPEC §14): for a new-energy vehicle received on or
+/// after `rule_from`, `battery_present` is required and, when true, at
+/// least one battery code; when false the vehicle is refused as incomplete
+/// (by the registration, after every field error).
+fn check_battery(
+    c: &mut Checks,
+    v: &mut Vehicle,
+    received: chrono::NaiveDate,
+    rule_from: chrono::NaiveDate,
+) {
+    let applies = FuelType::parse(&v.fuel_type)
+        .is_some_and(|fuel| battery_rule_applies(fuel, received, rule_from));
+    if !applies {
+        v.battery_present = true;
+        return;
+    }
+    match v.declared_battery {
+        None => c.push(
+            "vehicle.battery_present",
+            FieldError::new(
+                FieldCode::Required,
+                "a new-energy vehicle must say whether its traction battery was handed in",
+            ),
+        ),
+        Some(true) if v.battery_codes.is_empty() => c.push(
+            "vehicle.battery_codes",
+            FieldError::new(
+                FieldCode::Required,
+                "a new-energy vehicle handed in with its battery needs the battery's code",
+            ),
+        ),
+        Some(present) => v.battery_present = present,
+    }
+}
+
+fn validate_rc(
+    dto: RcDto,
+    today: chrono::NaiveDate,
+    battery_rule_from: chrono::NaiveDate,
+) -> Result<NewRc, ApiError> {
     let mut c = Checks::default();
     let number = c.required("number", dto.number, |s| RcNumber::parse(&s));
     let qualification_number = c.optional("qualification_number", dto.qualification_number, |s| {
@@ -273,9 +317,12 @@ fn validate_rc(dto: RcDto, today: chrono::NaiveDate) -> Result<NewRc, ApiError> 
             .required("vin_check_override.reason", o.reason, |s| text::reason(&s))
             .map(Some),
     };
-    let vehicle = parse_vehicle(&mut c, dto.vehicle, vin_override.clone().flatten());
+    let mut vehicle = parse_vehicle(&mut c, dto.vehicle, vin_override.clone().flatten());
     let owner = parse_owner(&mut c, dto.owner, today);
     let received_on = c.required("received_on", dto.received_on, |s| parse_date(&s));
+    if let (Some(v), Some(received)) = (vehicle.as_mut(), received_on) {
+        check_battery(&mut c, v, received, battery_rule_from);
+    }
     if received_on.is_some_and(|d| d > today) {
         c.push(
             "received_on",
@@ -336,7 +383,7 @@ pub async fn register(
     let key = idempotency_key(&req)?;
     let (dto, raw) = json_body::<RcDto>(body).await?;
     let today = state.clock.today();
-    let new = validate_rc(dto, today)?;
+    let new = validate_rc(dto, today, state.settings.nev_battery_rule_from)?;
     let idem = key.map(|k| IdempotencyRequest::new(k, &raw));
     let signing = state.signing();
     let now = state.clock.now();

@@ -110,6 +110,11 @@ pub struct Vehicle {
     pub engine_number: String,
     pub fuel_type: String,
     pub battery_codes: Vec<String>,
+    /// What the request said of the traction battery, if anything.
+    pub declared_battery: Option<bool>,
+    /// False only when the battery rule applies and the battery is
+    /// missing (registration then refuses the vehicle as incomplete).
+    pub battery_present: bool,
     pub frame_present: bool,
     pub engine_present: bool,
     pub encumbered: bool,
@@ -357,6 +362,7 @@ fn insert_rc(
         VehicleState {
             frame_present: v.frame_present,
             engine_present: v.engine_present,
+            battery_present: v.battery_present,
             encumbered: v.encumbered,
             requires_supervision: v.requires_supervision,
         },

@@ -582,7 +582,69 @@ async fn concurrent_registrations_each_land_once() {
     }
 }
 
+/// 车电一体报废 (SPEC §14): from 2026-04-01 (configurable) a new-energy
+/// vehicle handed in without its traction battery is incomplete, and one
+/// with it names the battery; before the rule, and for other fuels, nothing
+/// changes.
+async fn a_new_energy_vehicle_after_the_rule_comes_with_its_battery() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(6).await;
+    let nev = |number: &str, n: u32| {
+        let mut body = fresh_rc_body(number, &make_vin(n));
+        body["vehicle"]["fuel_type"] = json!("electric");
+        body
+    };
+    let a = refused(&app, &e, &nev("RC-B1", 61), 422, "validation_failed").await;
+    assert_eq!(
+        a.field_code("vehicle.battery_present").as_deref(),
+        Some("required")
+    );
+    let mut body = nev("RC-B2", 62);
+    body["vehicle"]["battery_present"] = json!(false);
+    let a = refused(&app, &e, &body, 422, "vehicle_incomplete").await;
+    assert_eq!(
+        a.field_code("vehicle.battery_present").as_deref(),
+        Some("required")
+    );
+    body["vehicle"]["fuel_type"] = json!("plug_in_hybrid");
+    refused(&app, &e, &body, 422, "vehicle_incomplete").await;
+    body["vehicle"]["fuel_type"] = json!("hydrogen");
+    refused(&app, &e, &body, 422, "vehicle_incomplete").await;
+    let mut body = nev("RC-B3", 63);
+    body["vehicle"]["battery_present"] = json!(true);
+    let a = refused(&app, &e, &body, 422, "validation_failed").await;
+    assert_eq!(
+        a.field_code("vehicle.battery_codes").as_deref(),
+        Some("required")
+    );
+    body["vehicle"]["battery_codes"] = json!(["03HPE0B1234567ABC"]);
+    app.register_rc(&e, &body).await.expect(201);
+
+    // Received the day before the rule: as before.
+    let mut body = nev("RC-B4", 64);
+    body["received_on"] = json!("2026-03-31");
+    app.register_rc(&e, &body).await.expect(201);
+    // Another fuel: as before, battery_present or not.
+    let mut body = fresh_rc_body("RC-B5", &make_vin(65));
+    body["vehicle"]["fuel_type"] = json!("hybrid");
+    body["vehicle"]["battery_present"] = json!(false);
+    app.register_rc(&e, &body).await.expect(201);
+}
+
+async fn the_battery_rule_starts_when_configured() {
+    let app = spawn_app_with(|s| {
+        s.nev_battery_rule_from = chrono::NaiveDate::from_ymd_opt(2099, 1, 1).unwrap();
+    })
+    .await;
+    let e = app.qualified_enterprise(7).await;
+    let mut body = fresh_rc_body("RC-B6", &make_vin(66));
+    body["vehicle"]["fuel_type"] = json!("electric");
+    app.register_rc(&e, &body).await.expect(201);
+}
+
 crate::backend_tests!(
+    a_new_energy_vehicle_after_the_rule_comes_with_its_battery,
+    the_battery_rule_starts_when_configured,
     an_enterprise_registers_an_rc_and_privileged_roles_read_it,
     another_enterprise_cannot_see_or_touch_the_rc,
     duplicate_number_and_duplicate_vehicle_are_refused,
