@@ -14,7 +14,7 @@ use crate::clock;
 use crate::crypto::PublicKeys;
 use crate::domain::verdict::VerdictKind;
 use crate::http::views::VerdictView;
-use crate::service::offline::{self, Trust, TrustedList};
+use crate::service::offline::{self, Trust};
 use crate::service::verification::Purpose;
 
 /// Exit code of a usage error (sysexits `EX_USAGE`).
@@ -95,9 +95,13 @@ pub fn run(args: &VerifyArgs) -> Result<u8, VerifyFailure> {
     let qr = read_qr_input(&args.input)?;
     let view = match &args.server {
         Some(server) => {
-            if args.jwks.is_some() || !args.status_lists.is_empty() || args.key_status.is_some() {
+            if args.jwks.is_some()
+                || !args.status_lists.is_empty()
+                || args.key_status.is_some()
+                || args.at.is_some()
+            {
                 return Err(VerifyFailure::Usage(
-                    "--server asks the API; it takes no --jwks, --status-list or --key-status"
+                    "--server asks the API now; it takes no --jwks, --status-list, --key-status or --at"
                         .into(),
                 ));
             }
@@ -150,26 +154,41 @@ fn lists_json(trust: &Trust, at: NaiveDateTime) -> serde_json::Value {
 fn trust(jwks: &str, lists: &[String], key_status: Option<&str>) -> anyhow::Result<Trust> {
     let jwks: serde_json::Value =
         serde_json::from_str(&fetch(jwks)?).context("the JWKS is not JSON")?;
-    let keys = PublicKeys::from_jwks(&jwks)?;
-    let lists = lists
-        .iter()
-        .map(|l| {
-            TrustedList::verify(&keys, &fetch(l)?).with_context(|| format!("--status-list {l}"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let trust = Trust {
-        keys,
-        key_status: None,
-        lists,
-    };
-    match key_status {
-        Some(source) => trust.with_key_status(&fetch(source)?),
-        None => Ok(trust),
+    let mut trust = Trust::new(PublicKeys::from_jwks(&jwks)?);
+    if let Some(source) = key_status {
+        trust = trust
+            .with_key_status(&fetch(source)?)
+            .with_context(|| format!("--key-status {source}"))?;
     }
+    for l in lists {
+        trust = trust
+            .with_list(&fetch(l)?)
+            .with_context(|| format!("--status-list {l}"))?;
+    }
+    Ok(trust)
 }
 
-/// A file's text or an http(s) URL's body (at most 16 MiB).
+/// Whether plain http may carry a trust document: only from this machine
+/// (anyone on a network path could swap the JWKS, the lists and the
+/// key-status document together).
+fn local_http(url: &str) -> bool {
+    let rest = url.strip_prefix("http://").unwrap_or("");
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+}
+
+/// A file's text or an https URL's body (at most 16 MiB); plain http only
+/// from this machine.
 fn fetch(source: &str) -> anyhow::Result<String> {
+    if source.starts_with("http://") && !local_http(source) {
+        anyhow::bail!(
+            "{source}: fetch trust documents over https (plain http only from this machine)"
+        );
+    }
     if source.starts_with("http://") || source.starts_with("https://") {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(std::time::Duration::from_secs(30)))
@@ -199,6 +218,11 @@ fn read_qr_input(input: &str) -> Result<String, VerifyFailure> {
         buf
     } else if Path::new(input).is_file() {
         std::fs::read(input).with_context(|| format!("cannot read {input}"))?
+    } else if looks_like_a_path(input) {
+        // A photo not found must not read as a forged QR.
+        return Err(VerifyFailure::Input(anyhow::anyhow!(
+            "no such file: {input}"
+        )));
     } else {
         return Ok(input.to_string());
     };
@@ -210,6 +234,17 @@ fn read_qr_input(input: &str) -> Result<String, VerifyFailure> {
     String::from_utf8(bytes)
         .map(|text| text.trim_end_matches(['\n', '\r']).to_string())
         .map_err(|_| VerifyFailure::Input(anyhow::anyhow!("{input} is neither an image nor text")))
+}
+
+/// Whether an argument that is not a file names one: an image or text
+/// file's extension, or a path (a QR's own text is a `…/v/…` URL or a bare
+/// JWS, which has no slash).
+fn looks_like_a_path(input: &str) -> bool {
+    let lower = input.to_ascii_lowercase();
+    [".png", ".jpg", ".jpeg", ".txt"]
+        .iter()
+        .any(|x| lower.ends_with(x))
+        || (input.contains('/') && !input.contains("/v/"))
 }
 
 fn ask_server(

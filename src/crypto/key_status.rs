@@ -6,8 +6,8 @@
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-use super::jws::{self, JwsError};
-use super::{KeyRing, KeyStatusEntry, PublicKeys};
+use super::jws;
+use super::{KeyRing, KeyStatusEntry};
 
 /// The JWS `typ` of the document.
 pub const TYP: &str = "scrapcert-keys+jwt";
@@ -37,19 +37,4 @@ pub fn sign(ring: &KeyRing, iss: &str, now: NaiveDateTime) -> String {
     };
     let payload = serde_json::to_vec(&document).unwrap_or_default();
     jws::sign_typed(ring.signer(), TYP, &payload)
-}
-
-/// Why a key-status document cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum DocumentError {
-    #[error("the key-status document's signature: {0}")]
-    Signature(#[from] JwsError),
-    #[error("the key-status document is not valid: {0}")]
-    Content(#[from] serde_json::Error),
-}
-
-/// Checks a document against the keys of a JWKS and reads it.
-pub fn verify(ring: &PublicKeys, token: &str) -> Result<KeyStatusDocument, DocumentError> {
-    let verified = jws::verify_document(ring, token.trim(), TYP)?;
-    Ok(serde_json::from_slice(&verified.payload)?)
 }

@@ -46,7 +46,7 @@ pub async fn list(
         .status_lists
         .get(&state.db, &state.keys, kind, now)
         .await?;
-    let cache = format!("public, max-age={}", list.ttl);
+    let cache = format!("public, max-age={}", list.max_age(now));
     if matches_etag(&request, &list.etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, list.etag.as_ref()))

@@ -312,7 +312,8 @@ pub fn resign(
         let revision = record.row.revision;
         let old = record.revision.qr_url.clone().unwrap_or_default();
         let (qr, mut data) =
-            super::signing::resign(signing, &old, &reason, now).ok_or(QcError::ResignNotNeeded)?;
+            super::signing::resign(signing, &old, record.revision.status_index, &reason, now)
+                .ok_or(QcError::ResignNotNeeded)?;
         if !qualifications::replace_revision_qr(conn, number, revision, &old, &qr.url)? {
             return Err(QcError::Concurrent);
         }

@@ -578,7 +578,8 @@ pub fn resign(
         let record = recycling::load(conn, number)?;
         let old = record.row.qr_url.clone().unwrap_or_default();
         let (qr, data) =
-            super::signing::resign(signing, &old, &reason, now).ok_or(RcError::ResignNotNeeded)?;
+            super::signing::resign(signing, &old, record.row.status_index, &reason, now)
+                .ok_or(RcError::ResignNotNeeded)?;
         // Conditional on the QR read above: of two concurrent re-signings
         // one wins.
         if !recycling::replace_qr(conn, number, &old, &qr.url)? {

@@ -107,14 +107,21 @@ impl SigningContext {
 pub fn resign(
     signing: &SigningContext,
     old_url: &str,
+    status_index: Option<i64>,
     reason: &str,
     now: NaiveDateTime,
 ) -> Option<(Qr, serde_json::Value)> {
     let old = Qr::from_url(old_url)?;
     let claims = signed_after_compromise(&signing.ring, &old.jws)?;
     let old_kid = jws::header_kid(&old.jws);
+    // A QR signed before indexes existed gets its index now: the new
+    // paper's status is then decidable offline.
+    let si = claims
+        .si
+        .or_else(|| status_index.and_then(|i| u64::try_from(i).ok()));
     let claims = Claims {
         iat: SigningContext::iat(now).and_utc().timestamp(),
+        si,
         ..claims
     };
     let qr = signing.sign(&claims);

@@ -1,9 +1,11 @@
 //! The signed status lists of SPEC §13, one per kind, built from the
 //! registry at most once a second and kept signed in memory between builds.
-//! A list is rebuilt when an event was recorded since it was built (every
-//! change a list shows is an event), and re-signed with a fresh `iat` when
-//! it is older than [`RESIGN_AFTER`] even if nothing changed, so that a
-//! client fetching it never receives a copy near its `ttl`.
+//! A list is rebuilt when the log grew since it was built (every change a
+//! list shows is an event, every event a leaf), signed afresh when the
+//! signing key changed, and re-signed with a fresh `iat` once a quarter of
+//! its `ttl` has passed even if nothing changed, so that no client is
+//! handed a copy near its `ttl`. A request in between gets the same token
+//! (and `304` for its ETag).
 
 use std::sync::Arc;
 
@@ -22,9 +24,6 @@ use crate::store::{self, DbConnection, StoreError, StoreResult};
 /// How long a built list is served without looking for changes.
 const CHECK_EVERY: TimeDelta = TimeDelta::seconds(1);
 
-/// How old a list's signature may get before it is signed afresh.
-const RESIGN_AFTER: TimeDelta = TimeDelta::seconds(60);
-
 /// Lifetimes written into every list.
 #[derive(Debug, Clone, Copy)]
 pub struct Lifetimes {
@@ -41,6 +40,15 @@ pub struct SignedList {
     /// A strong ETag: a hash of the token.
     pub etag: Arc<str>,
     pub ttl: i64,
+    /// Its `iat`: a cache may keep it for `ttl` minus its age.
+    pub signed_at: NaiveDateTime,
+}
+
+impl SignedList {
+    /// Seconds a cache may still keep this copy at `now`.
+    pub fn max_age(&self, now: NaiveDateTime) -> i64 {
+        (self.ttl - (now - self.signed_at).num_seconds()).max(0)
+    }
 }
 
 struct Built {
@@ -49,7 +57,9 @@ struct Built {
     /// `marker` instead of read whole again.
     bits: StatusBits,
     marker: Option<i64>,
-    signed_at: NaiveDateTime,
+    /// The kid that signed it: a rotated or compromised key means a new
+    /// signature at once.
+    kid: String,
     checked_at: NaiveDateTime,
 }
 
@@ -87,10 +97,27 @@ impl StatusLists {
         {
             return Ok(built.list.clone());
         }
-        let marker = db.run(store::status::changes_marker).await?;
+        let ring = keys.ring();
+        let kid = ring.signer().kid().to_string();
+        let marker = match db.run(store::status::changes_marker).await {
+            Ok(marker) => marker,
+            // A signed list in memory outlives a database outage.
+            Err(e) => match slot.as_ref() {
+                Some(built)
+                    if now
+                        < built.list.signed_at + TimeDelta::seconds(self.lifetimes.valid_for) =>
+                {
+                    tracing::warn!(error = ?e, "status list served from memory: the registry is unreadable");
+                    return Ok(built.list.clone());
+                }
+                _ => return Err(e),
+            },
+        };
+        let resign_after = TimeDelta::seconds((self.lifetimes.ttl / 4).max(1));
         if let Some(built) = slot.as_mut()
             && built.marker == marker
-            && now - built.signed_at < RESIGN_AFTER
+            && built.kid == kid
+            && now - built.list.signed_at < resign_after
         {
             built.checked_at = now;
             return Ok(built.list.clone());
@@ -98,12 +125,13 @@ impl StatusLists {
         // The whole list the first time; then only the certificates with
         // an event since the last build, read with the new marker in one
         // snapshot (a change recorded after it is read again next time).
-        let (bits, marker) = match slot.take() {
+        // The entries kept stay in place until the new ones are ready.
+        let (bits, marker) = match slot.as_ref() {
             Some(built) if built.marker.is_some() && built.marker == marker => {
-                (built.bits, built.marker)
+                (built.bits.clone(), built.marker)
             }
             Some(built) if built.marker.is_some() => {
-                let (mut bits, since) = (built.bits, built.marker);
+                let (mut bits, since) = (built.bits.clone(), built.marker);
                 let (changes, marker) =
                     db.read(move |conn| read_changes(conn, kind, since)).await?;
                 changes.apply(&mut bits);
@@ -132,18 +160,18 @@ impl StatusLists {
             status_list: StatusListClaim { bits: BITS, lst },
         };
         let payload = serde_json::to_vec(&claims).map_err(|e| StoreError::Other(e.into()))?;
-        let ring = keys.ring();
         let token = jws::sign_typed(ring.signer(), status_list::TYP, &payload);
         let list = SignedList {
             etag: etag_of(&token).into(),
             jws: token.into(),
             ttl: self.lifetimes.ttl,
+            signed_at: now,
         };
         *slot = Some(Built {
             list: list.clone(),
             bits,
             marker,
-            signed_at: now,
+            kid,
             checked_at: now,
         });
         Ok(list)

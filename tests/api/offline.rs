@@ -153,6 +153,22 @@ async fn offline_verdicts_from_a_photo_the_jwks_and_the_status_list() {
         "{v:#}"
     );
 
+    // A photo that is not there is an input error, not a forged QR.
+    let (code, v) = verify(&[&[s(&d.join("missing.png"))][..], &trusted].concat());
+    assert_eq!(code, 2, "{v:#}");
+    assert!(
+        v["stderr"].as_str().unwrap().contains("no such file"),
+        "{v:#}"
+    );
+    // Plain http is only for this machine.
+    let (code, v) = verify(&[
+        urls[0].as_str(),
+        "--jwks",
+        "http://verify.example.gov.cn/.well-known/jwks.json",
+    ]);
+    assert_eq!(code, 2);
+    assert!(v["stderr"].as_str().unwrap().contains("https"), "{v:#}");
+
     // Usage errors exit 64.
     let (code, _) = verify(&[urls[0].as_str()]);
     assert_eq!(code, 64);
@@ -171,7 +187,9 @@ async fn offline_verdicts_from_a_photo_the_jwks_and_the_status_list() {
     ]);
     assert_eq!((code, codes(&v)), (1, vec!["voided".to_string()]), "{v:#}");
 
-    // `--server` asks the API instead.
+    // `--server` asks the API instead, at its own time.
+    let (code, _) = verify(&[urls[1].as_str(), "--server", &app.address, "--at", &later]);
+    assert_eq!(code, 64);
     let (code, v) = verify(&[urls[1].as_str(), "--server", &app.address]);
     assert_eq!(
         (code, codes(&v)),

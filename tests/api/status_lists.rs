@@ -52,12 +52,13 @@ fn entries(claims: &Value, count: u64) -> Vec<u8> {
     flate2::read::ZlibDecoder::new(URL_SAFE_NO_PAD.decode(lst).unwrap().as_slice())
         .read_to_end(&mut bytes)
         .unwrap();
+    assert!(
+        bytes.len() as u64 * 4 >= count,
+        "the list has {} entries, fewer than {count}",
+        bytes.len() * 4
+    );
     (0..count)
-        .map(|i| {
-            bytes
-                .get((i / 4) as usize)
-                .map_or(0, |b| (b >> ((i % 4) * 2)) & 3)
-        })
+        .map(|i| (bytes[(i / 4) as usize] >> ((i % 4) * 2)) & 3)
         .collect()
 }
 
@@ -270,6 +271,8 @@ async fn the_migration_indexes_certificates_stored_before_it() {
 async fn the_key_status_document_and_the_jwks_mark_a_compromised_key() {
     let app = spawn_app().await;
     let old_kid = app.ring().signer().kid().to_string();
+    let (_, _, before) = fetch(&app, "/api/v1/status-lists/RC", None).await;
+    assert_eq!(header_of(&before)["kid"], old_kid);
     let since = scrapcert::clock::now() + chrono::Duration::seconds(2);
     scrapcert::cli::keys(
         &app.settings,
@@ -282,6 +285,10 @@ async fn the_key_status_document_and_the_jwks_mark_a_compromised_key() {
     app.clock.advance(chrono::Duration::seconds(2));
     let new_kid = app.ring().signer().kid().to_string();
     assert_ne!(new_kid, old_kid);
+    // Nothing changed in the registry, but the list is signed afresh by
+    // the new key at once.
+    let (_, _, after) = fetch(&app, "/api/v1/status-lists/RC", None).await;
+    assert_eq!(header_of(&after)["kid"], new_kid);
 
     let set = jwks(&app).await;
     let marked: Vec<(String, Value)> = set["keys"]
