@@ -12,13 +12,59 @@ pub const MAX_ADDRESS: usize = 256;
 /// Cap for reasons (overrides, suspensions, revocations), in characters.
 pub const MAX_REASON: usize = 500;
 
+/// The format characters (Unicode general category Cf: zero-width
+/// spaces and joiners, bidirectional controls, the byte order mark, tags,
+/// …), as ranges from the Unicode Character Database
+/// (`DerivedGeneralCategory.txt`, Unicode 15.1). Invisible in print and on
+/// screen, they make two texts that read the same compare different (a
+/// site name that fails to match, a name that evades a search), and bidi
+/// controls reorder what a reader sees (SPEC §14).
+const FORMAT_CHARACTERS: &[(u32, u32)] = &[
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+];
+
+/// Whether `c` is a format character (general category Cf).
+pub fn is_format_character(c: char) -> bool {
+    let c = u32::from(c);
+    FORMAT_CHARACTERS
+        .iter()
+        .any(|&(low, high)| (low..=high).contains(&c))
+}
+
 /// NFC-normalises, trims (any Unicode whitespace, including the ideographic
 /// space U+3000) and checks a free-text field.
 ///
-/// Errors: `invalid_format` for a control character anywhere, `required` when
-/// nothing is left after trimming, `too_long` above `max_chars` characters.
+/// Errors: `invalid_format` for a control or format character (Cc, Cf)
+/// anywhere, `required` when nothing is left after trimming, `too_long`
+/// above `max_chars` characters.
 pub fn clean(s: &str, max_chars: usize) -> Result<String, FieldError> {
     let normalized: String = s.nfc().collect();
+    if let Some(c) = normalized.chars().find(|&c| is_format_character(c)) {
+        return Err(FieldError::invalid_format(format!(
+            "Text must not contain invisible format characters (found U+{:04X}).",
+            u32::from(c)
+        )));
+    }
     let trimmed = normalized.trim();
     if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
         return Err(FieldError::invalid_format(format!(
@@ -157,6 +203,35 @@ mod tests {
     }
 
     #[test]
+    fn clean_rejects_format_characters() {
+        for c in [
+            '\u{200B}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{E0041}',
+            '\u{180E}',
+        ] {
+            for text in [format!("张{c}三"), format!("{c}张三"), format!("张三{c}")] {
+                let err = clean(&text, MAX_NAME).unwrap_err();
+                assert_eq!(err.code, FieldCode::InvalidFormat, "{text:?}");
+            }
+        }
+        // Letters, marks, punctuation and the ideographic space are not
+        // format characters.
+        assert_eq!(
+            clean("\u{3000}欧阳·娜娜\u{3000}", MAX_NAME).unwrap(),
+            "欧阳·娜娜"
+        );
+        assert!(clean("é\u{301}", MAX_NAME).is_ok());
+        assert!(!is_format_character('\u{3000}'));
+        assert!(!is_format_character('\u{2065}'), "unassigned");
+    }
+
+    #[test]
     fn clean_caps_length_in_characters() {
         let at_cap = "张".repeat(MAX_NAME);
         assert_eq!(name(&at_cap).unwrap(), at_cap);
@@ -210,6 +285,7 @@ mod tests {
                 prop_assert_eq!(out.trim(), out.as_str());
                 prop_assert!(!out.is_empty());
                 prop_assert!(!out.chars().any(char::is_control));
+                prop_assert!(!out.chars().any(is_format_character));
                 prop_assert!(unicode_normalization::is_nfc(&out));
                 prop_assert!(out.chars().count() <= MAX_NAME);
                 // Cleaning is idempotent.

@@ -631,6 +631,33 @@ async fn a_new_energy_vehicle_after_the_rule_comes_with_its_battery() {
     app.register_rc(&e, &body).await.expect(201);
 }
 
+/// Zero-width and bidi-control characters look like nothing on paper and
+/// on screen: refused in every free-text field (SPEC §14).
+async fn invisible_format_characters_are_refused_in_text_fields() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(8).await;
+    let mut body = fresh_rc_body("RC-F1", &make_vin(67));
+    body["owner"]["name"] = json!("李\u{200B}四");
+    body["vehicle"]["brand_model"] = json!("大众牌\u{202E}SVW7182");
+    let a = refused(&app, &e, &body, 422, "validation_failed").await;
+    assert_eq!(
+        a.field_code("owner.name").as_deref(),
+        Some("invalid_format")
+    );
+    assert_eq!(
+        a.field_code("vehicle.brand_model").as_deref(),
+        Some("invalid_format")
+    );
+    let a = app
+        .post(
+            "/api/v1/recycling-certificates/RC-F1/void",
+            Some(&app.authority),
+            &json!({"reason": "\u{FEFF}打印错误"}),
+        )
+        .await;
+    assert_eq!(a.field_code("reason").as_deref(), Some("invalid_format"));
+}
+
 async fn the_battery_rule_starts_when_configured() {
     let app = spawn_app_with(|s| {
         s.nev_battery_rule_from = chrono::NaiveDate::from_ymd_opt(2099, 1, 1).unwrap();
@@ -645,6 +672,7 @@ async fn the_battery_rule_starts_when_configured() {
 crate::backend_tests!(
     a_new_energy_vehicle_after_the_rule_comes_with_its_battery,
     the_battery_rule_starts_when_configured,
+    invisible_format_characters_are_refused_in_text_fields,
     an_enterprise_registers_an_rc_and_privileged_roles_read_it,
     another_enterprise_cannot_see_or_touch_the_rc,
     duplicate_number_and_duplicate_vehicle_are_refused,
