@@ -29,6 +29,13 @@ wire_enum!(
         QrNotFound,
         // Re-signing a QR whose key was not compromised when it signed.
         ResignNotNeeded,
+        // Deregistration refusals reuse finding codes (SPEC §14).
+        QrMalformed,
+        QrUnsupportedAlg,
+        QrUnknownKey,
+        QrBadSignature,
+        QrKeyCompromised,
+        IssuerNotQualified,
         RateLimited,
         InternalError,
         DatabaseUnavailable,

@@ -371,6 +371,14 @@ impl From<RcError> for ApiError {
                 ProblemCode::AlreadyDeregistered,
                 "the certificate changed concurrently",
             ),
+            RcError::NotDeregistrable(findings) => {
+                let code = findings
+                    .first()
+                    .and_then(|f| f.code.as_str().parse::<ProblemCode>().ok())
+                    .unwrap_or(ProblemCode::InvalidTransition);
+                ApiError::conflict(code, detail)
+                    .with_extension("findings", serde_json::json!(findings))
+            }
             RcError::PresentedMismatch(fields) => {
                 ApiError::conflict(ProblemCode::PresentedMismatch, detail)
                     .with_extension("fields", serde_json::json!(fields))

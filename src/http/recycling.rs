@@ -548,14 +548,25 @@ pub async fn deregister(
     let office = c.required("office", dto.office, |s| text::name(&s));
     c.finish()?;
     let number = path.into_inner();
-    let qr_matches = dto
-        .qr
-        .map(|qr| crate::service::verification::is_genuine_rc(&state.keys.ring(), &qr, &number));
+    use crate::service::verification::{SignatureCheck, check_signature};
+    let qr = match dto.qr {
+        None => recycling::PresentedQr::Absent,
+        Some(qr) => match check_signature(&state.keys.ring(), &qr) {
+            SignatureCheck::Good(claims) if claims.cert == CertKind::Rc => {
+                recycling::PresentedQr::Genuine { number: claims.no }
+            }
+            // A genuine QC's QR is not this RC's.
+            SignatureCheck::Good(claims) => recycling::PresentedQr::Genuine {
+                number: format!("QC {}", claims.no),
+            },
+            SignatureCheck::Bad(finding) => recycling::PresentedQr::Refused(finding),
+        },
+    };
     let d = recycling::Deregistration {
         vin: take(vin)?,
         plate: take(plate)?,
         office: take(office)?,
-        qr_matches,
+        qr,
     };
     let now = state.clock.now();
     let record = state

@@ -7,12 +7,14 @@ use serde_json::json;
 
 use super::qualifications::current_for_enterprise;
 use super::signing::SigningContext;
+use super::verification;
 use crate::clock;
 use crate::domain::claims::Claims;
 use crate::domain::event::{EventType, Subject};
 use crate::domain::qualification::{active_throughout, public_status};
 use crate::domain::registration::{self, Refusal, VehicleState};
 use crate::domain::status::InvalidTransition;
+use crate::domain::verdict::{Finding, FindingCode, Severity};
 use crate::domain::{
     CertKind, Principal, QcPublicStatus, RcAction, RcStatus, SupervisionKind,
     requires_supervised_dismantling,
@@ -60,6 +62,10 @@ pub enum RcError {
         "the certificate's QR was not signed after its key's compromise; only such a QR is re-signed"
     )]
     ResignNotNeeded,
+    /// Verification with purpose `deregistration` finds errors: the first
+    /// decides the problem code, all are listed.
+    #[error("{}", .0.first().map_or("", |f| f.message.as_str()))]
+    NotDeregistrable(Vec<Finding>),
     #[error("the presented {} do not match the certificate", join(.0))]
     PresentedMismatch(Vec<Presented>),
     #[error(transparent)]
@@ -597,13 +603,22 @@ pub fn resign(
     })
 }
 
+/// The QR the clerk read off the paper, checked against the keys.
+pub enum PresentedQr {
+    /// None was given.
+    Absent,
+    /// A genuine QR of the RC numbered so.
+    Genuine { number: String },
+    /// Not a genuine QR: the finding says why (`qr_*`).
+    Refused(Finding),
+}
+
 /// What the clerk presents at deregistration.
 pub struct Deregistration {
     pub vin: String,
     pub plate: String,
     pub office: String,
-    /// Whether the presented QR (if any) is a genuine QR of this RC.
-    pub qr_matches: Option<bool>,
+    pub qr: PresentedQr,
 }
 
 fn consumed_or_voided(row: &RcRow) -> Option<RcError> {
@@ -635,7 +650,7 @@ pub fn deregister(
             return Err(refusal);
         }
         let mut mismatched = Vec::new();
-        if d.qr_matches == Some(false) {
+        if matches!(&d.qr, PresentedQr::Genuine { number: n } if n != number) {
             mismatched.push(Presented::Qr);
         }
         if record.row.vin != d.vin {
@@ -646,6 +661,24 @@ pub fn deregister(
         }
         if !mismatched.is_empty() {
             return Err(RcError::PresentedMismatch(mismatched));
+        }
+        // The checks a verification with purpose `deregistration` makes
+        // (SPEC §14), in this transaction: the QR's signature first, then
+        // the issuer's qualification at registration, then the rest.
+        let mut errors = Vec::new();
+        if let PresentedQr::Refused(finding) = &d.qr {
+            errors.push(finding.clone());
+        }
+        if let Some(state) = recycling::state(conn, number)? {
+            let mut standing: Vec<Finding> = verification::rc_standing(&state)
+                .into_iter()
+                .filter(|f| f.severity == Severity::Error)
+                .collect();
+            standing.sort_by_key(|f| f.code != FindingCode::IssuerNotQualified);
+            errors.extend(standing);
+        }
+        if !errors.is_empty() {
+            return Err(RcError::NotDeregistrable(errors));
         }
         let update = StatusUpdate::Deregistered {
             at: now,

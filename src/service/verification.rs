@@ -128,14 +128,6 @@ pub fn check_signature(ring: &PublicKeys, qr: &str) -> SignatureCheck {
     SignatureCheck::Good(claims)
 }
 
-/// Is `qr` a genuine QR of RC `number`?
-pub fn is_genuine_rc(ring: &PublicKeys, qr: &str, number: &str) -> bool {
-    matches!(
-        check_signature(ring, qr),
-        SignatureCheck::Good(claims) if claims.cert == CertKind::Rc && claims.no == number
-    )
-}
-
 /// What the registry step produces.
 pub struct RegistryOutcome {
     pub findings: Vec<Finding>,
@@ -429,6 +421,7 @@ fn check_recycling(
     let Some(state) = recycling::state(conn, &claims.no)? else {
         return Ok(not_registered());
     };
+    let standing = rc_standing(&state);
     let record = state.record;
     let row = &record.row;
     let mut findings = Vec::new();
@@ -469,29 +462,7 @@ fn check_recycling(
         }
         RcStatus::Active => {}
     }
-    if state.duplicate_live {
-        findings.push(Finding::error(
-            FindingCode::DuplicateVehicle,
-            "同一车辆存在另一份未作废的回收证明。",
-        ));
-    }
-    let qc_row = &state.qualification;
-    let entries: Vec<_> = state
-        .qualification_history
-        .iter()
-        .map(|h| h.entry())
-        .collect();
-    if status_at(&entries, row.registered_at) != StatusAt::In(QcStatus::Active) {
-        findings.push(Finding::error(
-            FindingCode::IssuerNotQualified,
-            "开具该回收证明时，开具企业的资质已被暂停或撤销。",
-        ));
-    } else if qc_row.status != QcStatus::Active {
-        findings.push(Finding::warning(
-            FindingCode::IssuerQualificationInactive,
-            "开具企业的资质目前已暂停或撤销（开具时资质有效）。",
-        ));
-    }
+    findings.extend(standing);
     let today = clock::china_date(now);
     if row.status == RcStatus::Active
         && record.dismantling.is_none()
@@ -536,6 +507,38 @@ fn check_recycling(
             full_owner,
         }),
     })
+}
+
+/// What the registry says of an RC beyond its own status: another live RC
+/// for its VIN (`duplicate_vehicle`), and its issuer's qualification when
+/// it was registered (`issuer_not_qualified`) or now
+/// (`issuer_qualification_inactive`, a warning). Verification reports
+/// these; deregistration refuses on the errors among them (SPEC §14).
+pub fn rc_standing(state: &recycling::RcState) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if state.duplicate_live {
+        findings.push(Finding::error(
+            FindingCode::DuplicateVehicle,
+            "同一车辆存在另一份未作废的回收证明。",
+        ));
+    }
+    let entries: Vec<_> = state
+        .qualification_history
+        .iter()
+        .map(|h| h.entry())
+        .collect();
+    if status_at(&entries, state.record.row.registered_at) != StatusAt::In(QcStatus::Active) {
+        findings.push(Finding::error(
+            FindingCode::IssuerNotQualified,
+            "开具该回收证明时，开具企业的资质已被暂停或撤销。",
+        ));
+    } else if state.qualification.status != QcStatus::Active {
+        findings.push(Finding::warning(
+            FindingCode::IssuerQualificationInactive,
+            "开具企业的资质目前已暂停或撤销（开具时资质有效）。",
+        ));
+    }
+    findings
 }
 
 /// An owner field: what was presented, how to normalise it, what is stored.

@@ -119,10 +119,11 @@ async fn refusals_change_nothing() {
     app.post(path, Some(&clerk), &b)
         .await
         .expect_problem(409, "presented_mismatch");
+    // A forged one is refused by its signature (SPEC §14).
     b["qr"] = json!("eyJhbGciOiJub25lIn0.e30.");
     app.post(path, Some(&clerk), &b)
         .await
-        .expect_problem(409, "presented_mismatch");
+        .expect_problem(409, "qr_unsupported_alg");
     // Missing fields, wrong roles, unknown RC.
     let a = app.post(path, Some(&clerk), &json!({})).await;
     assert_eq!(a.fields(), ["vin", "plate", "office"]);
@@ -212,7 +213,78 @@ async fn reuse_is_reported_before_any_mismatch_and_missing_before_the_qr() {
     .expect_problem(404, "not_found");
 }
 
+/// A back-dated revocation (the qualification was lost before the RC was
+/// issued): the clerk's verification says `issuer_not_qualified`, and so
+/// does deregistration, which refuses and changes nothing (SPEC §14). A
+/// forged QR presented with the body is refused by its signature first.
+async fn deregistration_refuses_what_verification_calls_invalid() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(5).await;
+    let vin = make_vin(5);
+    let a = app.register_rc(&e, &fresh_rc_body("RC-BD", &vin)).await;
+    let url = a.expect(201)["qr"]["url"].as_str().unwrap().to_string();
+    let clerk = app.token("clerk", None).await;
+    app.post(
+        &format!("/api/v1/qualifications/{}/revoke", enc(&e.qc)),
+        Some(&app.authority),
+        &json!({"reason": "调查发现早已停业", "kind": "withdrawn",
+                "effective_at": "2024-02-01T00:00:00+08:00"}),
+    )
+    .await
+    .expect(200);
+    let v = app
+        .verify(
+            Some(&clerk),
+            &json!({"qr": url, "purpose": "deregistration"}),
+        )
+        .await;
+    assert_eq!(codes(&v), ["issuer_not_qualified"]);
+
+    let path = "/api/v1/recycling-certificates/RC-BD/deregister";
+    // Reading the scans writes the verification's queued scan first.
+    app.get(
+        "/api/v1/recycling-certificates/RC-BD/scans",
+        Some(&app.authority),
+    )
+    .await
+    .expect(200);
+    let before = database_dump(&app.db);
+    let mut with_qr = body(&vin);
+    with_qr["qr"] = json!(url);
+    let a = app.post(path, Some(&clerk), &with_qr).await;
+    a.expect_problem(409, "issuer_not_qualified");
+    assert_eq!(a.body["findings"][0]["code"], "issuer_not_qualified");
+    assert_eq!(a.body["findings"][0]["severity"], "error");
+    // A forged QR: the signature is named first.
+    let jws = url.rsplit_once("/v/").unwrap().1;
+    let mut chars: Vec<char> = jws.chars().collect();
+    let k = chars.len() - 10;
+    chars[k] = if chars[k] == 'A' { 'B' } else { 'A' };
+    let forged: String = chars.into_iter().collect();
+    let mut with_forged = body(&vin);
+    with_forged["qr"] = json!(forged);
+    let a = app.post(path, Some(&clerk), &with_forged).await;
+    a.expect_problem(409, "qr_bad_signature");
+    let listed: Vec<&str> = a.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["qr_bad_signature", "issuer_not_qualified"]);
+    assert_eq!(
+        before,
+        database_dump(&app.db),
+        "a refused deregistration changed nothing"
+    );
+    let rc = app
+        .get("/api/v1/recycling-certificates/RC-BD", Some(&app.authority))
+        .await;
+    assert_eq!(rc.expect(200)["status"], "active");
+}
+
 crate::backend_tests!(
+    deregistration_refuses_what_verification_calls_invalid,
     a_clerk_consumes_an_rc_once,
     fifty_concurrent_deregistrations_consume_once,
     refusals_change_nothing,
