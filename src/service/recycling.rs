@@ -14,7 +14,7 @@ use crate::domain::event::{EventType, Subject};
 use crate::domain::qualification::{active_throughout, public_status};
 use crate::domain::registration::{self, Refusal, VehicleState};
 use crate::domain::status::InvalidTransition;
-use crate::domain::verdict::{Finding, FindingCode, Severity};
+use crate::domain::verdict::{Finding, Severity};
 use crate::domain::{
     CertKind, Principal, QcPublicStatus, RcAction, RcStatus, SupervisionKind,
     requires_supervised_dismantling,
@@ -555,15 +555,17 @@ pub fn void(
                 Ok(_) => RcError::Concurrent,
             });
         }
-        store::events::record(
+        let record = recycling::load(conn, number)?;
+        store::events::record_with_state(
             conn,
             Subject::RecyclingCertificate(number),
             EventType::RcVoided,
             actor,
             now,
             json!({ "reason": reason }),
+            Some(&store::log::rc_record(&record)?),
         )?;
-        Ok(recycling::load(conn, number)?)
+        Ok(record)
     })
 }
 
@@ -644,7 +646,9 @@ pub fn deregister(
     now: NaiveDateTime,
 ) -> Result<RcRecord, RcError> {
     store::write_tx(conn, |conn| {
-        let record = recycling::load(conn, number)?;
+        // The RC with everything verification reads of it, in one statement.
+        let state = recycling::state(conn, number)?.ok_or(RcError::NotFound)?;
+        let record = &state.record;
         // A second presentation is the reuse signal: say so before anything else.
         if let Some(refusal) = consumed_or_voided(&record.row) {
             return Err(refusal);
@@ -669,14 +673,11 @@ pub fn deregister(
         if let PresentedQr::Refused(finding) = &d.qr {
             errors.push(finding.clone());
         }
-        if let Some(state) = recycling::state(conn, number)? {
-            let mut standing: Vec<Finding> = verification::rc_standing(&state)
+        errors.extend(
+            verification::rc_standing(&state)
                 .into_iter()
-                .filter(|f| f.severity == Severity::Error)
-                .collect();
-            standing.sort_by_key(|f| f.code != FindingCode::IssuerNotQualified);
-            errors.extend(standing);
-        }
+                .filter(|f| f.severity == Severity::Error),
+        );
         if !errors.is_empty() {
             return Err(RcError::NotDeregistrable(errors));
         }
@@ -689,14 +690,17 @@ pub fn deregister(
             let current = recycling::load(conn, number)?;
             return Err(consumed_or_voided(&current.row).unwrap_or(RcError::Concurrent));
         }
-        store::events::record(
+        // Read once: for the leaf's state and for the answer.
+        let record = recycling::load(conn, number)?;
+        store::events::record_with_state(
             conn,
             Subject::RecyclingCertificate(number),
             EventType::RcDeregistered,
             actor,
             now,
             json!({ "office": d.office, "vin": d.vin, "plate": d.plate }),
+            Some(&store::log::rc_record(&record)?),
         )?;
-        Ok(recycling::load(conn, number)?)
+        Ok(record)
     })
 }

@@ -509,19 +509,14 @@ fn check_recycling(
     })
 }
 
-/// What the registry says of an RC beyond its own status: another live RC
-/// for its VIN (`duplicate_vehicle`), and its issuer's qualification when
-/// it was registered (`issuer_not_qualified`) or now
-/// (`issuer_qualification_inactive`, a warning). Verification reports
-/// these; deregistration refuses on the errors among them (SPEC §14).
+/// What the registry says of an RC beyond its own status, in the order of
+/// precedence of deregistration's refusals (SPEC §14): its issuer's
+/// qualification when it was registered (`issuer_not_qualified`) or now
+/// (`issuer_qualification_inactive`, a warning), and another live RC for
+/// its VIN (`duplicate_vehicle`). Verification reports these;
+/// deregistration refuses on the errors among them.
 pub fn rc_standing(state: &recycling::RcState) -> Vec<Finding> {
     let mut findings = Vec::new();
-    if state.duplicate_live {
-        findings.push(Finding::error(
-            FindingCode::DuplicateVehicle,
-            "同一车辆存在另一份未作废的回收证明。",
-        ));
-    }
     let entries: Vec<_> = state
         .qualification_history
         .iter()
@@ -536,6 +531,12 @@ pub fn rc_standing(state: &recycling::RcState) -> Vec<Finding> {
         findings.push(Finding::warning(
             FindingCode::IssuerQualificationInactive,
             "开具企业的资质目前已暂停或撤销（开具时资质有效）。",
+        ));
+    }
+    if state.duplicate_live {
+        findings.push(Finding::error(
+            FindingCode::DuplicateVehicle,
+            "同一车辆存在另一份未作废的回收证明。",
         ));
     }
     findings
