@@ -5,6 +5,7 @@
 //! `qr` serve the service; `clock` and `config` serve everyone.
 
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod conformance;

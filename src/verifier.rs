@@ -10,6 +10,7 @@ use anyhow::Context;
 use chrono::NaiveDateTime;
 use serde_json::json;
 
+use crate::client;
 use crate::clock;
 use crate::crypto::PublicKeys;
 use crate::domain::verdict::VerdictKind;
@@ -190,19 +191,7 @@ fn fetch(source: &str) -> anyhow::Result<String> {
         );
     }
     if source.starts_with("http://") || source.starts_with("https://") {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(std::time::Duration::from_secs(30)))
-            .build()
-            .into();
-        return agent
-            .get(source)
-            .call()
-            .with_context(|| format!("cannot fetch {source}"))?
-            .body_mut()
-            .with_config()
-            .limit(16 << 20)
-            .read_to_string()
-            .with_context(|| format!("cannot read the answer of {source}"));
+        return client::get_text(&client::agent(), source, 16 << 20);
     }
     std::fs::read_to_string(source).with_context(|| format!("cannot read {source}"))
 }
@@ -253,25 +242,9 @@ fn ask_server(
     qr: &str,
     purpose: Purpose,
 ) -> anyhow::Result<serde_json::Value> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(30)))
-        .build()
-        .into();
     let url = format!("{}/api/v1/verify", server.trim_end_matches('/'));
-    let mut request = agent.post(&url);
-    if let Some(token) = token {
-        request = request.header("Authorization", &format!("Bearer {token}"));
-    }
     let body = json!({"qr": qr, "purpose": purpose});
-    let text = request
-        .header("Content-Type", "application/json")
-        .send(body.to_string())
-        .with_context(|| format!("cannot ask {url}"))?
-        .body_mut()
-        .with_config()
-        .limit(1 << 20)
-        .read_to_string()
-        .with_context(|| format!("cannot read the answer of {url}"))?;
+    let text = client::post_json(&client::agent(), &url, token, &body, 1 << 20)?;
     serde_json::from_str(&text).with_context(|| format!("the answer of {url} is not a verdict"))
 }
 

@@ -150,16 +150,11 @@ fn write_state(path: &Path, state: &State) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every answer of the server is small: a checkpoint or a proof.
+const ANSWER_LIMIT: u64 = 1 << 20;
+
 fn get(agent: &ureq::Agent, url: &str) -> anyhow::Result<String> {
-    agent
-        .get(url)
-        .call()
-        .with_context(|| format!("cannot fetch {url}"))?
-        .body_mut()
-        .with_config()
-        .limit(1 << 20)
-        .read_to_string()
-        .with_context(|| format!("cannot read the answer of {url}"))
+    crate::client::get_text(agent, url, ANSWER_LIMIT)
 }
 
 #[derive(Deserialize)]
@@ -204,10 +199,7 @@ pub fn run(
                 state_path.display()
             )
         })?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(30)))
-        .build()
-        .into();
+    let agent = crate::client::agent();
     let note = get(&agent, &format!("{server}/log/checkpoint"))?;
     let now = match checkpoint::open(note.as_bytes(), &vkey, &origin) {
         Ok(o) => o,
