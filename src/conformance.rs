@@ -44,7 +44,7 @@ fn key(label: &str) -> Key {
 
 fn rfc3339(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .map(|t| crate::clock::rfc3339(t.naive_utc()))
         .unwrap_or_default()
 }
 

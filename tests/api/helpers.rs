@@ -728,3 +728,25 @@ pub fn scrapcert_command() -> std::process::Command {
     }
     cmd
 }
+
+/// The protected header and the claims of a QR's JWS (its text: the URL or
+/// the bare JWS), read without verifying anything.
+pub fn jws_parts(qr: &str) -> (Value, Value) {
+    use base64::Engine;
+    let jws = qr.rsplit_once("/v/").map_or(qr, |(_, j)| j);
+    let part = |i: usize| -> Value {
+        let b64 = jws.split('.').nth(i).expect("a compact JWS");
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(b64)
+                .expect("base64url"),
+        )
+        .expect("JSON")
+    };
+    (part(0), part(1))
+}
+
+/// The claims of a QR's JWS, read without verifying anything.
+pub fn jws_claims(qr: &str) -> Value {
+    jws_parts(qr).1
+}

@@ -36,15 +36,7 @@ async fn as_if_ten_million_rcs(app: &TestApp, e: &Enterprise) {
 
 /// The `si` claim of a QR URL.
 fn si_of(url: &str) -> u64 {
-    use base64::Engine;
-    let jws = url.rsplit_once("/v/").unwrap().1;
-    let claims: serde_json::Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(jws.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
-    claims["si"].as_u64().unwrap()
+    jws_claims(url)["si"].as_u64().unwrap()
 }
 
 async fn a_typical_rc_fits_version_16_and_decodes_to_the_registered_url() {

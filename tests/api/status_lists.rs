@@ -15,18 +15,6 @@ use crate::keys::verify_with_jsonwebtoken;
 
 const OFFICE: &str = "益阳市公安局交通警察支队车辆管理所";
 
-/// The claims of a QR's JWS (read, not verified).
-fn claims_of(jws: &str) -> Value {
-    let payload = jws.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
-
-/// The protected header of a JWS (read, not verified).
-fn header_of(jws: &str) -> Value {
-    let header = jws.split('.').next().unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
-}
-
 /// A raw GET: status, headers and body text.
 async fn fetch(
     app: &TestApp,
@@ -78,7 +66,7 @@ async fn rc_status_list_reflects_every_rc_and_an_independent_library_verifies_it
             .register_rc(&e, &fresh_rc_body(&format!("RC-{n}"), &make_vin(n)))
             .await;
         let jws = a.expect(201)["qr"]["jws"].as_str().unwrap().to_string();
-        sis.push(claims_of(&jws)["si"].as_u64().expect("an si claim"));
+        sis.push(jws_claims(&jws)["si"].as_u64().expect("an si claim"));
     }
     assert_eq!(sis, [0, 1, 2]);
     app.post(
@@ -105,7 +93,7 @@ async fn rc_status_list_reflects_every_rc_and_an_independent_library_verifies_it
     let etag = headers["etag"].to_str().unwrap().to_string();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
 
-    let header = header_of(&token);
+    let header = jws_parts(&token).0;
     assert_eq!(header["typ"], "statuslist+jwt");
     assert_eq!(header["alg"], "EdDSA");
     let claims = verify_with_jsonwebtoken(&jwks(&app).await, &token)
@@ -170,7 +158,7 @@ async fn qc_status_list_marks_older_revisions_and_suspension() {
     app.create_enterprise(&uscc).await.expect(201);
     let number = "湘报废资字2024902";
     let a = app.create_qc(number, &uscc).await;
-    let first = claims_of(a.expect(201)["qr"]["jws"].as_str().unwrap());
+    let first = jws_claims(a.expect(201)["qr"]["jws"].as_str().unwrap());
     let path = |tail: &str| format!("/api/v1/qualifications/{}{tail}", enc(number));
     let a = app
         .post(
@@ -179,7 +167,7 @@ async fn qc_status_list_marks_older_revisions_and_suspension() {
             &json!({"name": "益阳新名字报废汽车回收有限公司", "reason": "企业更名"}),
         )
         .await;
-    let second = claims_of(a.expect(200)["qr"]["jws"].as_str().unwrap());
+    let second = jws_claims(a.expect(200)["qr"]["jws"].as_str().unwrap());
     assert_eq!(
         (first["rev"].clone(), second["rev"].clone()),
         (json!(1), json!(2))
@@ -265,14 +253,14 @@ async fn the_migration_indexes_certificates_stored_before_it() {
         .register_rc(&e, &fresh_rc_body("RC-M4", &make_vin(14)))
         .await;
     let jws = a.expect(201)["qr"]["jws"].as_str().unwrap().to_string();
-    assert_eq!(claims_of(&jws)["si"], 3);
+    assert_eq!(jws_claims(&jws)["si"], 3);
 }
 
 async fn the_key_status_document_and_the_jwks_mark_a_compromised_key() {
     let app = spawn_app().await;
     let old_kid = app.ring().signer().kid().to_string();
     let (_, _, before) = fetch(&app, "/api/v1/status-lists/RC", None).await;
-    assert_eq!(header_of(&before)["kid"], old_kid);
+    assert_eq!(jws_parts(&before).0["kid"], old_kid);
     let since = scrapcert::clock::now() + chrono::Duration::seconds(2);
     scrapcert::cli::keys(
         &app.settings,
@@ -288,7 +276,7 @@ async fn the_key_status_document_and_the_jwks_mark_a_compromised_key() {
     // Nothing changed in the registry, but the list is signed afresh by
     // the new key at once.
     let (_, _, after) = fetch(&app, "/api/v1/status-lists/RC", None).await;
-    assert_eq!(header_of(&after)["kid"], new_kid);
+    assert_eq!(jws_parts(&after).0["kid"], new_kid);
 
     let set = jwks(&app).await;
     let marked: Vec<(String, Value)> = set["keys"]
@@ -318,8 +306,8 @@ async fn the_key_status_document_and_the_jwks_mark_a_compromised_key() {
     let (status, headers, token) = fetch(&app, "/.well-known/scrapcert-keys.json", None).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "application/jwt");
-    assert_eq!(header_of(&token)["typ"], "scrapcert-keys+jwt");
-    assert_eq!(header_of(&token)["kid"], new_kid);
+    assert_eq!(jws_parts(&token).0["typ"], "scrapcert-keys+jwt");
+    assert_eq!(jws_parts(&token).0["kid"], new_kid);
     let document =
         verify_with_jsonwebtoken(&set, &token).expect("an independent library verifies it");
     assert_eq!(document["iss"], "local");
@@ -358,7 +346,7 @@ async fn concurrent_registrations_get_distinct_indexes_and_all_reach_the_list() 
         let (status, body) = t.await.unwrap();
         assert_eq!(status, 201, "{body:#}");
         sis.push(
-            claims_of(body["qr"]["jws"].as_str().unwrap())["si"]
+            jws_claims(body["qr"]["jws"].as_str().unwrap())["si"]
                 .as_u64()
                 .unwrap(),
         );
