@@ -123,10 +123,8 @@ pub fn append(conn: &mut DbConnection, event_seq: i64, leaf: &[u8]) -> StoreResu
 /// the salt returned, in one statement that also holds the row's lock for
 /// the rest of the transaction (a rollback gives the index back).
 fn claim_index(conn: &mut DbConnection) -> StoreResult<(i64, Option<Vec<u8>>)> {
-    let grown = diesel::update(log_state::table.find(1))
-        .set(log_state::size.eq(log_state::size + 1))
-        .returning((log_state::size, log_state::salt));
-    let (size, salt): (i64, Option<Vec<u8>>) = on_backend!(conn, c => grown.get_result(c))?;
+    let (size, salt): (i64, Option<Vec<u8>>) =
+        on_backend!(conn, c => super::sql::ClaimLeaf.get_result(c))?;
     Ok((size - 1, salt))
 }
 

@@ -172,7 +172,7 @@ pub fn lifecycle(
 ) -> StoreResult<(QualificationRow, Vec<HistoryRow>)> {
     // One statement: the QC row beside each entry of its history (a QC
     // always has at least its "issued" entry; a left join keeps one without).
-    let rows: Vec<(QualificationRow, Option<HistoryRow>)> = qualifications::table
+    let rows: Vec<(QualificationRow, Option<HistoryRow>)> = on_backend!(conn, c => qualifications::table
         .find(number)
         .left_join(
             qualification_status_history::table
@@ -183,7 +183,7 @@ pub fn lifecycle(
             QualificationRow::as_select(),
             Option::<HistoryRow>::as_select(),
         ))
-        .load(conn)?;
+        .load(c))?;
     let row = rows
         .first()
         .map(|(row, _)| row.clone())
@@ -197,10 +197,10 @@ pub fn revision_row(
     number: &str,
     revision: i32,
 ) -> StoreResult<RevisionRow> {
-    Ok(qualification_revisions::table
+    Ok(on_backend!(conn, c => qualification_revisions::table
         .find((number, revision))
         .select(RevisionRow::as_select())
-        .get_result(conn)?)
+        .get_result(c))?)
 }
 
 /// Replaces a revision's stored QR if it is still `old`; whether it was.
@@ -374,11 +374,11 @@ pub fn set_status(
 
 /// The numbers and statuses of an enterprise's QCs, newest first.
 pub fn numbers_of(conn: &mut DbConnection, uscc: &str) -> StoreResult<Vec<(String, QcStatus)>> {
-    let rows: Vec<(String, String)> = qualifications::table
+    let rows: Vec<(String, String)> = on_backend!(conn, c => qualifications::table
         .filter(qualifications::enterprise_uscc.eq(uscc))
         .order(qualifications::created_at.desc())
         .select((qualifications::number, qualifications::status))
-        .load(conn)?;
+        .load(c))?;
     rows.into_iter()
         .map(|(number, status)| {
             let status = status

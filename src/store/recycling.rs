@@ -93,7 +93,7 @@ pub struct RcRecord {
 /// One RC with its enterprise's name, its branch and its dismantling record:
 /// one statement (an indexed point read with three joins).
 pub fn load(conn: &mut DbConnection, number: &str) -> StoreResult<RcRecord> {
-    let (row, enterprise_name, branch, dismantling) = rcs::table
+    let (row, enterprise_name, branch, dismantling) = on_backend!(conn, c => rcs::table
         .find(number)
         .inner_join(enterprises::table)
         .left_join(branches::table.on(rcs::branch_id.eq(branches::id.nullable())))
@@ -104,7 +104,7 @@ pub fn load(conn: &mut DbConnection, number: &str) -> StoreResult<RcRecord> {
             Option::<BranchRow>::as_select(),
             Option::<DismantlingRow>::as_select(),
         ))
-        .get_result::<(RcRow, String, Option<BranchRow>, Option<DismantlingRow>)>(conn)?;
+        .get_result::<(RcRow, String, Option<BranchRow>, Option<DismantlingRow>)>(c))?;
     Ok(RcRecord {
         row,
         enterprise_name,
@@ -246,10 +246,10 @@ pub fn owner_and_qr(
 }
 
 pub fn number_taken(conn: &mut DbConnection, number: &str) -> StoreResult<bool> {
-    let n: i64 = rcs::table
+    let n: i64 = on_backend!(conn, c => rcs::table
         .filter(rcs::number.eq(number))
         .count()
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(n > 0)
 }
 
@@ -257,18 +257,16 @@ pub fn number_taken(conn: &mut DbConnection, number: &str) -> StoreResult<bool> 
 /// into the SQL so that the partial unique index matches without a
 /// re-prepare (see [`super::sql`]).
 pub fn live_rc_for_vin(conn: &mut DbConnection, vin: &str) -> StoreResult<bool> {
-    let n: i64 = rcs::table
+    let n: i64 = on_backend!(conn, c => rcs::table
         .filter(rcs::vin.eq(vin))
         .filter(rcs::status.ne(Const::<Voided>::new()))
         .count()
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(n > 0)
 }
 
 pub fn insert(conn: &mut DbConnection, row: &RcRow) -> StoreResult<()> {
-    diesel::insert_into(rcs::table)
-        .values(row.clone())
-        .execute(conn)
+    on_backend!(conn, c => diesel::insert_into(rcs::table).values(row.clone()).execute(c))
         .map_err(|e| {
             StoreError::from(e).unique_as(|what| {
                 if what.contains("vin") {

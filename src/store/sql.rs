@@ -155,6 +155,33 @@ impl<DB: Backend> QueryFragment<DB> for TxStatement {
 
 impl<Conn> RunQueryDsl<Conn> for TxStatement {}
 
+/// Takes the next leaf index: grows the log's size by one and returns the
+/// new size and the salt, as a cached statement (diesel never caches an
+/// `UPDATE`, so its own builder would prepare this anew for every event).
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimLeaf;
+
+impl QueryId for ClaimLeaf {
+    type QueryId = ClaimLeaf;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for ClaimLeaf {
+    type SqlType = (
+        diesel::sql_types::BigInt,
+        diesel::sql_types::Nullable<diesel::sql_types::Binary>,
+    );
+}
+
+impl<DB: Backend> QueryFragment<DB> for ClaimLeaf {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE log_state SET size = size + 1 WHERE id = 1 RETURNING size, salt");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for ClaimLeaf {}
+
 /// One row of the scratch table `bench_raw_inserts`, as a cached statement.
 struct RawInsert<'a>(&'a str);
 

@@ -25,10 +25,12 @@ struct Next {
 pub fn next_index(conn: &mut DbConnection, kind: CertKind) -> StoreResult<u64> {
     let highest: Option<i64> = match conn {
         DbConnection::Sqlite(c) => match kind {
-            CertKind::Rc => rcs::table.select(max(rcs::status_index)).first(c)?,
+            // get_result, not first: an aggregate is one row, and a bound
+            // LIMIT re-prepares the statement every time (store::sql).
+            CertKind::Rc => rcs::table.select(max(rcs::status_index)).get_result(c)?,
             CertKind::Qc => qualification_revisions::table
                 .select(max(qualification_revisions::status_index))
-                .first(c)?,
+                .get_result(c)?,
         },
         DbConnection::Postgres(c) => {
             let sequence = match kind {
