@@ -36,6 +36,9 @@ wire_enum!(
         QrBadSignature,
         QrKeyCompromised,
         IssuerNotQualified,
+        // A hold in force on the vehicle (SPEC §14): registration and
+        // deregistration refuse.
+        VehicleHeld,
         RateLimited,
         InternalError,
         DatabaseUnavailable,

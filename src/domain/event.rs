@@ -23,6 +23,10 @@ wire_enum!(
         TokenRevoked,
         KeyRotated,
         KeyCompromised,
+        HoldPlaced,
+        HoldReported,
+        HoldConfirmed,
+        HoldReleased,
     }
 );
 
@@ -34,6 +38,7 @@ pub enum Subject<'a> {
     RecyclingCertificate(&'a str),
     Token(&'a str),
     Key(&'a str),
+    Hold(&'a str),
 }
 
 impl<'a> Subject<'a> {
@@ -43,6 +48,7 @@ impl<'a> Subject<'a> {
             "enterprise" => Subject::Enterprise(id),
             "token" => Subject::Token(id),
             "key" => Subject::Key(id),
+            "hold" => Subject::Hold(id),
             k if k == CertKind::Qc.as_str() => Subject::Qualification(id),
             k if k == CertKind::Rc.as_str() => Subject::RecyclingCertificate(id),
             _ => return None,
@@ -59,6 +65,7 @@ impl Subject<'_> {
             Subject::RecyclingCertificate(id) => (CertKind::Rc.as_str(), id),
             Subject::Token(id) => ("token", id),
             Subject::Key(id) => ("key", id),
+            Subject::Hold(id) => ("hold", id),
         }
     }
 }

@@ -34,6 +34,9 @@ pub const PRIVATE_MEMBERS: &[&str] = &[
     "label",
     "officer",
     "supervision_officer",
+    "note",
+    "case_number",
+    "release_reason",
 ];
 
 /// One event as it enters the log.

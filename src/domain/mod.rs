@@ -47,6 +47,7 @@ pub mod certificate;
 pub mod claims;
 pub mod codes;
 pub mod event;
+pub mod hold;
 pub mod id_number;
 pub mod log_leaf;
 pub mod owner;

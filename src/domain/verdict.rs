@@ -74,6 +74,7 @@ wire_enum!(
         Expired,
         Voided,
         HolderMismatch,
+        VehicleHeld,
         IssuerNotQualified,
         IssuerQualificationInactive,
         AlreadyDeregistered,

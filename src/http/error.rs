@@ -347,6 +347,7 @@ impl From<RcError> for ApiError {
                 ApiError::conflict(ProblemCode::DuplicateNumber, detail)
             }
             RcError::DuplicateVehicle => ApiError::conflict(ProblemCode::DuplicateVehicle, detail),
+            RcError::VehicleHeld(_) => ApiError::conflict(ProblemCode::VehicleHeld, detail),
             RcError::IdempotencyKeyReused => {
                 ApiError::unprocessable(ProblemCode::IdempotencyKeyReused, detail)
             }
@@ -398,6 +399,21 @@ impl From<TokenError> for ApiError {
             }
             TokenError::Unauthenticated => ApiError::unauthorized(detail),
             TokenError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::service::holds::HoldError> for ApiError {
+    fn from(e: crate::service::holds::HoldError) -> Self {
+        use crate::service::holds::HoldError;
+        let detail = e.to_string();
+        match e {
+            HoldError::NotFound => ApiError::not_found(),
+            HoldError::Denied(d) => d.into(),
+            HoldError::InvalidTransition(_) => {
+                ApiError::conflict(ProblemCode::InvalidTransition, detail)
+            }
+            HoldError::Store(e) => e.into(),
         }
     }
 }

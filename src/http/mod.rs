@@ -6,6 +6,7 @@ pub mod auth;
 pub mod enterprises;
 pub mod error;
 pub mod health;
+pub mod holds;
 pub mod log;
 pub mod pages;
 pub mod portal;
@@ -65,6 +66,11 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/api/v1/log/entries" => log::entries),
         route!(GET "/log/checkpoint" => log::checkpoint),
         route!(GET "/log/tile/{tile}" => log::tile),
+        route!(POST "/api/v1/holds" => holds::place),
+        route!(GET "/api/v1/holds" => holds::search),
+        route!(GET "/api/v1/holds/{id}" => holds::read),
+        route!(POST "/api/v1/holds/{id}/confirm" => holds::confirm),
+        route!(POST "/api/v1/holds/{id}/release" => holds::release),
         route!(POST "/api/v1/tokens" => tokens::create),
         route!(DELETE "/api/v1/tokens/{id}" => tokens::revoke),
         route!(POST "/api/v1/enterprises" => enterprises::create),

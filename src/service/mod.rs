@@ -4,6 +4,7 @@
 
 pub mod enterprises;
 mod group;
+pub mod holds;
 pub mod log;
 pub mod log_cache;
 pub mod offline;

@@ -11,6 +11,7 @@ use super::verification;
 use crate::clock;
 use crate::domain::claims::Claims;
 use crate::domain::event::{EventType, Subject};
+use crate::domain::hold::HoldStatus;
 use crate::domain::qualification::{active_throughout, public_status};
 use crate::domain::registration::{self, Refusal, VehicleState};
 use crate::domain::status::InvalidTransition;
@@ -62,6 +63,9 @@ pub enum RcError {
         "the certificate's QR was not signed after its key's compromise; only such a QR is re-signed"
     )]
     ResignNotNeeded,
+    /// A hold is in force on the vehicle (SPEC §14); its reason is not told.
+    #[error("{}", held_detail(*.0))]
+    VehicleHeld(HoldStatus),
     /// Verification with purpose `deregistration` finds errors: the first
     /// decides the problem code, all are listed.
     #[error("{}", .0.first().map_or("", |f| f.message.as_str()))]
@@ -70,6 +74,15 @@ pub enum RcError {
     PresentedMismatch(Vec<Presented>),
     #[error(transparent)]
     Store(StoreError),
+}
+
+fn held_detail(status: HoldStatus) -> &'static str {
+    match status {
+        HoldStatus::Reported => {
+            "a suspicion about this vehicle awaits the police; contact the police"
+        }
+        _ => "the police hold this vehicle; contact the police",
+    }
 }
 
 fn join(fields: &[Presented]) -> String {
@@ -396,6 +409,14 @@ fn insert_rc(
     }
     if recycling::live_rc_for_vin(conn, &v.vin)? {
         return Err(RcError::DuplicateVehicle);
+    }
+    let ids = store::holds::Identifiers {
+        vin: Some(&v.vin),
+        engine_number: Some(&v.engine_number),
+        plate: Some(&v.plate),
+    };
+    if let Some(held) = super::holds::in_force(conn, ids)? {
+        return Err(RcError::VehicleHeld(held));
     }
     let si = store::status::next_index(conn, CertKind::Rc)?;
     let qr = signing.sign(

@@ -510,13 +510,22 @@ fn check_recycling(
 }
 
 /// What the registry says of an RC beyond its own status, in the order of
-/// precedence of deregistration's refusals (SPEC §14): its issuer's
+/// precedence of deregistration's refusals (SPEC §14): a hold in force on
+/// the vehicle (`vehicle_held`), its issuer's
 /// qualification when it was registered (`issuer_not_qualified`) or now
 /// (`issuer_qualification_inactive`, a warning), and another live RC for
 /// its VIN (`duplicate_vehicle`). Verification reports these;
 /// deregistration refuses on the errors among them.
 pub fn rc_standing(state: &recycling::RcState) -> Vec<Finding> {
     let mut findings = Vec::new();
+    // A hold first (SPEC §14): the public learns only that police hold the
+    // vehicle or that a suspicion awaits them, never the reason.
+    if let Some(held) = state.held {
+        findings.push(Finding::error(
+            FindingCode::VehicleHeld,
+            held.public_message(),
+        ));
+    }
     let entries: Vec<_> = state
         .qualification_history
         .iter()

@@ -24,7 +24,7 @@ use tlog_tiles::tlog::{self, Hash};
 use super::recycling::RcRecord;
 use super::schema::{log_checkpoints, log_hashes, log_leaf_hashes, log_leaves, log_state};
 use super::{
-    DbConnection, StoreError, StoreResult, enterprises, qualifications, recycling, tokens,
+    DbConnection, StoreError, StoreResult, enterprises, holds, qualifications, recycling, tokens,
 };
 use crate::clock::rfc3339;
 use crate::domain::Principal;
@@ -589,6 +589,25 @@ pub fn subject_record(conn: &mut DbConnection, subject: Subject<'_>) -> StoreRes
         }
         // The key ring lives in the keys directory, not the database.
         Subject::Key(kid) => json!({ "kid": kid }),
+        Subject::Hold(id) => {
+            let row = holds::find(conn, id)?;
+            json!({
+                "id": row.id,
+                "vin": row.vin,
+                "engine_number": row.engine_number,
+                "plate": row.plate,
+                "reason": row.reason.as_str(),
+                "note": row.note,
+                "case_number": row.case_number,
+                "status": row.status.as_str(),
+                "placed_at": time(row.placed_at),
+                "placed_by_role": row.placed_by_role,
+                "placed_by_token": row.placed_by_token,
+                "confirmed_at": opt_time(row.confirmed_at),
+                "released_at": opt_time(row.released_at),
+                "release_reason": row.release_reason,
+            })
+        }
     })
 }
 

@@ -19,6 +19,7 @@ macro_rules! on_backend {
 
 pub mod enterprises;
 pub mod events;
+pub mod holds;
 pub mod idempotency;
 pub mod log;
 pub mod qualifications;

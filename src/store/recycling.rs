@@ -9,9 +9,10 @@ use super::schema::{
     branches, dismantlings, enterprises, qualification_status_history, qualifications,
     recycling_certificates as rcs, scan_summaries,
 };
-use super::sql::{Const, LatestLeaf, RcKind, Voided};
+use super::sql::{Const, HeldStatus, LatestLeaf, RcKind, Voided};
 use super::{Conflict, DbConnection, StoreError, StoreResult, TextList, scans};
 use crate::domain::anomaly::PositionedScan;
+use crate::domain::hold::HoldStatus;
 use crate::domain::{RcStatus, SupervisionKind};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -127,6 +128,8 @@ pub struct RcState {
     pub qualification_history: Vec<HistoryRow>,
     /// The log leaf of the RC's latest event (SPEC §12).
     pub latest_leaf: Option<u64>,
+    /// The strongest hold in force on the vehicle (SPEC §14).
+    pub held: Option<HoldStatus>,
 }
 
 type SummaryColumns = (
@@ -146,6 +149,7 @@ type StateRow = (
     QualificationRow,
     Option<HistoryRow>,
     Option<i64>,
+    Option<String>,
 );
 
 /// [`RcState`] in one statement, so one consistent snapshot without a
@@ -193,6 +197,7 @@ pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcStat
             QualificationRow::as_select(),
             Option::<HistoryRow>::as_select(),
             LatestLeaf::<RcKind, _>::of(rcs::number),
+            HeldStatus::of(rcs::vin, rcs::engine_number, rcs::plate),
         ))
         .load(c))?;
     let mut rows = rows.into_iter();
@@ -206,6 +211,7 @@ pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcStat
         qualification,
         first,
         latest_leaf,
+        held,
     )) = rows.next()
     else {
         return Ok(None);
@@ -231,6 +237,12 @@ pub fn state(conn: &mut DbConnection, number: &str) -> StoreResult<Option<RcStat
         qualification,
         qualification_history,
         latest_leaf: latest_leaf.and_then(|i| u64::try_from(i).ok()),
+        held: held
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("hold status {s:?}")))
+            })
+            .transpose()?,
     }))
 }
 

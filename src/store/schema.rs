@@ -230,7 +230,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    holds (id) {
+        id -> Text,
+        vin -> Nullable<Text>,
+        engine_number -> Nullable<Text>,
+        plate -> Nullable<Text>,
+        reason -> Text,
+        note -> Text,
+        case_number -> Nullable<Text>,
+        status -> Text,
+        placed_at -> Timestamp,
+        placed_by_role -> Text,
+        placed_by_token -> Nullable<Text>,
+        confirmed_at -> Nullable<Timestamp>,
+        released_at -> Nullable<Timestamp>,
+        release_reason -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    holds,
     enterprises,
     branches,
     tokens,

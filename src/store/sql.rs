@@ -74,7 +74,12 @@ macro_rules! const_text {
     };
 }
 
-const_text!(Voided = "'voided'", RcKind = "'RC'", QcKind = "'QC'");
+const_text!(
+    Voided = "'voided'",
+    Released = "'released'",
+    RcKind = "'RC'",
+    QcKind = "'QC'",
+);
 
 /// The index of the log leaf of the latest event of the subject whose kind
 /// is `K` and whose id is the column `C` of the row being read (SPEC §12): a
@@ -117,6 +122,68 @@ impl<K: ConstText, C: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for Late
 impl<K: ConstText, C: AppearsOnTable<QS>, QS> AppearsOnTable<QS> for LatestLeaf<K, C> {}
 impl<K: ConstText, C: SelectableExpression<QS>, QS> SelectableExpression<QS> for LatestLeaf<K, C> {}
 impl<K: ConstText, C> ValidGrouping<()> for LatestLeaf<K, C> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+/// The strongest hold in force on the vehicle whose VIN, engine number
+/// and plate are the columns `V`, `E`, `P` of the row being read (SPEC
+/// §14): `'active'` when any hold in force is active, else `'reported'`,
+/// `NULL` when none is in force. A correlated scalar subquery, so that
+/// verification reads it in the RC's own statement: three lookups in the
+/// partial indexes of holds in force, nothing when there are none.
+#[derive(Debug, Clone, Copy)]
+pub struct HeldStatus<V, E, P>(V, E, P);
+
+impl<V, E, P> HeldStatus<V, E, P> {
+    pub fn of(vin: V, engine_number: E, plate: P) -> HeldStatus<V, E, P> {
+        HeldStatus(vin, engine_number, plate)
+    }
+}
+
+impl<V: QueryId, E: QueryId, P: QueryId> QueryId for HeldStatus<V, E, P> {
+    type QueryId = HeldStatus<V::QueryId, E::QueryId, P::QueryId>;
+    const HAS_STATIC_QUERY_ID: bool =
+        V::HAS_STATIC_QUERY_ID && E::HAS_STATIC_QUERY_ID && P::HAS_STATIC_QUERY_ID;
+}
+
+impl<V, E, P> Expression for HeldStatus<V, E, P> {
+    type SqlType = diesel::sql_types::Nullable<Text>;
+}
+
+impl<V, E, P, DB> QueryFragment<DB> for HeldStatus<V, E, P>
+where
+    DB: Backend,
+    V: QueryFragment<DB>,
+    E: QueryFragment<DB>,
+    P: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(
+            "(SELECT min(holds.status) FROM holds WHERE holds.status <> 'released' \
+             AND (holds.vin = ",
+        );
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(" OR holds.engine_number = ");
+        self.1.walk_ast(out.reborrow())?;
+        out.push_sql(" OR holds.plate = ");
+        self.2.walk_ast(out.reborrow())?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+impl<V: AppearsOnTable<QS>, E: AppearsOnTable<QS>, P: AppearsOnTable<QS>, QS> AppearsOnTable<QS>
+    for HeldStatus<V, E, P>
+{
+}
+impl<V, E, P, QS> SelectableExpression<QS> for HeldStatus<V, E, P>
+where
+    V: SelectableExpression<QS>,
+    E: SelectableExpression<QS>,
+    P: SelectableExpression<QS>,
+{
+}
+impl<V, E, P> ValidGrouping<()> for HeldStatus<V, E, P> {
     type IsAggregate = diesel::expression::is_aggregate::Never;
 }
 

@@ -10,6 +10,7 @@ mod enterprises;
 mod errors;
 mod health;
 mod helpers;
+mod holds;
 mod idempotency;
 mod instances;
 mod keys;

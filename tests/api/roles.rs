@@ -224,6 +224,10 @@ struct World {
     rc_to_consume_qr_url: String,
     spare_token_id: String,
     spare_token: String,
+    /// A hold placed by police (read and released by the matrix) and one
+    /// reported by enterprise A (confirmed by police).
+    hold: String,
+    reported_hold: String,
 }
 
 async fn world() -> World {
@@ -276,6 +280,22 @@ async fn world() -> World {
         clerk: app.token("clerk", None).await,
         police: app.token("police", None).await,
     };
+    let hold_body =
+        |n: u32| json!({"vin": make_vin(900 + n), "reason": "stolen", "note": "role matrix"});
+    let hold = app
+        .post("/api/v1/holds", Some(&callers.police), &hold_body(1))
+        .await;
+    let hold = hold.expect(201)["id"]
+        .as_str()
+        .expect("hold id")
+        .to_string();
+    let reported_hold = app
+        .post("/api/v1/holds", Some(&a.token), &hold_body(2))
+        .await;
+    let reported_hold = reported_hold.expect(201)["id"]
+        .as_str()
+        .expect("hold id")
+        .to_string();
     // The log's proofs below ask for the first leaf: wait until a checkpoint
     // covers it (signed within a second).
     let started = std::time::Instant::now();
@@ -301,6 +321,8 @@ async fn world() -> World {
         rc_to_consume_qr_url,
         spare_token_id,
         spare_token,
+        hold,
+        reported_hold,
         app,
     }
 }
@@ -381,6 +403,40 @@ fn cases(w: &World) -> Vec<Case> {
             "/log/tile/entries/000.p/1".into(),
         )
         .allow(&[Authority, Police, Clerk], 200),
+        // Holds (SPEC §14): each placed one is a new row, on a VIN no RC has.
+        Case::new(Method::POST, "/api/v1/holds", "/api/v1/holds".into())
+            .body_for(|who| {
+                json!({"vin": make_vin(920 + who as u32), "reason": "seized",
+                       "note": "查封", "case_number": "2026-001"})
+            })
+            .allow(&[Authority, Police, OwnEnterprise, OtherEnterprise], 201),
+        Case::new(
+            Method::GET,
+            "/api/v1/holds",
+            format!("/api/v1/holds?vin={}", make_vin(901)),
+        )
+        .allow(&[Authority, Police], 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/holds/{id}",
+            format!("/api/v1/holds/{}", w.hold),
+        )
+        .allow(&[Authority, Police], 200),
+        Case::new(
+            Method::POST,
+            "/api/v1/holds/{id}/confirm",
+            format!("/api/v1/holds/{}/confirm", w.reported_hold),
+        )
+        .allow(&[Police], 200),
+        // The authority releases first; police then find it released.
+        Case::new(
+            Method::POST,
+            "/api/v1/holds/{id}/release",
+            format!("/api/v1/holds/{}/release", w.hold),
+        )
+        .body(json!({"reason": "车辆已找回"}))
+        .allow(&[Authority], 200)
+        .allow(&[Police], 409),
         Case::new(Method::POST, "/api/v1/tokens", "/api/v1/tokens".into())
             .body(json!({"role": "clerk", "label": "made by the role matrix"}))
             .allow(&[Authority], 201),

@@ -219,6 +219,7 @@ async fn the_schema_reader_sees_what_the_migrations_declare() {
             "dismantlings",
             "enterprises",
             "events",
+            "holds",
             "idempotency_keys",
             "log_checkpoints",
             "log_hashes",
