@@ -135,7 +135,7 @@ pub enum KeysCommand {
 pub enum TokenCommand {
     /// Create a token and print it alone on stdout.
     Create {
-        /// authority, enterprise, clerk or police.
+        /// authority, enterprise, clerk, police or repairer.
         #[arg(long)]
         role: String,
         /// The enterprise (USCC) an enterprise token is bound to.

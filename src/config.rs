@@ -65,6 +65,22 @@ pub struct Settings {
     )]
     pub dismantle_days: u32,
 
+    /// Working days after an RC's registration within which its vehicle is
+    /// to be deregistered (机动车登记规定 第38条); later ones are recorded
+    /// with the warning `handover_overdue`.
+    #[arg(
+        long,
+        env = "SCRAPCERT_HANDOVER_WORKDAYS",
+        default_value_t = 7,
+        global = true
+    )]
+    pub handover_workdays: u32,
+
+    /// A file of `YYYY-MM-DD off|work` lines adjusting the Monday–Friday
+    /// working week (holidays, and the weekend days worked instead).
+    #[arg(long, env = "SCRAPCERT_HOLIDAYS_FILE", global = true)]
+    pub holidays_file: Option<PathBuf>,
+
     /// Scans of one certificate in 24 hours above which `scan_anomaly` fires.
     #[arg(
         long,
@@ -180,6 +196,27 @@ pub struct Settings {
 pub const MAX_SCAN_DAILY_LIMIT: u32 = 1_000;
 
 impl Settings {
+    /// The hand-over rule of deregistration (SPEC §14), its holiday file
+    /// read and checked.
+    pub fn handover_rule(&self) -> anyhow::Result<crate::domain::workdays::HandoverRule> {
+        use crate::domain::workdays::{Calendar, HandoverRule};
+        let calendar = match &self.holidays_file {
+            None => Calendar::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("SCRAPCERT_HOLIDAYS_FILE {}: {e}", path.display())
+                })?;
+                Calendar::parse(&text).map_err(|e| {
+                    anyhow::anyhow!("SCRAPCERT_HOLIDAYS_FILE {}: {e}", path.display())
+                })?
+            }
+        };
+        Ok(HandoverRule {
+            workdays: self.handover_workdays,
+            calendar,
+        })
+    }
+
     /// How many officer scan times a certificate's scan summary keeps: the
     /// anomaly rules count up to one past the daily limit.
     pub fn recent_scans_kept(&self) -> usize {
@@ -197,6 +234,8 @@ impl Settings {
             log_origin: None,
             log_entries_public: false,
             dismantle_days: 30,
+            handover_workdays: 7,
+            holidays_file: None,
             scan_daily_limit: 20,
             scan_retention_days: 365,
             scan_queue: 10_000,

@@ -83,6 +83,7 @@ pub fn seed(settings: &Settings, rcs: u64, scans: u64) -> anyhow::Result<()> {
         role: Role::Enterprise,
         token_id: None,
         enterprise: Some(uscc.clone()),
+        office: None,
     };
     let received_on = clock::china_date(now) - chrono::Duration::days(1);
     let started = std::time::Instant::now();

@@ -101,7 +101,9 @@ impl Application {
                 valid_for: i64::from(settings.status_list_valid_for),
             },
         ));
+        let handover = Arc::new(settings.handover_rule()?);
         let state = web::Data::new(AppState {
+            handover,
             qr_decoder,
             status_lists,
             db,

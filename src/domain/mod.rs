@@ -50,6 +50,7 @@ pub mod event;
 pub mod hold;
 pub mod id_number;
 pub mod log_leaf;
+pub mod lookup;
 pub mod owner;
 pub mod plate;
 pub mod principal;
@@ -62,6 +63,7 @@ pub mod uscc;
 pub mod vehicle;
 pub mod verdict;
 pub mod vin;
+pub mod workdays;
 
 pub use certificate::{QcNumber, RcNumber, parse_date};
 pub use id_number::ResidentId;

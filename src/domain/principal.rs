@@ -10,6 +10,9 @@ crate::domain::wire_enum!(
         Enterprise,
         Clerk,
         Police,
+        /// 机动车维修经营者: asks whether a vehicle was handed in for
+        /// scrapping (SPEC §14); sees nothing personal.
+        Repairer,
     }
 );
 
@@ -24,7 +27,7 @@ impl Role {
     pub fn is_officer(self) -> bool {
         match self {
             Role::Clerk | Role::Police | Role::Authority => true,
-            Role::Public | Role::Enterprise => false,
+            Role::Public | Role::Enterprise | Role::Repairer => false,
         }
     }
 }
@@ -34,6 +37,8 @@ pub struct Principal {
     pub role: Role,
     pub token_id: Option<String>,
     pub enterprise: Option<String>,
+    /// A clerk token's office (SPEC §14): what its deregistrations record.
+    pub office: Option<String>,
 }
 
 /// Why a caller may not do something.
@@ -53,6 +58,7 @@ impl Principal {
             role: Role::Public,
             token_id: None,
             enterprise: None,
+            office: None,
         }
     }
 
@@ -62,6 +68,7 @@ impl Principal {
             role: Role::Authority,
             token_id: None,
             enterprise: None,
+            office: None,
         }
     }
 
@@ -95,7 +102,7 @@ impl Principal {
         match self.role {
             Role::Clerk | Role::Police | Role::Authority => true,
             Role::Enterprise => self.enterprise.as_deref() == Some(issuer_uscc),
-            Role::Public => false,
+            Role::Public | Role::Repairer => false,
         }
     }
 }
@@ -110,6 +117,7 @@ mod tests {
             role,
             token_id: Some("t".into()),
             enterprise: enterprise.map(str::to_string),
+            office: None,
         }
     }
 

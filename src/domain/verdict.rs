@@ -80,6 +80,7 @@ wire_enum!(
         AlreadyDeregistered,
         DuplicateVehicle,
         DismantlingOverdue,
+        HandoverOverdue,
         PresentedFieldIgnored,
         ScanAnomaly,
         RegistryUnavailable,

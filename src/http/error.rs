@@ -348,6 +348,7 @@ impl From<RcError> for ApiError {
             }
             RcError::DuplicateVehicle => ApiError::conflict(ProblemCode::DuplicateVehicle, detail),
             RcError::VehicleHeld(_) => ApiError::conflict(ProblemCode::VehicleHeld, detail),
+            RcError::OfficeRequired => ApiError::field("office", FieldCode::Required, detail),
             RcError::IdempotencyKeyReused => {
                 ApiError::unprocessable(ProblemCode::IdempotencyKeyReused, detail)
             }
@@ -414,6 +415,16 @@ impl From<crate::service::holds::HoldError> for ApiError {
                 ApiError::conflict(ProblemCode::InvalidTransition, detail)
             }
             HoldError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::service::vehicles::LookupError> for ApiError {
+    fn from(e: crate::service::vehicles::LookupError) -> Self {
+        use crate::service::vehicles::LookupError;
+        match e {
+            LookupError::Denied(d) => d.into(),
+            LookupError::Store(e) => e.into(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod state;
 pub mod status_lists;
 pub mod tokens;
 pub mod upload;
+pub mod vehicles;
 pub mod verify;
 pub mod views;
 
@@ -66,6 +67,8 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/api/v1/log/entries" => log::entries),
         route!(GET "/log/checkpoint" => log::checkpoint),
         route!(GET "/log/tile/{tile}" => log::tile),
+        route!(GET "/api/v1/vehicles/{vin}" => vehicles::by_vin),
+        route!(POST "/api/v1/vehicles/lookup" => vehicles::lookup),
         route!(POST "/api/v1/holds" => holds::place),
         route!(GET "/api/v1/holds" => holds::search),
         route!(GET "/api/v1/holds/{id}" => holds::read),
@@ -97,6 +100,7 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/api/v1/recycling-certificates/{number}/qr.svg" => recycling::qr_svg),
         route!(POST "/v/{jws}" => portal::verify_at_checkpoint),
         route!(GET "/" => portal::landing),
+        route!(GET "/vehicles" => vehicles::page),
         route!(POST "/verify" => portal::verify_pasted),
         route!(POST "/verify/image" => portal::verify_uploaded),
     ]

@@ -3,6 +3,7 @@
 //! and CSS: no scripts, nothing from other hosts, mobile first, and every
 //! value from the registry or the QR HTML-escaped.
 
+use crate::domain::lookup::VehicleStatus;
 use crate::domain::verdict::{Severity, VerdictKind};
 use crate::domain::{QcPublicStatus, QcStatus, RcStatus, RevocationKind};
 use crate::http::views::{CertificateView, LogView, QualificationView, RcView, VerdictView};
@@ -337,6 +338,67 @@ pub fn verdict_page(v: &VerdictView, jws: Option<&str>, notice: Option<&str>) ->
 }
 
 /// The landing page: paste the QR text, or upload a photo or scan of it.
+/// The answer page of the VIN form (SPEC §14): whether the vehicle was
+/// handed in for scrapping, and what a repairer must do then.
+pub fn vehicle_page(
+    status: StatusCode,
+    vin: &str,
+    answer: Option<(VehicleStatus, Option<String>)>,
+    notice: Option<&str>,
+) -> HttpResponse {
+    let mut body = String::new();
+    if let Some((s, since)) = &answer {
+        let (class, icon) = if s.scrapped() {
+            ("invalid", "✗")
+        } else {
+            ("valid", "✓")
+        };
+        body.push_str(&format!(
+            "<section class=\"band {class}\" id=\"vehicle-status\" data-status=\"{code}\">\
+<div class=\"icon\" aria-hidden=\"true\">{icon}</div><div><div class=\"word\">{word}</div>\
+<div class=\"what\">{advice}</div></div></section>",
+            code = s.as_str(),
+            word = if s.scrapped() {
+                "已报废"
+            } else {
+                "未查到"
+            },
+            advice = escape(s.advice()),
+        ));
+        body.push_str("<main><table>");
+        big_row(&mut body, "车辆识别代号", Some(vin));
+        row(&mut body, "登记状态", Some(s.zh()));
+        row(&mut body, "日期", since.as_deref());
+        body.push_str("</table>");
+        if !s.scrapped() {
+            body.push_str("<p>本系统只记录已交售报废的车辆；未查到记录不代表车辆手续齐全。</p>");
+        }
+    } else {
+        body.push_str("<main>");
+    }
+    if let Some(n) = notice {
+        body.push_str(&format!(
+            "<p class=\"notice\" id=\"notice\">{}</p>",
+            escape(n)
+        ));
+    }
+    body.push_str(&vin_form(vin));
+    body.push_str("</main>");
+    page(status, layout("报废车辆查询", &body))
+}
+
+/// The VIN query form (landing page and answer page).
+fn vin_form(vin: &str) -> String {
+    format!(
+        "<form method=\"get\" action=\"/vehicles\" id=\"vehicle\">\
+<label for=\"vin\">查询车辆是否已报废（维修企业、二手车买家）：车辆识别代号（VIN）</label>\
+<input type=\"text\" id=\"vin\" name=\"vin\" maxlength=\"32\" required value=\"{}\" \
+autocapitalize=\"characters\" autocomplete=\"off\" placeholder=\"17位车辆识别代号\">\
+<button type=\"submit\">查询</button></form>",
+        escape(vin)
+    )
+}
+
 pub fn landing_page(status: StatusCode, notice: Option<&str>) -> HttpResponse {
     let mut body = String::from("<main><h2>核验报废机动车证书</h2>");
     if let Some(n) = notice {
@@ -356,7 +418,9 @@ pub fn landing_page(status: StatusCode, notice: Option<&str>) -> HttpResponse {
 <details><summary>民警：登记检查站（可选）</summary>\
 <label for=\"checkpoint\">检查站</label><input type=\"text\" id=\"checkpoint\" name=\"checkpoint\" maxlength=\"128\">\
 <label for=\"token\">民警令牌</label><input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"off\"></details>\
-<button type=\"submit\">上传并核验</button></form></main>",
+<button type=\"submit\">上传并核验</button></form>",
     );
+    body.push_str(&vin_form(""));
+    body.push_str("</main>");
     page(status, layout("报废机动车证书核验", &body))
 }

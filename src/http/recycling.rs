@@ -417,13 +417,27 @@ fn render_registered(record: &RcRecord, qr: &Qr) -> Result<String, StoreError> {
 
 const READERS: &[Role] = &[Role::Enterprise, Role::Clerk, Role::Police, Role::Authority];
 
+/// The stored number of the RC a path names, in any ASCII case (SPEC §14:
+/// RC numbers are looked up case-insensitively); the path's own when no RC
+/// has it, so that the call then answers 404 as before.
+pub async fn stored_number(state: &AppState, given: String) -> Result<String, ApiError> {
+    if given.is_empty() || !given.is_ascii() {
+        return Ok(given);
+    }
+    state
+        .db(move |conn| {
+            crate::store::recycling::stored_number(conn, &given).map(|n| n.unwrap_or(given))
+        })
+        .await
+}
+
 pub async fn read(
     principal: Principal,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(READERS)?;
-    let number = path.into_inner();
+    let number = stored_number(&state, path.into_inner()).await?;
     let record = state
         .db(move |conn| recycling::load_visible(conn, &principal, &number))
         .await?;
@@ -437,7 +451,7 @@ pub async fn dismantled(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Enterprise])?;
-    let number = path.into_inner();
+    let number = stored_number(&state, path.into_inner()).await?;
     // Another enterprise's RC is not found, before the body is looked at.
     let visible_number = number.clone();
     let visible_principal = principal.clone();
@@ -468,7 +482,7 @@ pub async fn void(
     let reason = parse_reason(&mut c, "reason", dto.reason);
     c.finish()?;
     let reason = take(reason)?;
-    let number = path.into_inner();
+    let number = stored_number(&state, path.into_inner()).await?;
     let now = state.clock.now();
     let record = state
         .write(move |conn| recycling::void(conn, &principal, &number, reason, now))
@@ -487,7 +501,7 @@ pub async fn resign(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Authority])?;
     let reason = super::resign_reason(body).await?;
-    let number = path.into_inner();
+    let number = stored_number(&state, path.into_inner()).await?;
     let signing = state.signing();
     let now = state.clock.now();
     let (record, qr) = state
@@ -502,12 +516,13 @@ pub async fn events(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let number = stored_number(&state, path.into_inner()).await?;
     super::history(
         principal,
         state,
         super::History::Events,
         CertKind::Rc,
-        path.into_inner(),
+        number,
     )
     .await
 }
@@ -545,9 +560,15 @@ pub async fn deregister(
             Ok(crate::service::verification::normalise_plate(&s))
         }
     });
-    let office = c.required("office", dto.office, |s| text::name(&s));
+    // A clerk token with an office records it; the body may then omit it.
+    let office = match &principal.office {
+        Some(_) => c.optional("office", dto.office, |s| text::name(&s)),
+        None => c
+            .required("office", dto.office, |s| text::name(&s))
+            .map(Some),
+    };
     c.finish()?;
-    let number = path.into_inner();
+    let number = stored_number(&state, path.into_inner()).await?;
     use crate::service::verification::{SignatureCheck, check_signature};
     let qr = match dto.qr {
         None => recycling::PresentedQr::Absent,
@@ -567,12 +588,18 @@ pub async fn deregister(
         plate: take(plate)?,
         office: take(office)?,
         qr,
+        handover: std::sync::Arc::clone(&state.handover),
     };
     let now = state.clock.now();
-    let record = state
+    let done = state
         .write(move |conn| recycling::deregister(conn, &principal, &number, d, now))
         .await?;
-    Ok(HttpResponse::Ok().json(RcView::full(&record)?))
+    let mut body = serde_json::to_value(RcView::full(&done.record)?)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("RC view: {e}")))?;
+    if !done.warnings.is_empty() {
+        body["warnings"] = serde_json::json!(done.warnings);
+    }
+    Ok(HttpResponse::Ok().json(body))
 }
 
 async fn rc_qr(
@@ -593,7 +620,8 @@ pub async fn qr_png(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    rc_qr(principal, state, path.into_inner(), super::QrFormat::Png).await
+    let number = stored_number(&state, path.into_inner()).await?;
+    rc_qr(principal, state, number, super::QrFormat::Png).await
 }
 
 pub async fn qr_svg(
@@ -601,7 +629,8 @@ pub async fn qr_svg(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    rc_qr(principal, state, path.into_inner(), super::QrFormat::Svg).await
+    let number = stored_number(&state, path.into_inner()).await?;
+    rc_qr(principal, state, number, super::QrFormat::Svg).await
 }
 
 /// `GET …/{number}/scans` (police, authority): newest first.
@@ -610,12 +639,13 @@ pub async fn scans(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let number = stored_number(&state, path.into_inner()).await?;
     super::history(
         principal,
         state,
         super::History::Scans,
         CertKind::Rc,
-        path.into_inner(),
+        number,
     )
     .await
 }

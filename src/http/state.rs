@@ -30,6 +30,8 @@ pub struct AppState {
     /// The program a QR photo is decoded in (a child process per photo,
     /// killed at the time limit); `None` decodes in this process.
     pub qr_decoder: Option<std::path::PathBuf>,
+    /// The hand-over deadline of deregistration, holidays included.
+    pub handover: Arc<crate::domain::workdays::HandoverRule>,
 }
 
 impl AppState {

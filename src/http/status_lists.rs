@@ -76,6 +76,10 @@ pub async fn index(
 ) -> Result<HttpResponse, ApiError> {
     let (kind, number) = path.into_inner();
     let kind = kind_of(&kind)?;
+    let number = match kind {
+        CertKind::Rc => super::recycling::stored_number(&state, number).await?,
+        CertKind::Qc => number,
+    };
     let rev = query.into_inner().rev;
     if let Some(r) = rev
         && (r < 1 || kind == CertKind::Rc && r != 1)

@@ -19,6 +19,8 @@ pub struct CreateTokenDto {
     enterprise_uscc: Option<String>,
     label: Option<String>,
     expires_at: Option<String>,
+    licence_number: Option<String>,
+    office: Option<String>,
 }
 
 /// Validates a token request (shared with the `token create` command).
@@ -28,7 +30,7 @@ pub fn validate(dto: CreateTokenDto, now: chrono::NaiveDateTime) -> Result<NewTo
         Role::parse_token_role(&s).ok_or_else(|| {
             FieldError::new(
                 FieldCode::UnknownValue,
-                "role must be authority, enterprise, clerk or police",
+                "role must be authority, enterprise, clerk, police or repairer",
             )
         })
     });
@@ -53,6 +55,28 @@ pub fn validate(dto: CreateTokenDto, now: chrono::NaiveDateTime) -> Result<NewTo
         _ => {}
     }
     let label = c.required("label", dto.label, |s| text::name(&s));
+    let licence_number = c.optional("licence_number", dto.licence_number, |s| {
+        text::clean(&s, 64)
+    });
+    let office = c.optional("office", dto.office, |s| text::name(&s));
+    if matches!(office, Some(Some(_))) && role.is_some_and(|r| r != Role::Clerk) {
+        c.push(
+            "office",
+            FieldError::new(
+                FieldCode::InvalidFormat,
+                "only clerk tokens carry an office",
+            ),
+        );
+    }
+    if matches!(licence_number, Some(Some(_))) && role.is_some_and(|r| r != Role::Repairer) {
+        c.push(
+            "licence_number",
+            FieldError::new(
+                FieldCode::InvalidFormat,
+                "only repairer tokens carry a licence number",
+            ),
+        );
+    }
     let expires_at = c.optional("expires_at", dto.expires_at, timestamp);
     if let Some(Some(t)) = expires_at
         && t <= now
@@ -68,6 +92,8 @@ pub fn validate(dto: CreateTokenDto, now: chrono::NaiveDateTime) -> Result<NewTo
         enterprise_uscc: take(enterprise)?,
         label: take(label)?,
         expires_at: take(expires_at)?,
+        licence_number: take(licence_number)?,
+        office: take(office)?,
     })
 }
 
@@ -78,6 +104,8 @@ impl CreateTokenDto {
             enterprise_uscc,
             label: Some(label),
             expires_at: None,
+            licence_number: None,
+            office: None,
         }
     }
 }

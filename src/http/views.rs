@@ -429,6 +429,10 @@ pub struct TokenView {
     pub created_at: String,
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub licence_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub office: Option<String>,
 }
 
 impl From<&TokenRow> for TokenView {
@@ -441,6 +445,8 @@ impl From<&TokenRow> for TokenView {
             created_at: rfc3339(r.created_at),
             expires_at: r.expires_at.map(rfc3339),
             revoked_at: r.revoked_at.map(rfc3339),
+            licence_number: r.licence_number.clone(),
+            office: r.office.clone(),
         }
     }
 }

@@ -221,6 +221,8 @@ mod tests {
             created_at: NaiveDateTime::default(),
             expires_at: None,
             revoked_at: None,
+            licence_number: None,
+            office: None,
         }
     }
 

@@ -14,6 +14,7 @@ pub mod scan_log;
 pub mod signing;
 pub mod status_lists;
 pub mod tokens;
+pub mod vehicles;
 pub mod verification;
 
 use std::time::Duration;

@@ -15,7 +15,8 @@ use crate::domain::hold::HoldStatus;
 use crate::domain::qualification::{active_throughout, public_status};
 use crate::domain::registration::{self, Refusal, VehicleState};
 use crate::domain::status::InvalidTransition;
-use crate::domain::verdict::{Finding, Severity};
+use crate::domain::verdict::{Finding, FindingCode, Severity};
+use crate::domain::workdays::HandoverRule;
 use crate::domain::{
     CertKind, Principal, QcPublicStatus, RcAction, RcStatus, SupervisionKind,
     requires_supervised_dismantling,
@@ -66,6 +67,9 @@ pub enum RcError {
     /// A hold is in force on the vehicle (SPEC §14); its reason is not told.
     #[error("{}", held_detail(*.0))]
     VehicleHeld(HoldStatus),
+    /// Neither the clerk's token nor the body names the office.
+    #[error("the office is required (this clerk token names none)")]
+    OfficeRequired,
     /// Verification with purpose `deregistration` finds errors: the first
     /// decides the problem code, all are listed.
     #[error("{}", .0.first().map_or("", |f| f.message.as_str()))]
@@ -113,7 +117,7 @@ impl From<Refusal> for RcError {
 
 crate::domain::wire_enum!(
     /// What a clerk presents at deregistration that must match the RC.
-    Presented { Qr, Vin, Plate }
+    Presented { Qr, Vin, Plate, Office }
 );
 
 /// A validated vehicle description (types already parsed at the edge).
@@ -626,6 +630,20 @@ pub fn resign(
     })
 }
 
+/// What a deregistration event says: where, what was presented, and its
+/// warnings (only when there are some, as events before warnings existed).
+fn deregistration_data(
+    office: &str,
+    d: &Deregistration,
+    warnings: &[FindingCode],
+) -> serde_json::Value {
+    let mut data = json!({ "office": office, "vin": d.vin, "plate": d.plate });
+    if !warnings.is_empty() {
+        data["warnings"] = json!(warnings);
+    }
+    data
+}
+
 /// The QR the clerk read off the paper, checked against the keys.
 pub enum PresentedQr {
     /// None was given.
@@ -640,8 +658,17 @@ pub enum PresentedQr {
 pub struct Deregistration {
     pub vin: String,
     pub plate: String,
-    pub office: String,
+    /// The office in the body; a clerk token with an office records its own
+    /// and refuses a different one (SPEC §14).
+    pub office: Option<String>,
     pub qr: PresentedQr,
+    pub handover: std::sync::Arc<HandoverRule>,
+}
+
+/// A deregistration done: the RC, and the warnings it was recorded with.
+pub struct Deregistered {
+    pub record: RcRecord,
+    pub warnings: Vec<FindingCode>,
 }
 
 fn consumed_or_voided(row: &RcRow) -> Option<RcError> {
@@ -665,7 +692,7 @@ pub fn deregister(
     number: &str,
     d: Deregistration,
     now: NaiveDateTime,
-) -> Result<RcRecord, RcError> {
+) -> Result<Deregistered, RcError> {
     store::write_tx(conn, |conn| {
         // The RC with everything verification reads of it, in one statement.
         let state = recycling::state(conn, number)?.ok_or(RcError::NotFound)?;
@@ -684,6 +711,15 @@ pub fn deregister(
         if record.row.plate != d.plate {
             mismatched.push(Presented::Plate);
         }
+        let office = match (&actor.office, &d.office) {
+            (Some(own), Some(given)) if own != given => {
+                mismatched.push(Presented::Office);
+                own.clone()
+            }
+            (Some(own), _) => own.clone(),
+            (None, Some(given)) => given.clone(),
+            (None, None) => return Err(RcError::OfficeRequired),
+        };
         if !mismatched.is_empty() {
             return Err(RcError::PresentedMismatch(mismatched));
         }
@@ -704,8 +740,15 @@ pub fn deregister(
         }
         let update = StatusUpdate::Deregistered {
             at: now,
-            office: &d.office,
+            office: &office,
         };
+        let mut warnings = Vec::new();
+        if d.handover.overdue(
+            clock::china_date(record.row.registered_at),
+            clock::china_date(now),
+        ) {
+            warnings.push(FindingCode::HandoverOverdue);
+        }
         if !recycling::update_status(conn, number, RcStatus::Active, update)? {
             // Another transaction consumed or voided it since we read it.
             let current = recycling::load(conn, number)?;
@@ -719,9 +762,9 @@ pub fn deregister(
             EventType::RcDeregistered,
             actor,
             now,
-            json!({ "office": d.office, "vin": d.vin, "plate": d.plate }),
+            deregistration_data(&office, &d, &warnings),
             Some(&store::log::rc_record(&record)?),
         )?;
-        Ok(record)
+        Ok(Deregistered { record, warnings })
     })
 }

@@ -38,6 +38,10 @@ pub struct NewToken {
     pub enterprise_uscc: Option<String>,
     pub label: String,
     pub expires_at: Option<NaiveDateTime>,
+    /// A repairer's business licence number (only on repairer tokens).
+    pub licence_number: Option<String>,
+    /// A clerk's office (only on clerk tokens).
+    pub office: Option<String>,
 }
 
 /// A new secret token and the hash that is stored for it.
@@ -81,6 +85,8 @@ pub fn create(
             created_at: now,
             expires_at: new.expires_at,
             revoked_at: None,
+            licence_number: new.licence_number.clone(),
+            office: new.office.clone(),
         };
         tokens::insert(conn, &row)?;
         store::events::record(
@@ -89,10 +95,24 @@ pub fn create(
             EventType::TokenCreated,
             actor,
             now,
-            json!({"role": row.role, "enterprise_uscc": row.enterprise_uscc, "label": row.label}),
+            token_event_data(&row),
         )?;
         Ok((row, secret))
     })
+}
+
+/// What a token's creation event says: its role, enterprise and label, and
+/// a repairer's licence number when there is one.
+fn token_event_data(row: &TokenRow) -> serde_json::Value {
+    let mut data =
+        json!({"role": row.role, "enterprise_uscc": row.enterprise_uscc, "label": row.label});
+    if let Some(licence) = &row.licence_number {
+        data["licence_number"] = json!(licence);
+    }
+    if let Some(office) = &row.office {
+        data["office"] = json!(office);
+    }
+    data
 }
 
 /// The principal of a token secret, if it is neither revoked nor expired at `now`.
@@ -110,6 +130,7 @@ pub fn authenticate(
         role,
         token_id: Some(row.id),
         enterprise: row.enterprise_uscc,
+        office: row.office,
     })
 }
 

@@ -576,7 +576,7 @@ pub fn subject_record(conn: &mut DbConnection, subject: Subject<'_>) -> StoreRes
         }
         Subject::Token(id) => {
             let row = tokens::find(conn, id)?;
-            json!({
+            let mut record = json!({
                 "id": row.id,
                 "token_hash": row.token_hash,
                 "role": row.role,
@@ -585,7 +585,15 @@ pub fn subject_record(conn: &mut DbConnection, subject: Subject<'_>) -> StoreRes
                 "created_at": time(row.created_at),
                 "expires_at": opt_time(row.expires_at),
                 "revoked_at": opt_time(row.revoked_at),
-            })
+            });
+            // Only when set: the records of earlier tokens keep their state.
+            if let Some(licence) = row.licence_number {
+                record["licence_number"] = json!(licence);
+            }
+            if let Some(office) = row.office {
+                record["office"] = json!(office);
+            }
+            record
         }
         // The key ring lives in the keys directory, not the database.
         Subject::Key(kid) => json!({ "kid": kid }),

@@ -29,6 +29,7 @@ pub mod schema;
 pub mod sql;
 pub mod status;
 pub mod tokens;
+pub mod vehicles;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

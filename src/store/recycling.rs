@@ -257,12 +257,28 @@ pub fn owner_and_qr(
         .get_result(conn)?)
 }
 
+diesel::define_sql_function! {
+    /// SQL `lower()`: RC numbers are ASCII, so it folds exactly ASCII case.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Is an RC number taken, in any ASCII case (SPEC §14)?
 pub fn number_taken(conn: &mut DbConnection, number: &str) -> StoreResult<bool> {
     let n: i64 = on_backend!(conn, c => rcs::table
-        .filter(rcs::number.eq(number))
+        .filter(lower(rcs::number).eq(lower(number)))
         .count()
         .get_result(c))?;
     Ok(n > 0)
+}
+
+/// The RC number as stored of a number given in any ASCII case, if an RC
+/// has it (the unique index on `lower(number)` makes it at most one).
+pub fn stored_number(conn: &mut DbConnection, given: &str) -> StoreResult<Option<String>> {
+    Ok(on_backend!(conn, c => rcs::table
+        .filter(lower(rcs::number).eq(lower(given)))
+        .select(rcs::number)
+        .get_result(c)
+        .optional())?)
 }
 
 /// Is there an RC for this VIN that is not voided? `'voided'` is written

@@ -34,6 +34,20 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        licence_number -> Nullable<Text>,
+        office -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    lookups (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        by_kind -> Text,
+        query -> Text,
+        matches -> Integer,
+        role -> Text,
+        token_id -> Nullable<Text>,
     }
 }
 
@@ -251,6 +265,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     holds,
+    lookups,
     enterprises,
     branches,
     tokens,

@@ -17,6 +17,10 @@ pub struct TokenRow {
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// A repairer's business licence number (维修经营备案), if given.
+    pub licence_number: Option<String>,
+    /// A clerk token's office (车管所): the office its deregistrations record.
+    pub office: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &TokenRow) -> StoreResult<()> {

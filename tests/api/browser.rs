@@ -454,3 +454,45 @@ pub fn photo_of(qr_png: &[u8]) -> Vec<u8> {
         .unwrap();
     jpeg
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "browser tests skipped: set SCRAPCERT_TEST_CHROMEDRIVER (Debian chromium-driver)"
+)]
+async fn a_repair_shop_looks_a_scrapped_vin_up_from_the_landing_page() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(4).await;
+    let vin = make_vin(7);
+    app.register_rc(&e, &fresh_rc_body("4309032024000126", &vin))
+        .await
+        .expect(201);
+    let b = Browser::start().await;
+    b.goto(&app.url("/")).await;
+    b.type_into("#vin", &vin.to_lowercase()).await;
+    b.click("#vehicle button[type=submit]").await;
+    b.wait_for("#vehicle-status").await;
+    assert_eq!(
+        b.attribute("#vehicle-status", "data-status").await,
+        "in_recycling"
+    );
+    assert_eq!(b.text("#vehicle-status .word").await, "已报废");
+    let page = b.text("main").await;
+    assert!(page.contains(&vin), "{page}");
+    assert!(b.text("#vehicle-status").await.contains("不得承修"));
+    assert!(!page.contains("李四"), "no owner on the page");
+    assert!(b.has_no_script().await);
+    b.screenshot("vehicle-scrapped").await;
+
+    b.type_into("#vin", "").await;
+    b.goto(&app.url(&format!("/vehicles?vin={}", make_vin(8))))
+        .await;
+    b.wait_for("#vehicle-status").await;
+    assert_eq!(b.attribute("#vehicle-status", "data-status").await, "none");
+    assert_eq!(b.text("#vehicle-status .word").await, "未查到");
+    b.screenshot("vehicle-none").await;
+    b.goto(&app.url("/vehicles?vin=123")).await;
+    b.wait_for("#notice").await;
+    assert!(b.text("#notice").await.contains("17位"));
+    b.quit().await;
+}

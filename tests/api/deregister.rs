@@ -283,8 +283,166 @@ async fn deregistration_refuses_what_verification_calls_invalid() {
     assert_eq!(rc.expect(200)["status"], "active");
 }
 
+async fn a_clerk_token_with_an_office_records_it_and_refuses_another() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(1).await;
+    let a = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.authority),
+            &json!({"role": "clerk", "label": "窗口1", "office": OFFICE}),
+        )
+        .await;
+    let created = a.expect(201).clone();
+    assert_eq!(created["office"], OFFICE);
+    let clerk = created["token"].as_str().expect("token").to_string();
+    for (n, number) in ["RC-O1", "RC-O2"].iter().enumerate() {
+        app.register_rc(&e, &fresh_rc_body(number, &make_vin(n as u32 + 1)))
+            .await
+            .expect(201);
+    }
+    // Another office in the body: presented_mismatch, nothing changed.
+    let before = database_dump(&app.db);
+    let mut other = body(&make_vin(1));
+    other["office"] = json!("长沙市公安局交通警察支队车辆管理所");
+    let refused = app
+        .post(
+            "/api/v1/recycling-certificates/RC-O1/deregister",
+            Some(&clerk),
+            &other,
+        )
+        .await;
+    refused.expect_problem(409, "presented_mismatch");
+    assert_eq!(refused.body["fields"], json!(["office"]));
+    assert_eq!(
+        before,
+        database_dump(&app.db),
+        "a refused deregistration changed nothing"
+    );
+    // No office in the body: the token's is recorded.
+    let mut without = body(&make_vin(1));
+    without.as_object_mut().unwrap().remove("office");
+    let done = app
+        .post(
+            "/api/v1/recycling-certificates/RC-O1/deregister",
+            Some(&clerk),
+            &without,
+        )
+        .await;
+    assert_eq!(done.expect(200)["deregistration"]["office"], OFFICE);
+    // The same office in the body is fine.
+    app.post(
+        "/api/v1/recycling-certificates/RC-O2/deregister",
+        Some(&clerk),
+        &body(&make_vin(2)),
+    )
+    .await
+    .expect(200);
+    // A clerk token without an office still needs one in the body.
+    let plain = app.token("clerk", None).await;
+    let a = app
+        .post(
+            "/api/v1/recycling-certificates/RC-O2/deregister",
+            Some(&plain),
+            &without,
+        )
+        .await;
+    a.expect_problem(422, "validation_failed");
+    assert_eq!(a.fields(), ["office"]);
+    // Only clerk tokens carry an office.
+    let a = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.authority),
+            &json!({"role": "police", "label": "x", "office": OFFICE}),
+        )
+        .await;
+    a.expect_problem(422, "validation_failed");
+    assert_eq!(a.fields(), ["office"]);
+}
+
+async fn a_late_handover_is_recorded_with_handover_overdue() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(1).await;
+    let clerk = app.token("clerk", None).await;
+    for (n, number) in ["RC-L1", "RC-L2"].iter().enumerate() {
+        app.register_rc(&e, &fresh_rc_body(number, &make_vin(n as u32 + 1)))
+            .await
+            .expect(201);
+    }
+    let in_time = app
+        .post(
+            "/api/v1/recycling-certificates/RC-L1/deregister",
+            Some(&clerk),
+            &body(&make_vin(1)),
+        )
+        .await;
+    assert!(
+        in_time.expect(200).get("warnings").is_none(),
+        "{:#}",
+        in_time.body
+    );
+    // Fifteen days on: at least ten working days, more than seven.
+    app.clock.advance(chrono::Duration::days(15));
+    let late = app
+        .post(
+            "/api/v1/recycling-certificates/RC-L2/deregister",
+            Some(&clerk),
+            &body(&make_vin(2)),
+        )
+        .await;
+    let late = late.expect(200).clone();
+    assert_eq!(
+        late["status"], "deregistered",
+        "a late handover still proceeds"
+    );
+    assert_eq!(late["warnings"], json!(["handover_overdue"]));
+    let events = app.rc_events("RC-L2").await;
+    assert_eq!(
+        events[1]["data"]["warnings"],
+        json!(["handover_overdue"]),
+        "{events:#?}"
+    );
+}
+
+async fn the_holiday_file_moves_the_handover_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("holidays.txt");
+    // Every day of the next three weeks off: no working day passes.
+    let today = chrono::NaiveDate::parse_from_str(&today(), "%Y-%m-%d").unwrap();
+    let lines: String = (1..=21)
+        .map(|i| format!("{} off\n", today + chrono::Duration::days(i)))
+        .collect();
+    std::fs::write(&file, format!("# 长假\n{lines}")).unwrap();
+    let path = file.clone();
+    let app = spawn_app_with(move |s| s.holidays_file = Some(path)).await;
+    let e = app.qualified_enterprise(1).await;
+    let clerk = app.token("clerk", None).await;
+    app.register_rc(&e, &fresh_rc_body("RC-F1", &make_vin(1)))
+        .await
+        .expect(201);
+    app.clock.advance(chrono::Duration::days(15));
+    let a = app
+        .post(
+            "/api/v1/recycling-certificates/RC-F1/deregister",
+            Some(&clerk),
+            &body(&make_vin(1)),
+        )
+        .await;
+    assert!(a.expect(200).get("warnings").is_none(), "{:#}", a.body);
+    // A bad file stops the service from starting, naming the line.
+    std::fs::write(&file, "2026-10-01 holiday\n").unwrap();
+    let mut settings = scrapcert::config::Settings::defaults();
+    settings.holidays_file = Some(file);
+    let err = settings.handover_rule().unwrap_err().to_string();
+    assert!(err.contains("line 1"), "{err}");
+}
+
 crate::backend_tests!(
     deregistration_refuses_what_verification_calls_invalid,
+    a_clerk_token_with_an_office_records_it_and_refuses_another,
+    a_late_handover_is_recorded_with_handover_overdue,
+    the_holiday_file_moves_the_handover_deadline,
     a_clerk_consumes_an_rc_once,
     fifty_concurrent_deregistrations_consume_once,
     refusals_change_nothing,

@@ -34,4 +34,5 @@ mod status_lists;
 mod storage;
 mod tokens;
 mod uploads;
+mod vehicles;
 mod verify;

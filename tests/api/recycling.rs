@@ -669,6 +669,42 @@ async fn the_battery_rule_starts_when_configured() {
     app.register_rc(&e, &body).await.expect(201);
 }
 
+async fn rc_numbers_are_unique_and_found_in_any_ascii_case() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(1).await;
+    let registered = app.register_rc(&e, &rc_body("RC-Ab1", &make_vin(1))).await;
+    assert_eq!(
+        registered.expect(201)["certificate"]["number"],
+        "RC-Ab1",
+        "stored as given"
+    );
+    let before = database_dump(&app.db);
+    app.register_rc(&e, &rc_body("rc-aB1", &make_vin(2)))
+        .await
+        .expect_problem(409, "duplicate_number");
+    assert_eq!(
+        before,
+        database_dump(&app.db),
+        "a refused registration changed nothing"
+    );
+    let read = app
+        .get(
+            "/api/v1/recycling-certificates/rc-AB1",
+            Some(&app.authority),
+        )
+        .await;
+    assert_eq!(read.expect(200)["number"], "RC-Ab1");
+    let clerk = app.token("clerk", None).await;
+    let done = app
+        .post(
+            "/api/v1/recycling-certificates/RC-AB1/deregister",
+            Some(&clerk),
+            &json!({"vin": make_vin(1), "plate": "湘H12345", "office": "益阳市公安局交通警察支队车辆管理所"}),
+        )
+        .await;
+    assert_eq!(done.expect(200)["number"], "RC-Ab1");
+}
+
 crate::backend_tests!(
     a_new_energy_vehicle_after_the_rule_comes_with_its_battery,
     the_battery_rule_starts_when_configured,
@@ -690,4 +726,5 @@ crate::backend_tests!(
     voiding_frees_the_vin_and_is_final,
     owner_identity_types,
     concurrent_registrations_each_land_once,
+    rc_numbers_are_unique_and_found_in_any_ascii_case,
 );

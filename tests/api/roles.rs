@@ -22,15 +22,18 @@ enum Who {
     OtherEnterprise,
     Clerk,
     Police,
+    /// 机动车维修经营者 (SPEC §14).
+    Repairer,
 }
 
-const EVERYONE: [Who; 6] = [
+const EVERYONE: [Who; 7] = [
     Who::Public,
     Who::Authority,
     Who::OwnEnterprise,
     Who::OtherEnterprise,
     Who::Clerk,
     Who::Police,
+    Who::Repairer,
 ];
 
 /// The two enterprise tokens: the role `enterprise`, whoever holds it.
@@ -55,6 +58,7 @@ struct Callers {
     other: String,
     clerk: String,
     police: String,
+    repairer: String,
 }
 
 impl Callers {
@@ -66,6 +70,7 @@ impl Callers {
             Who::OtherEnterprise => Some(&self.other),
             Who::Clerk => Some(&self.clerk),
             Who::Police => Some(&self.police),
+            Who::Repairer => Some(&self.repairer),
         }
     }
 }
@@ -99,6 +104,8 @@ struct Case {
     /// request path. This is that certificate's scans endpoint, whose read
     /// commits the queued scans first.
     logs_scan_at: Option<String>,
+    /// A vehicle lookup: a read that logs one lookup row (SPEC §14).
+    logs_lookup: bool,
 }
 
 impl Case {
@@ -112,6 +119,7 @@ impl Case {
             allowed: Vec::new(),
             like_missing: Vec::new(),
             logs_scan_at: None,
+            logs_lookup: false,
         }
     }
 
@@ -144,6 +152,11 @@ impl Case {
 
     fn logs_scan(mut self, scans_path: String) -> Self {
         self.logs_scan_at = Some(scans_path);
+        self
+    }
+
+    fn logs_lookup(mut self) -> Self {
+        self.logs_lookup = true;
         self
     }
 
@@ -279,6 +292,7 @@ async fn world() -> World {
         other: b.token.clone(),
         clerk: app.token("clerk", None).await,
         police: app.token("police", None).await,
+        repairer: app.token("repairer", None).await,
     };
     let hold_body =
         |n: u32| json!({"vin": make_vin(900 + n), "reason": "stolen", "note": "role matrix"});
@@ -403,6 +417,39 @@ fn cases(w: &World) -> Vec<Case> {
             "/log/tile/entries/000.p/1".into(),
         )
         .allow(&[Authority, Police, Clerk], 200),
+        // The vehicle lookup (SPEC §14): a VIN for anyone, a plate with a token.
+        Case::new(
+            Method::GET,
+            "/api/v1/vehicles/{vin}",
+            format!("/api/v1/vehicles/{}", make_vin(1)),
+        )
+        .allow(&EVERYONE, 200)
+        .logs_lookup(),
+        Case::new(
+            Method::POST,
+            "/api/v1/vehicles/lookup",
+            "/api/v1/vehicles/lookup".into(),
+        )
+        .body(json!({"plate": "湘H12345"}))
+        .allow(
+            &[
+                Authority,
+                OwnEnterprise,
+                OtherEnterprise,
+                Clerk,
+                Police,
+                Repairer,
+            ],
+            200,
+        )
+        .logs_lookup(),
+        Case::new(
+            Method::GET,
+            "/vehicles",
+            format!("/vehicles?vin={}", make_vin(1)),
+        )
+        .allow(&EVERYONE, 200)
+        .logs_lookup(),
         // Holds (SPEC §14): each placed one is a new row, on a VIN no RC has.
         Case::new(Method::POST, "/api/v1/holds", "/api/v1/holds".into())
             .body_for(|who| {
@@ -706,6 +753,21 @@ async fn every_role_gets_what_spec_gives_it_on_every_endpoint() {
             match expected {
                 Outcome::Allowed(status) => {
                     assert_eq!(a.status.as_u16(), status, "{context}");
+                    if case.logs_lookup {
+                        let mut after = database_dump(&db);
+                        let mut before = before;
+                        let (logged, had) = (
+                            after.remove("lookups").unwrap_or_default(),
+                            before.remove("lookups").unwrap_or_default(),
+                        );
+                        assert_eq!(before, after, "a lookup changed the registry: {context}");
+                        assert_eq!(
+                            logged.lines().count(),
+                            had.lines().count() + 1,
+                            "a lookup is logged once: {context}"
+                        );
+                        continue;
+                    }
                     if let Some(scans) = &case.logs_scan_at {
                         // A verification reads the registry and logs one
                         // scan, off the request path: reading the scan list

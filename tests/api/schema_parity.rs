@@ -226,6 +226,7 @@ async fn the_schema_reader_sees_what_the_migrations_declare() {
             "log_leaf_hashes",
             "log_leaves",
             "log_state",
+            "lookups",
             "qualification_revisions",
             "qualification_status_history",
             "qualifications",

@@ -1,0 +1,1 @@
+DROP INDEX rc_number_nocase;
