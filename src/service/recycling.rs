@@ -5,7 +5,6 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
-use super::qualifications::current_for_enterprise;
 use super::signing::SigningContext;
 use super::verification;
 use crate::clock;
@@ -23,7 +22,7 @@ use crate::domain::{
 };
 use crate::qr::Qr;
 use crate::store::idempotency::{self, StoredResponse};
-use crate::store::qualifications::{self, QualificationRecord};
+use crate::store::qualifications;
 use crate::store::recycling::{self, DismantlingRow, RcRecord, RcRow, StatusUpdate};
 use crate::store::{self, Conflict, DbConnection, StoreError, TextList, enterprises};
 
@@ -246,23 +245,36 @@ fn check_site(conn: &mut DbConnection, enterprise_uscc: &str, site: &str) -> Res
 }
 
 /// Picks the QC the RC binds to and checks it was and is active.
+/// The QC a new RC is bound to, and its status history.
+struct Binding {
+    row: qualifications::QualificationRow,
+    history: Vec<qualifications::HistoryRow>,
+}
+
 fn binding_qualification(
     conn: &mut DbConnection,
     enterprise_uscc: &str,
     requested: Option<&str>,
     received_on: NaiveDate,
     now: NaiveDateTime,
-) -> Result<QualificationRecord, RcError> {
-    let record = match requested {
-        Some(number) => qualifications::load_optional(conn, number)?
-            .filter(|r| r.row.enterprise_uscc == enterprise_uscc)
-            .ok_or(RcError::UnknownQualification)?,
-        None => current_for_enterprise(conn, enterprise_uscc)?.ok_or_else(|| {
-            RcError::QualificationNotActive(
-                "the enterprise holds no qualification certificate".into(),
-            )
-        })?,
+) -> Result<Binding, RcError> {
+    let (row, history) = match requested {
+        Some(number) => match qualifications::lifecycle(conn, number) {
+            Ok(found) => Some(found),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        }
+        .filter(|(r, _)| r.enterprise_uscc == enterprise_uscc)
+        .ok_or(RcError::UnknownQualification)?,
+        None => {
+            qualifications::binding_for_enterprise(conn, enterprise_uscc)?.ok_or_else(|| {
+                RcError::QualificationNotActive(
+                    "the enterprise holds no qualification certificate".into(),
+                )
+            })?
+        }
     };
+    let record = Binding { row, history };
     let status = public_status(
         record.row.status,
         record.row.valid_until,
@@ -273,7 +285,8 @@ fn binding_qualification(
             "the enterprise's qualification certificate is {status}"
         )));
     }
-    if !active_throughout(record.row.validity(), &record.entries(), received_on, now) {
+    let entries: Vec<_> = record.history.iter().map(|h| h.entry()).collect();
+    if !active_throughout(record.row.validity(), &entries, received_on, now) {
         return Err(RcError::QualificationNotActive(
             "the enterprise's qualification certificate was not active on received_on".into(),
         ));

@@ -192,6 +192,47 @@ pub fn lifecycle(
     Ok((row, history))
 }
 
+/// The QC an enterprise's new RC is bound to, with its status history, in
+/// one statement (registration's hot path): the newest QC that is not
+/// revoked, else the newest; `None` when the enterprise holds none.
+pub fn binding_for_enterprise(
+    conn: &mut DbConnection,
+    uscc: &str,
+) -> StoreResult<Option<(QualificationRow, Vec<HistoryRow>)>> {
+    let rows: Vec<(QualificationRow, Option<HistoryRow>)> = on_backend!(conn, c => qualifications::table
+        .filter(qualifications::enterprise_uscc.eq(uscc))
+        .left_join(
+            qualification_status_history::table
+                .on(qualification_status_history::number.eq(qualifications::number)),
+        )
+        .order((
+            qualifications::created_at.desc(),
+            qualifications::number.asc(),
+            qualification_status_history::id.asc(),
+        ))
+        .select((
+            QualificationRow::as_select(),
+            Option::<HistoryRow>::as_select(),
+        ))
+        .load(c))?;
+    let chosen = rows
+        .iter()
+        .map(|(q, _)| q)
+        .find(|q| q.status != QcStatus::Revoked)
+        .or_else(|| rows.first().map(|(q, _)| q))
+        .map(|q| q.number.clone());
+    let Some(number) = chosen else {
+        return Ok(None);
+    };
+    let mut row = None;
+    let mut history = Vec::new();
+    for (q, h) in rows.into_iter().filter(|(q, _)| q.number == number) {
+        history.extend(h);
+        row.get_or_insert(q);
+    }
+    Ok(row.map(|r| (r, history)))
+}
+
 pub fn revision_row(
     conn: &mut DbConnection,
     number: &str,
