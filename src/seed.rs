@@ -117,6 +117,7 @@ pub fn seed(settings: &Settings, rcs: u64, scans: u64) -> anyhow::Result<()> {
                 name: "李四".into(),
                 id_type: "resident_id".into(),
                 id_number: "11010519491231002X".into(),
+                id_override_reason: None,
             },
             received_on,
             dismantling: None,

@@ -37,6 +37,7 @@ pub const PRIVATE_MEMBERS: &[&str] = &[
     "note",
     "case_number",
     "release_reason",
+    "owner_id_override_reason",
 ];
 
 /// One event as it enters the log.

@@ -62,6 +62,17 @@ impl OwnerIdentity {
         number: &str,
         today: NaiveDate,
     ) -> Result<OwnerIdentity, (&'static str, FieldError)> {
+        Self::parse_with(id_type, number, today, false)
+    }
+
+    /// As [`OwnerIdentity::parse`]; `allow_bad_uscc_check` accepts a USCC
+    /// whose check character is wrong (the owner's checksum override).
+    pub fn parse_with(
+        id_type: &str,
+        number: &str,
+        today: NaiveDate,
+        allow_bad_uscc_check: bool,
+    ) -> Result<OwnerIdentity, (&'static str, FieldError)> {
         let Some(id_type) = IdType::parse(id_type) else {
             return Err((
                 "id_type",
@@ -73,7 +84,9 @@ impl OwnerIdentity {
         };
         let number = match id_type {
             IdType::ResidentId => ResidentId::parse(number, today).map(|id| id.as_str().to_owned()),
-            IdType::Uscc => Uscc::parse(number, false).map(|u| u.as_str().to_owned()),
+            IdType::Uscc => {
+                Uscc::parse(number, allow_bad_uscc_check).map(|u| u.as_str().to_owned())
+            }
             IdType::Passport | IdType::Other => parse_document_number(number),
         }
         .map_err(|e| ("id_number", e))?;

@@ -28,6 +28,7 @@ pub struct BranchDto {
     name: Option<String>,
     address: Option<String>,
     uscc: Option<String>,
+    uscc_checksum_override: Option<OverrideDto>,
 }
 
 /// Validates a list of dismantling sites: at least one, each an address,
@@ -140,14 +141,31 @@ pub async fn add_branch(
     let mut c = Checks::default();
     let name = c.required("name", dto.name, |s| text::name(&s));
     let address = c.required("address", dto.address, |s| text::address(&s));
-    let uscc = c.optional("uscc", dto.uscc, |s| {
-        Uscc::parse(&s, false).map(|u| u.as_str().to_string())
-    });
+    let uscc = match dto.uscc {
+        None if dto.uscc_checksum_override.is_some() => {
+            c.push(
+                "uscc_checksum_override",
+                FieldError::new(FieldCode::InvalidFormat, "there is no uscc to override"),
+            );
+            None
+        }
+        None => Some((None, None)),
+        Some(u) => parse_uscc_with_override(
+            &mut c,
+            "uscc",
+            "uscc_checksum_override",
+            Some(u),
+            dto.uscc_checksum_override,
+        )
+        .map(|(u, reason)| (Some(u), reason)),
+    };
     c.finish()?;
+    let (uscc, uscc_override_reason) = take(uscc)?;
     let new = NewBranch {
         name: take(name)?,
         address: take(address)?,
-        uscc: take(uscc)?,
+        uscc,
+        uscc_override_reason,
     };
     let uscc = path.into_inner();
     let now = state.clock.now();

@@ -47,6 +47,7 @@ pub struct OwnerDto {
     name: Option<String>,
     id_type: Option<String>,
     id_number: Option<String>,
+    id_checksum_override: Option<OverrideDto>,
 }
 
 #[derive(Deserialize)]
@@ -204,20 +205,41 @@ fn parse_owner(c: &mut Checks, dto: Option<OwnerDto>, today: chrono::NaiveDate) 
     let name = c.required("owner.name", o.name, |s| text::name(&s));
     let id_type = c.required("owner.id_type", o.id_type, Ok);
     let id_number = c.required("owner.id_number", o.id_number, Ok);
+    let override_reason = match o.id_checksum_override {
+        None => None,
+        Some(ov) => c.required("owner.id_checksum_override.reason", ov.reason, |s| {
+            text::reason(&s)
+        }),
+    };
+    if override_reason.is_some() && id_type.as_deref() != Some("uscc") {
+        c.push(
+            "owner.id_checksum_override",
+            FieldError::new(
+                FieldCode::InvalidFormat,
+                "only a USCC owner's check character can be overridden",
+            ),
+        );
+    }
     let identity = match (id_type, id_number) {
-        (Some(t), Some(n)) => match OwnerIdentity::parse(&t, &n, today) {
-            Ok(id) => Some(id),
-            Err((field, e)) => {
-                c.push(&format!("owner.{field}"), e);
-                None
+        (Some(t), Some(n)) => {
+            match OwnerIdentity::parse_with(&t, &n, today, override_reason.is_some()) {
+                Ok(id) => Some(id),
+                Err((field, e)) => {
+                    c.push(&format!("owner.{field}"), e);
+                    None
+                }
             }
-        },
+        }
         _ => None,
     };
     let identity = identity?;
     Some(Owner {
         name: name?,
         id_type: identity.id_type.as_str().to_string(),
+        // Kept only when it was needed.
+        id_override_reason: override_reason.filter(|_| {
+            crate::domain::Uscc::parse(&identity.number, true).is_ok_and(|u| !u.checksum_ok())
+        }),
         id_number: identity.number,
     })
 }

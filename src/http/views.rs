@@ -37,6 +37,8 @@ pub struct BranchView {
     pub address: String,
     pub uscc: Option<String>,
     pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uscc_checksum_override: Option<Override>,
 }
 
 impl From<&BranchRow> for BranchView {
@@ -47,6 +49,10 @@ impl From<&BranchRow> for BranchView {
             address: b.address.clone(),
             uscc: b.uscc.clone(),
             created_at: rfc3339(b.created_at),
+            uscc_checksum_override: b
+                .uscc_override_reason
+                .clone()
+                .map(|reason| Override { reason }),
         }
     }
 }
@@ -205,6 +211,8 @@ pub enum OwnerView {
         name: String,
         id_type: String,
         id_number: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id_checksum_override: Option<Override>,
     },
     Masked {
         name: String,
@@ -332,6 +340,10 @@ impl RcView {
                     name: r.owner_name.clone(),
                     id_type: r.owner_id_type.clone(),
                     id_number: r.owner_id_number.clone(),
+                    id_checksum_override: r
+                        .owner_id_override_reason
+                        .clone()
+                        .map(|reason| Override { reason }),
                 },
                 OwnerAccess::Masked => OwnerView::Masked {
                     name: mask_name(&r.owner_name),

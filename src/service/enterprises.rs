@@ -46,6 +46,7 @@ pub struct NewBranch {
     pub name: String,
     pub address: String,
     pub uscc: Option<String>,
+    pub uscc_override_reason: Option<String>,
 }
 
 /// An enterprise with its branches and the summaries of its QCs.
@@ -122,6 +123,7 @@ pub fn add_branch(
             address: new.address,
             uscc: new.uscc,
             created_at: now,
+            uscc_override_reason: new.uscc_override_reason,
         };
         enterprises::insert_branch(conn, &row)?;
         store::events::record(
@@ -130,7 +132,13 @@ pub fn add_branch(
             EventType::BranchFiled,
             actor,
             now,
-            json!({"id": row.id, "name": row.name, "address": row.address, "uscc": row.uscc}),
+            {
+                let mut data = json!({"id": row.id, "name": row.name, "address": row.address, "uscc": row.uscc});
+                if let Some(reason) = &row.uscc_override_reason {
+                    data["uscc_checksum_override"] = json!(reason);
+                }
+                data
+            },
         )?;
         Ok(row)
     })

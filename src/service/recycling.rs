@@ -150,6 +150,8 @@ pub struct Owner {
     pub name: String,
     pub id_type: String,
     pub id_number: String,
+    /// The reason a USCC with a wrong check character is accepted.
+    pub id_override_reason: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -476,6 +478,7 @@ fn insert_rc(
         deregistration_office: None,
         qr_url: Some(qr.url.clone()),
         status_index: Some(si.cast_signed()),
+        owner_id_override_reason: new.owner.id_override_reason.clone(),
     };
     recycling::insert(conn, &row)?;
     if let Some(d) = &new.dismantling {

@@ -35,6 +35,8 @@ pub struct BranchRow {
     pub address: String,
     pub uscc: Option<String>,
     pub created_at: NaiveDateTime,
+    /// Why the branch's USCC is accepted with a wrong check character.
+    pub uscc_override_reason: Option<String>,
 }
 
 /// The fields a reissue (换发) rewrites on the enterprise.

@@ -491,7 +491,7 @@ fn enum_value<T: serde::Serialize>(v: &T) -> StoreResult<Value> {
 /// An RC's record as its leaves' `state` hashes it (docs/LOG.md).
 pub fn rc_record(r: &RcRecord) -> StoreResult<Value> {
     let row = &r.row;
-    Ok(json!({
+    let mut record = json!({
         "number": row.number,
         "enterprise_uscc": row.enterprise_uscc,
         "qualification_number": row.qualification_number,
@@ -525,7 +525,12 @@ pub fn rc_record(r: &RcRecord) -> StoreResult<Value> {
             "supervision_officer": d.supervision_officer,
             "recorded_at": time(d.recorded_at),
         })),
-    }))
+    });
+    // Only when set: the RCs registered before keep their state.
+    if let Some(reason) = &row.owner_id_override_reason {
+        record["owner_id_override_reason"] = json!(reason);
+    }
+    Ok(record)
 }
 
 /// A subject's record as it stands, as JSON with the stored columns'
@@ -553,13 +558,18 @@ pub fn subject_record(conn: &mut DbConnection, subject: Subject<'_>) -> StoreRes
             let branches: Vec<Value> = enterprises::branches_of(conn, uscc)?
                 .into_iter()
                 .map(|b| {
-                    json!({
+                    let mut branch = json!({
                         "id": b.id,
                         "name": b.name,
                         "address": b.address,
                         "uscc": b.uscc,
                         "created_at": time(b.created_at),
-                    })
+                    });
+                    // Only when set: earlier branches keep their state.
+                    if let Some(reason) = b.uscc_override_reason {
+                        branch["uscc_override_reason"] = json!(reason);
+                    }
+                    branch
                 })
                 .collect();
             json!({

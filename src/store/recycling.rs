@@ -51,6 +51,8 @@ pub struct RcRow {
     pub qr_url: Option<String>,
     /// The status-list index (SPEC §13); set for every RC.
     pub status_index: Option<i64>,
+    /// Why the owner's USCC is accepted with a wrong check character.
+    pub owner_id_override_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -21,6 +21,7 @@ diesel::table! {
         address -> Text,
         uscc -> Nullable<Text>,
         created_at -> Timestamp,
+        uscc_override_reason -> Nullable<Text>,
     }
 }
 
@@ -122,6 +123,7 @@ diesel::table! {
         deregistration_office -> Nullable<Text>,
         qr_url -> Nullable<Text>,
         status_index -> Nullable<BigInt>,
+        owner_id_override_reason -> Nullable<Text>,
     }
 }
 

@@ -705,6 +705,68 @@ async fn rc_numbers_are_unique_and_found_in_any_ascii_case() {
     assert_eq!(done.expect(200)["number"], "RC-Ab1");
 }
 
+/// A USCC with its last character changed: the check character is wrong.
+fn bad_check(uscc: &str) -> String {
+    let mut chars: Vec<char> = uscc.chars().collect();
+    let last = chars.pop().unwrap();
+    chars.push(if last == '0' { '1' } else { '0' });
+    chars.into_iter().collect()
+}
+
+async fn a_uscc_checksum_override_is_accepted_for_owners_and_branches() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(21).await;
+    let owner_uscc = bad_check(&make_uscc(301));
+    let mut body = rc_body("RC-U1", &make_vin(1));
+    body["owner"] = json!({"name": "益阳运输有限公司", "id_type": "uscc", "id_number": owner_uscc});
+    let a = refused(&app, &e, &body, 422, "validation_failed").await;
+    assert_eq!(
+        a.field_code("owner.id_number").as_deref(),
+        Some("invalid_check_digit")
+    );
+    body["owner"]["id_checksum_override"] = json!({"reason": "营业执照原件核对无误"});
+    app.register_rc(&e, &body).await.expect(201);
+    let read = app
+        .get("/api/v1/recycling-certificates/RC-U1", Some(&app.authority))
+        .await;
+    let owner = read.expect(200)["owner"].clone();
+    assert_eq!(owner["id_number"], owner_uscc.as_str());
+    assert_eq!(
+        owner["id_checksum_override"]["reason"],
+        "营业执照原件核对无误"
+    );
+    // Only a USCC's check character may be overridden.
+    let mut body = rc_body("RC-U2", &make_vin(2));
+    body["owner"]["id_checksum_override"] = json!({"reason": "x"});
+    let a = refused(&app, &e, &body, 422, "validation_failed").await;
+    assert_eq!(
+        a.field_code("owner.id_checksum_override").as_deref(),
+        Some("invalid_format")
+    );
+
+    let path = format!("/api/v1/enterprises/{}/branches", e.uscc);
+    let branch_uscc = bad_check(&make_uscc(302));
+    let before = database_dump(&app.db);
+    let mut branch = json!({"name": "赫山区龙岭回收网点", "address": "益阳市赫山区龙岭大道88号",
+                            "uscc": branch_uscc});
+    let a = app.post(&path, Some(&app.authority), &branch).await;
+    a.expect_problem(422, "validation_failed");
+    assert_eq!(a.fields(), ["uscc"]);
+    assert_eq!(
+        before,
+        database_dump(&app.db),
+        "a refused branch changed nothing"
+    );
+    branch["uscc_checksum_override"] = json!({"reason": "分支机构执照核对无误"});
+    let created = app.post(&path, Some(&app.authority), &branch).await;
+    let created = created.expect(201).clone();
+    assert_eq!(created["uscc"], branch_uscc.as_str());
+    assert_eq!(
+        created["uscc_checksum_override"]["reason"],
+        "分支机构执照核对无误"
+    );
+}
+
 crate::backend_tests!(
     a_new_energy_vehicle_after_the_rule_comes_with_its_battery,
     the_battery_rule_starts_when_configured,
@@ -727,4 +789,5 @@ crate::backend_tests!(
     owner_identity_types,
     concurrent_registrations_each_land_once,
     rc_numbers_are_unique_and_found_in_any_ascii_case,
+    a_uscc_checksum_override_is_accepted_for_owners_and_branches,
 );

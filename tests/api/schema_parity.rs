@@ -288,7 +288,7 @@ async fn the_schema_reader_sees_what_the_migrations_declare() {
         schema["recycling_certificates"]
             .last()
             .map(|c| c.name.as_str()),
-        Some("status_index")
+        Some("owner_id_override_reason")
     );
 }
 

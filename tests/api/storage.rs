@@ -77,7 +77,7 @@ async fn uniqueness_is_enforced_by_the_database_not_only_the_code() {
     let db = app.db.clone();
     let copy = |number: &str, status: &str| {
         format!(
-            "INSERT INTO recycling_certificates SELECT '{number}', enterprise_uscc, qualification_number, branch_id, revision, vin, vin_override_reason, plate, plate_type, vehicle_type, commercial, brand_model, engine_number, fuel_type, battery_codes, owner_name, owner_id_type, owner_id_number, received_on, '{status}', registered_at, voided_at, void_reason, deregistered_at, deregistration_office, qr_url, NULL FROM recycling_certificates WHERE number = 'RC-U1'"
+            "INSERT INTO recycling_certificates SELECT '{number}', enterprise_uscc, qualification_number, branch_id, revision, vin, vin_override_reason, plate, plate_type, vehicle_type, commercial, brand_model, engine_number, fuel_type, battery_codes, owner_name, owner_id_type, owner_id_number, received_on, '{status}', registered_at, voided_at, void_reason, deregistered_at, deregistration_office, qr_url, NULL, NULL FROM recycling_certificates WHERE number = 'RC-U1'"
         )
     };
     let unique = |err: String| assert!(err.to_lowercase().contains("unique"), "{err}");
@@ -85,8 +85,9 @@ async fn uniqueness_is_enforced_by_the_database_not_only_the_code() {
     unique(db.try_exec(&copy("RC-U2", "active")).unwrap_err());
     // ...a voided one does not.
     db.exec(&copy("RC-U3", "voided"));
-    // The number is a primary key.
+    // The number is a primary key, and unique in any ASCII case.
     unique(db.try_exec(&copy("RC-U1", "voided")).unwrap_err());
+    unique(db.try_exec(&copy("rc-u1", "voided")).unwrap_err());
     // One live QC per enterprise.
     unique(
         db.try_exec(&format!(
