@@ -144,6 +144,12 @@ pub enum TokenCommand {
         /// A label saying who holds the token.
         #[arg(long)]
         label: String,
+        /// A clerk's office (车管所), recorded by its deregistrations.
+        #[arg(long)]
+        office: Option<String>,
+        /// A repairer's business licence or filing number.
+        #[arg(long)]
+        licence_number: Option<String>,
     },
 }
 
@@ -179,9 +185,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                     role,
                     enterprise,
                     label,
+                    office,
+                    licence_number,
                 },
         } => {
-            let secret = create_token(&settings, role, enterprise, label)?;
+            let mut dto = CreateTokenDto::new(role, enterprise, label);
+            dto.office = office;
+            dto.licence_number = licence_number;
+            let secret = create_token_from(&settings, dto)?;
             println!("{secret}");
         }
         Command::Keys { command } => keys(&settings, command)?,
@@ -254,14 +265,15 @@ pub fn create_token(
     enterprise: Option<String>,
     label: String,
 ) -> anyhow::Result<String> {
+    create_token_from(settings, CreateTokenDto::new(role, enterprise, label))
+}
+
+/// As [`create_token`], from a whole token request (office, licence number).
+pub fn create_token_from(settings: &Settings, dto: CreateTokenDto) -> anyhow::Result<String> {
     let target = DatabaseTarget::parse(&settings.database_url)?;
     let mut conn = db::connect(&target)?;
     db::run_migrations(&mut conn)?;
-    let new = validate(
-        CreateTokenDto::new(role, enterprise, label),
-        crate::clock::now(),
-    )
-    .map_err(describe_api_error)?;
+    let new = validate(dto, crate::clock::now()).map_err(describe_api_error)?;
     let (_, secret) = tokens::create(&mut conn, &Principal::operator(), new, crate::clock::now())
         .map_err(|e| describe_api_error(e.into()))?;
     Ok(secret)

@@ -19,8 +19,8 @@ pub struct CreateTokenDto {
     enterprise_uscc: Option<String>,
     label: Option<String>,
     expires_at: Option<String>,
-    licence_number: Option<String>,
-    office: Option<String>,
+    pub licence_number: Option<String>,
+    pub office: Option<String>,
 }
 
 /// Validates a token request (shared with the `token create` command).

@@ -52,6 +52,53 @@ fn token_create_refuses_bad_input() {
 }
 
 #[test]
+fn token_create_takes_a_clerks_office_and_refuses_it_for_other_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let office = "益阳市公安局交通警察支队车辆管理所";
+    let out = bin()
+        .current_dir(dir.path())
+        .args([
+            "token", "create", "--role", "clerk", "--label", "窗口1", "--office", office,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bin()
+        .current_dir(dir.path())
+        .args([
+            "token", "create", "--role", "police", "--label", "x", "--office", office,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("office"));
+    let out = bin()
+        .current_dir(dir.path())
+        .args([
+            "token",
+            "create",
+            "--role",
+            "repairer",
+            "--label",
+            "龙岭汽修",
+            "--licence-number",
+            "湘交维备430903001",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn migrate_creates_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("x/reg.db");
