@@ -81,11 +81,19 @@ pub fn parse_engine_number(s: String) -> Result<String, FieldError> {
     text::clean(&s, 64)
 }
 
-fn validate(dto: HoldDto) -> Result<NewHold, ApiError> {
-    let mut c = Checks::default();
-    let vin = c.optional("vin", dto.vin, parse_vin);
-    let engine_number = c.optional("engine_number", dto.engine_number, parse_engine_number);
-    let plate = c.optional("plate", dto.plate, parse_plate);
+/// A vehicle's identifiers as a hold or a search names them: each parsed
+/// as an RC stores it, at least one given (else `vin` `required`).
+type Named = (Option<String>, Option<String>, Option<String>);
+
+fn parse_named(
+    c: &mut Checks,
+    vin: Option<String>,
+    engine_number: Option<String>,
+    plate: Option<String>,
+) -> Option<Named> {
+    let vin = c.optional("vin", vin, parse_vin);
+    let engine_number = c.optional("engine_number", engine_number, parse_engine_number);
+    let plate = c.optional("plate", plate, parse_plate);
     if matches!(
         (&vin, &engine_number, &plate),
         (Some(None), Some(None), Some(None))
@@ -94,10 +102,17 @@ fn validate(dto: HoldDto) -> Result<NewHold, ApiError> {
             "vin",
             FieldError::new(
                 FieldCode::Required,
-                "a hold names the vehicle: vin, engine_number or plate",
+                "name the vehicle: vin, engine_number or plate",
             ),
         );
+        return None;
     }
+    Some((vin?, engine_number?, plate?))
+}
+
+fn validate(dto: HoldDto) -> Result<NewHold, ApiError> {
+    let mut c = Checks::default();
+    let named = parse_named(&mut c, dto.vin, dto.engine_number, dto.plate);
     let reason = c.required("reason", dto.reason, |s| {
         s.parse::<HoldReason>().map_err(|_| {
             FieldError::new(
@@ -109,10 +124,11 @@ fn validate(dto: HoldDto) -> Result<NewHold, ApiError> {
     let note = parse_reason(&mut c, "note", dto.note);
     let case_number = c.optional("case_number", dto.case_number, |s| text::clean(&s, 64));
     c.finish()?;
+    let (vin, engine_number, plate) = take(named)?;
     Ok(NewHold {
-        vin: take(vin)?,
-        engine_number: take(engine_number)?,
-        plate: take(plate)?,
+        vin,
+        engine_number,
+        plate,
         reason: take(reason)?,
         note: take(note)?,
         case_number: take(case_number)?,
@@ -168,20 +184,9 @@ pub async fn search(
     principal.require(READERS)?;
     let q = query.into_inner();
     let mut c = Checks::default();
-    let vin = c.optional("vin", q.vin, parse_vin);
-    let engine_number = c.optional("engine_number", q.engine_number, parse_engine_number);
-    let plate = c.optional("plate", q.plate, parse_plate);
-    if matches!(
-        (&vin, &engine_number, &plate),
-        (Some(None), Some(None), Some(None))
-    ) {
-        c.push(
-            "vin",
-            FieldError::new(FieldCode::Required, "give vin, engine_number or plate"),
-        );
-    }
+    let named = parse_named(&mut c, q.vin, q.engine_number, q.plate);
     c.finish()?;
-    let (vin, engine_number, plate) = (take(vin)?, take(engine_number)?, take(plate)?);
+    let (vin, engine_number, plate) = take(named)?;
     let rows = state
         .db(move |conn| {
             let ids = Identifiers {
