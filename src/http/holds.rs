@@ -166,12 +166,13 @@ pub async fn read(
     Ok(HttpResponse::Ok().json(HoldView::from(row)))
 }
 
+/// The identifiers a search of holds or a vehicle lookup names.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SearchQuery {
-    vin: Option<String>,
-    engine_number: Option<String>,
-    plate: Option<String>,
+pub struct VehicleIds {
+    pub vin: Option<String>,
+    pub engine_number: Option<String>,
+    pub plate: Option<String>,
 }
 
 /// `GET /api/v1/holds?vin=…|engine_number=…|plate=…` (police, authority;
@@ -179,7 +180,7 @@ pub struct SearchQuery {
 pub async fn search(
     principal: Principal,
     state: web::Data<AppState>,
-    query: web::Query<SearchQuery>,
+    query: web::Query<VehicleIds>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(READERS)?;
     let q = query.into_inner();

@@ -590,7 +590,7 @@ pub async fn deregister(
             .map(Some),
     };
     c.finish()?;
-    let number = stored_number(&state, path.into_inner()).await?;
+    let number = path.into_inner();
     use crate::service::verification::{SignatureCheck, check_signature};
     let qr = match dto.qr {
         None => recycling::PresentedQr::Absent,

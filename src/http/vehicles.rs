@@ -6,20 +6,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::holds::{HoldView, parse_engine_number, parse_plate, parse_vin};
+use super::holds::{HoldView, VehicleIds, parse_engine_number, parse_plate, parse_vin};
 use super::{Checks, json_body, take};
 use crate::clock::rfc3339;
 use crate::domain::{FieldCode, Principal};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
+use crate::http::views::EnterpriseRef;
 use crate::service::vehicles::{self, VehicleAnswer};
 use crate::store::vehicles::{VehicleKey, VehicleRc};
-
-#[derive(Serialize)]
-struct EnterpriseRef {
-    uscc: String,
-    name: String,
-}
 
 #[derive(Serialize)]
 struct VehicleRcView {
@@ -132,14 +127,6 @@ pub async fn by_vin(
     Ok(HttpResponse::Ok().json(VehicleView::from(answer)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LookupDto {
-    vin: Option<String>,
-    plate: Option<String>,
-    engine_number: Option<String>,
-}
-
 /// `POST /api/v1/vehicles/lookup {vin|plate|engine_number}` (exactly one):
 /// every vehicle it names.
 pub async fn lookup(
@@ -147,7 +134,7 @@ pub async fn lookup(
     state: web::Data<AppState>,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (dto, _) = json_body::<LookupDto>(body).await?;
+    let (dto, _) = json_body::<VehicleIds>(body).await?;
     let given = [
         dto.vin.is_some(),
         dto.plate.is_some(),

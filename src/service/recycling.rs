@@ -710,6 +710,9 @@ pub fn deregister(
     now: NaiveDateTime,
 ) -> Result<Deregistered, RcError> {
     store::write_tx(conn, |conn| {
+        // The path's number in any ASCII case (SPEC §14), in this transaction.
+        let stored = recycling::stored_number(conn, number)?.ok_or(RcError::NotFound)?;
+        let number = stored.as_str();
         // The RC with everything verification reads of it, in one statement.
         let state = recycling::state(conn, number)?.ok_or(RcError::NotFound)?;
         let record = &state.record;
