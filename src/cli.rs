@@ -135,7 +135,7 @@ pub enum KeysCommand {
 pub enum TokenCommand {
     /// Create a token and print it alone on stdout.
     Create {
-        /// authority, enterprise, clerk, police or repairer.
+        /// authority, enterprise, clerk, police, repairer or township.
         #[arg(long)]
         role: String,
         /// The enterprise (USCC) an enterprise token is bound to.
@@ -150,6 +150,21 @@ pub enum TokenCommand {
         /// A repairer's business licence or filing number.
         #[arg(long)]
         licence_number: Option<String>,
+        /// An authority token's level: national (the default), province,
+        /// city or county.
+        #[arg(long)]
+        level: Option<String>,
+        /// The GB/T 2260 division (2, 4 or 6 digits) a token governs or is
+        /// limited to.
+        #[arg(long)]
+        division: Option<String>,
+        /// An authority token's organisation (e.g. 湖南省商务厅): the
+        /// issuing authority of the QCs it registers.
+        #[arg(long)]
+        org: Option<String>,
+        /// A township token's township (乡镇), inside its 6-digit division.
+        #[arg(long)]
+        township: Option<String>,
     },
 }
 
@@ -187,11 +202,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                     label,
                     office,
                     licence_number,
+                    level,
+                    division,
+                    org,
+                    township,
                 },
         } => {
             let mut dto = CreateTokenDto::new(role, enterprise, label);
             dto.office = office;
             dto.licence_number = licence_number;
+            dto.level = level;
+            dto.division = division;
+            dto.org = org;
+            dto.township = township;
             let secret = create_token_from(&settings, dto)?;
             println!("{secret}");
         }

@@ -81,6 +81,13 @@ pub struct Settings {
     #[arg(long, env = "SCRAPCERT_HOLIDAYS_FILE", global = true)]
     pub holidays_file: Option<PathBuf>,
 
+    /// The GB/T 2260 county code an enterprise gets when its registration
+    /// names none, and that enterprises registered before divisions get at
+    /// start (SPEC §15). Without it an enterprise body must name its
+    /// division.
+    #[arg(long, env = "SCRAPCERT_DEFAULT_DIVISION", global = true)]
+    pub default_division: Option<String>,
+
     /// Scans of one certificate in 24 hours above which `scan_anomaly` fires.
     #[arg(
         long,
@@ -236,6 +243,7 @@ impl Settings {
             dismantle_days: 30,
             handover_workdays: 7,
             holidays_file: None,
+            default_division: None,
             scan_daily_limit: 20,
             scan_retention_days: 365,
             scan_queue: 10_000,
@@ -256,6 +264,11 @@ impl Settings {
 
     /// Checks what clap cannot.
     pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(division) = &self.default_division {
+            crate::domain::jurisdiction::parse_county(division).map_err(|e| {
+                anyhow::anyhow!("SCRAPCERT_DEFAULT_DIVISION {division:?}: {}", e.message)
+            })?;
+        }
         anyhow::ensure!(
             self.status_list_ttl >= 1 && self.status_list_ttl <= self.status_list_valid_for,
             "SCRAPCERT_STATUS_LIST_TTL must be at least 1 and at most SCRAPCERT_STATUS_LIST_VALID_FOR"

@@ -63,6 +63,7 @@ pub fn seed(settings: &Settings, rcs: u64, scans: u64) -> anyhow::Result<()> {
             address: "益阳市赫山区龙岭工业园".into(),
             dismantling_sites: vec!["益阳市赫山区龙岭工业园1号".into()],
             uscc_override_reason: None,
+            division: "430903".into(),
         },
         now,
     )?;
@@ -83,7 +84,7 @@ pub fn seed(settings: &Settings, rcs: u64, scans: u64) -> anyhow::Result<()> {
         role: Role::Enterprise,
         token_id: None,
         enterprise: Some(uscc.clone()),
-        office: None,
+        ..Principal::public()
     };
     let received_on = clock::china_date(now) - chrono::Duration::days(1);
     let started = std::time::Instant::now();

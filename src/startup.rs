@@ -47,6 +47,18 @@ impl Application {
             settings.db_pool_size,
             std::time::Duration::from_millis(settings.db_timeout_ms.max(100)),
         )?;
+        if let Some(division) = &settings.default_division {
+            let mut conn = pool.get().context("cannot open the database")?;
+            let given = crate::service::enterprises::assign_default_division(
+                &mut conn,
+                division,
+                clock.now(),
+            )
+            .map_err(|e| anyhow::anyhow!("cannot give enterprises their division: {e}"))?;
+            if given > 0 {
+                tracing::info!(enterprises = given, %division, "enterprises given the default division");
+            }
+        }
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let local = listener.local_addr()?;

@@ -39,6 +39,10 @@ wire_enum!(
         // A hold in force on the vehicle (SPEC §14): registration and
         // deregistration refuse.
         VehicleHeld,
+        // The token's role may do this, but not here (SPEC §15).
+        OutOfJurisdiction,
+        // A new QC within three years of a penalty revocation (SPEC §15).
+        ReapplicationBarred,
         RateLimited,
         InternalError,
         DatabaseUnavailable,

@@ -30,7 +30,7 @@ impl HoldStatus {
         match role {
             Role::Police | Role::Authority => Some(HoldStatus::Active),
             Role::Enterprise => Some(HoldStatus::Reported),
-            Role::Public | Role::Clerk | Role::Repairer => None,
+            Role::Public | Role::Clerk | Role::Repairer | Role::Township => None,
         }
     }
 

@@ -40,14 +40,41 @@ pub const PRIVATE_MEMBERS: &[&str] = &[
     "owner_id_override_reason",
 ];
 
+/// Who made an event, as its leaf says: the role and token, and the
+/// level, division and organisation (SPEC §15) only when set, so that the
+/// leaves of events from before them keep their bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LeafActor<'a> {
+    pub role: &'a str,
+    pub token_id: Option<&'a str>,
+    pub level: Option<&'a str>,
+    pub division: Option<&'a str>,
+    pub org: Option<&'a str>,
+}
+
+impl LeafActor<'_> {
+    fn json(&self) -> Value {
+        let mut actor = json!({"role": self.role, "token_id": self.token_id});
+        for (member, value) in [
+            ("level", self.level),
+            ("division", self.division),
+            ("org", self.org),
+        ] {
+            if let Some(value) = value {
+                actor[member] = json!(value);
+            }
+        }
+        actor
+    }
+}
+
 /// One event as it enters the log.
 #[derive(Debug, Clone, Copy)]
 pub struct LeafEvent<'a> {
     pub seq: i64,
     pub event_type: &'a str,
     pub at: NaiveDateTime,
-    pub actor_role: &'a str,
-    pub actor_token_id: Option<&'a str>,
+    pub actor: LeafActor<'a>,
     pub subject_kind: &'a str,
     pub subject_id: &'a str,
     pub data: &'a Value,
@@ -110,7 +137,7 @@ pub fn leaf_with_state(event: &LeafEvent<'_>, state: &str, salt: &[u8]) -> Vec<u
         "seq": event.seq,
         "type": event.event_type,
         "at": crate::clock::rfc3339(event.at),
-        "actor": {"role": event.actor_role, "token_id": event.actor_token_id},
+        "actor": event.actor.json(),
         "subject": {"kind": event.subject_kind, "id": event.subject_id},
         "data": redacted(event.data, salt),
         "state": state,
@@ -138,8 +165,11 @@ mod tests {
             seq: 7,
             event_type: "rc_voided",
             at: at(),
-            actor_role: "authority",
-            actor_token_id: Some("tok_1"),
+            actor: LeafActor {
+                role: "authority",
+                token_id: Some("tok_1"),
+                ..LeafActor::default()
+            },
             subject_kind: "RC",
             subject_id: "RC-1",
             data: &data,
@@ -171,6 +201,42 @@ mod tests {
         // Another salt, other hashes: a table of guesses made for one log
         // does not serve another.
         assert_ne!(state_hash(&record, &[1u8; 32]), state_hash(&record, &salt));
+    }
+
+    #[test]
+    fn the_actors_jurisdiction_is_in_the_leaf_only_when_set() {
+        let data = json!({});
+        let record = json!({});
+        let mut event = LeafEvent {
+            seq: 1,
+            event_type: "qualification_suspended",
+            at: at(),
+            actor: LeafActor {
+                role: "authority",
+                token_id: Some("tok_2"),
+                level: Some("county"),
+                division: Some("430903"),
+                org: Some("赫山区商务局"),
+            },
+            subject_kind: "QC",
+            subject_id: "QC-1",
+            data: &data,
+        };
+        let text = String::from_utf8(leaf(&event, &record, &[0u8; 32])).unwrap();
+        assert!(
+            text.starts_with(r#"{"actor":{"division":"430903","level":"county","org":"赫山区商务局","role":"authority","token_id":"tok_2"},"#),
+            "{text}"
+        );
+        event.actor = LeafActor {
+            role: "authority",
+            token_id: Some("tok_2"),
+            ..LeafActor::default()
+        };
+        let text = String::from_utf8(leaf(&event, &record, &[0u8; 32])).unwrap();
+        assert!(
+            text.starts_with(r#"{"actor":{"role":"authority","token_id":"tok_2"},"#),
+            "{text}"
+        );
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub mod codes;
 pub mod event;
 pub mod hold;
 pub mod id_number;
+pub mod jurisdiction;
 pub mod log_leaf;
 pub mod lookup;
 pub mod owner;

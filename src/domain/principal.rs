@@ -2,6 +2,8 @@
 //! token, the enterprise it is bound to. No I/O: the HTTP layer finds the
 //! token, the service layer asks the questions below.
 
+use super::jurisdiction::{Level, OutOfJurisdiction};
+
 crate::domain::wire_enum!(
     /// The role of a caller. `public` is the caller without a token.
     Role {
@@ -13,6 +15,9 @@ crate::domain::wire_enum!(
         /// 机动车维修经营者: asks whether a vehicle was handed in for
         /// scrapping (SPEC §14); sees nothing personal.
         Repairer,
+        /// A township's campaign officer (乡镇, SPEC §15 and §17): bound to
+        /// one township inside a county.
+        Township,
     }
 );
 
@@ -27,7 +32,7 @@ impl Role {
     pub fn is_officer(self) -> bool {
         match self {
             Role::Clerk | Role::Police | Role::Authority => true,
-            Role::Public | Role::Enterprise | Role::Repairer => false,
+            Role::Public | Role::Enterprise | Role::Repairer | Role::Township => false,
         }
     }
 }
@@ -39,6 +44,17 @@ pub struct Principal {
     pub enterprise: Option<String>,
     /// A clerk token's office (SPEC §14): what its deregistrations record.
     pub office: Option<String>,
+    /// An authority token's level (SPEC §15); none on other roles.
+    pub level: Option<Level>,
+    /// The division prefix a token governs or is limited to; none is the
+    /// whole country.
+    pub division: Option<String>,
+    /// An authority token's organisation (e.g. 湖南省商务厅).
+    pub org: Option<String>,
+    /// A township token's township.
+    pub township: Option<String>,
+    /// When the token stops working, if it does.
+    pub expires_at: Option<chrono::NaiveDateTime>,
 }
 
 /// Why a caller may not do something.
@@ -50,6 +66,9 @@ pub enum AccessDenied {
     /// The token's role may not do this (403).
     #[error("this token's role may not do this")]
     Forbidden,
+    /// The role may, but not here (403 `out_of_jurisdiction`, SPEC §15).
+    #[error(transparent)]
+    OutOfJurisdiction(#[from] OutOfJurisdiction),
 }
 
 impl Principal {
@@ -59,17 +78,43 @@ impl Principal {
             token_id: None,
             enterprise: None,
             office: None,
+            level: None,
+            division: None,
+            org: None,
+            township: None,
+            expires_at: None,
         }
     }
 
-    /// The actor of work done from the command line on the server itself.
+    /// A token of `role` with nothing more on it (a national one).
+    pub fn token(role: Role, id: &str) -> Self {
+        Principal {
+            role,
+            token_id: Some(id.to_string()),
+            ..Principal::public()
+        }
+    }
+
+    /// The actor of work done from the command line on the server itself:
+    /// a national authority.
     pub fn operator() -> Self {
         Principal {
             role: Role::Authority,
-            token_id: None,
-            enterprise: None,
-            office: None,
+            level: Some(Level::National),
+            ..Principal::public()
         }
+    }
+
+    /// An authority token's level: tokens made before levels are national.
+    pub fn authority_level(&self) -> Level {
+        self.level.unwrap_or(Level::National)
+    }
+
+    /// Is this caller narrowed by a jurisdiction (an authority below the
+    /// nation, or a token limited to a division)? Others skip the checks.
+    pub fn is_scoped(&self) -> bool {
+        (self.role == Role::Authority && self.authority_level() != Level::National)
+            || self.division.is_some()
     }
 
     /// Allows the call if the role is one of `roles`.
@@ -102,7 +147,7 @@ impl Principal {
         match self.role {
             Role::Clerk | Role::Police | Role::Authority => true,
             Role::Enterprise => self.enterprise.as_deref() == Some(issuer_uscc),
-            Role::Public | Role::Repairer => false,
+            Role::Public | Role::Repairer | Role::Township => false,
         }
     }
 }
@@ -114,10 +159,8 @@ mod tests {
 
     fn token(role: Role, enterprise: Option<&str>) -> Principal {
         Principal {
-            role,
-            token_id: Some("t".into()),
             enterprise: enterprise.map(str::to_string),
-            office: None,
+            ..Principal::token(role, "t")
         }
     }
 

@@ -3,13 +3,15 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::{Checks, OverrideDto, json_body, take};
+use super::{Checks, OverrideDto, json_body, take, within};
+use crate::domain::jurisdiction::{Action, parse_county};
 use crate::domain::{FieldCode, FieldError, Uscc, text};
 use crate::domain::{Principal, Role};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::views::{BranchView, EnterpriseView};
 use crate::service::enterprises::{self, NewBranch, NewEnterprise};
+use crate::service::jurisdiction::On;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +22,7 @@ pub struct EnterpriseDto {
     address: Option<String>,
     dismantling_sites: Option<Vec<String>>,
     uscc_checksum_override: Option<OverrideDto>,
+    division: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -89,6 +92,19 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Authority])?;
     let (dto, _) = json_body::<EnterpriseDto>(body).await?;
+    let division = dto
+        .division
+        .clone()
+        .or_else(|| state.settings.default_division.clone());
+    if let Some(Ok(d)) = division.as_deref().map(parse_county) {
+        within(
+            &state,
+            &principal,
+            Action::RegisterEnterprise,
+            On::Division(d),
+        )
+        .await?;
+    }
     let mut c = Checks::default();
     let uscc = parse_uscc_with_override(
         &mut c,
@@ -103,6 +119,7 @@ pub async fn create(
     });
     let address = c.required("address", dto.address, |s| text::address(&s));
     let sites = parse_sites(&mut c, "dismantling_sites", dto.dismantling_sites);
+    let division = c.required("division", division, |s| parse_county(&s));
     c.finish()?;
     let (uscc, uscc_override_reason) = take(uscc)?;
     let new = NewEnterprise {
@@ -112,6 +129,7 @@ pub async fn create(
         address: take(address)?,
         dismantling_sites: take(sites)?,
         uscc_override_reason,
+        division: take(division)?,
     };
     let now = state.clock.now();
     let record = state
@@ -137,6 +155,9 @@ pub async fn add_branch(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Authority])?;
+    let enterprise = path.into_inner();
+    let on = On::Enterprise(enterprise.clone());
+    within(&state, &principal, Action::FileBranch, on).await?;
     let (dto, _) = json_body::<BranchDto>(body).await?;
     let mut c = Checks::default();
     let name = c.required("name", dto.name, |s| text::name(&s));
@@ -167,10 +188,9 @@ pub async fn add_branch(
         uscc,
         uscc_override_reason,
     };
-    let uscc = path.into_inner();
     let now = state.clock.now();
     let branch = state
-        .write(move |conn| enterprises::add_branch(conn, &principal, &uscc, new, now))
+        .write(move |conn| enterprises::add_branch(conn, &principal, &enterprise, new, now))
         .await?;
     Ok(HttpResponse::Created().json(BranchView::from(&branch)))
 }

@@ -244,6 +244,11 @@ impl From<AccessDenied> for ApiError {
         match e {
             AccessDenied::Unauthenticated => ApiError::unauthorized(e.to_string()),
             AccessDenied::Forbidden => ApiError::forbidden(),
+            AccessDenied::OutOfJurisdiction(why) => ApiError::problem(
+                StatusCode::FORBIDDEN,
+                ProblemCode::OutOfJurisdiction,
+                why.to_string(),
+            ),
         }
     }
 }
@@ -294,6 +299,7 @@ impl From<EnterpriseError> for ApiError {
             EnterpriseError::BranchAtDismantlingSite => {
                 ApiError::field("address", FieldCode::InvalidFormat, detail)
             }
+            EnterpriseError::Denied(d) => d.into(),
             EnterpriseError::Store(e) => e.into(),
         }
     }
@@ -325,6 +331,10 @@ impl From<QcError> for ApiError {
             QcError::EffectiveTooEarly(_) => {
                 ApiError::field("effective_at", FieldCode::OutOfOrder, detail)
             }
+            QcError::ReapplicationBarred { .. } => {
+                ApiError::conflict(ProblemCode::ReapplicationBarred, detail)
+            }
+            QcError::Denied(d) => d.into(),
             QcError::Store(e) => e.into(),
         }
     }
@@ -385,6 +395,7 @@ impl From<RcError> for ApiError {
                 ApiError::conflict(ProblemCode::PresentedMismatch, detail)
                     .with_extension("fields", serde_json::json!(fields))
             }
+            RcError::Denied(d) => d.into(),
             RcError::Store(e) => e.into(),
         }
     }
@@ -399,6 +410,8 @@ impl From<TokenError> for ApiError {
                 ApiError::field("enterprise_uscc", FieldCode::UnknownValue, detail)
             }
             TokenError::Unauthenticated => ApiError::unauthorized(detail),
+            TokenError::Denied(d) => d.into(),
+            TokenError::OrgRequired => ApiError::field("org", FieldCode::Required, detail),
             TokenError::Store(e) => e.into(),
         }
     }

@@ -25,10 +25,12 @@ use actix_web::{HttpResponse, Route, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
+use crate::domain::jurisdiction::Action;
 use crate::domain::{CertKind, FieldCode, FieldError, Principal, ProblemCode, Role};
 use crate::http::error::{ApiError, FieldIssue};
 use crate::http::state::AppState;
 use crate::http::views::{EventView, ScanView};
+use crate::service::jurisdiction::{self, On};
 
 /// JSON request bodies are limited to 64 KiB.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -75,6 +77,7 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(POST "/api/v1/holds/{id}/confirm" => holds::confirm),
         route!(POST "/api/v1/holds/{id}/release" => holds::release),
         route!(POST "/api/v1/tokens" => tokens::create),
+        route!(GET "/api/v1/tokens/me" => tokens::me),
         route!(DELETE "/api/v1/tokens/{id}" => tokens::revoke),
         route!(POST "/api/v1/enterprises" => enterprises::create),
         route!(GET "/api/v1/enterprises/{uscc}" => enterprises::read),
@@ -316,6 +319,25 @@ pub async fn qr_image(
         .body(body))
 }
 
+/// Refuses a request out of the caller's jurisdiction (403
+/// `out_of_jurisdiction`, SPEC §15) before its body is read or validated.
+/// The service checks again inside its transaction; an unscoped caller
+/// (a national token, a police token without a division) costs nothing.
+pub async fn within(
+    state: &web::Data<AppState>,
+    principal: &Principal,
+    action: Action,
+    on: On,
+) -> Result<(), ApiError> {
+    if !principal.is_scoped() {
+        return Ok(());
+    }
+    let principal = principal.clone();
+    state
+        .db(move |conn| jurisdiction::authorize::<ApiError>(conn, &principal, action, &on))
+        .await
+}
+
 /// Which history of a certificate to read.
 pub enum History {
     Events,
@@ -340,8 +362,13 @@ pub async fn history(
         let log = std::sync::Arc::clone(&state.scan_log);
         web::block(move || log.flush()).await?;
     }
+    let on = match kind {
+        CertKind::Qc => On::Qc(number.clone()),
+        CertKind::Rc => On::Rc(number.clone()),
+    };
     let list = state
         .db(move |conn| {
+            jurisdiction::authorize::<ApiError>(conn, &principal, Action::ReadRecords, &on)?;
             let subject = match kind {
                 CertKind::Qc => {
                     qualifications::lifecycle(conn, &number)?;
@@ -366,7 +393,7 @@ pub async fn history(
                         .collect::<Vec<_>>(),
                 ),
             };
-            list.map_err(|e| crate::store::StoreError::Other(e.into()))
+            list.map_err(ApiError::internal)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))

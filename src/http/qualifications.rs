@@ -5,7 +5,9 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::enterprises::parse_sites;
-use super::{Checks, json_body, parse_reason, take, timestamp};
+use super::{Checks, json_body, parse_reason, take, timestamp, within};
+use crate::domain::AccessDenied;
+use crate::domain::jurisdiction::{self, Action};
 use crate::domain::{
     CertKind, FieldCode, FieldError, QcAction, QcNumber, RevocationKind, Uscc, parse_date, text,
 };
@@ -13,6 +15,7 @@ use crate::domain::{Principal, Role};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::views::QualificationView;
+use crate::service::jurisdiction::On;
 use crate::service::qualifications::{self, NewQualification, Reissue, StatusChange};
 use crate::store::StoreError;
 
@@ -57,14 +60,31 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Authority])?;
     let (dto, _) = json_body::<QualificationDto>(body).await?;
+    if let Some(Ok(uscc)) = dto.enterprise_uscc.as_deref().map(|s| Uscc::parse(s, true)) {
+        let on = On::Enterprise(uscc.as_str().to_string());
+        within(&state, &principal, Action::RegisterQc, on).await?;
+    }
+    // The token's org is the issuing authority; a body naming another is
+    // out of the token's jurisdiction (SPEC §15).
+    let given = dto.issuing_authority.as_deref().map(text::name);
+    let cleaned = given
+        .as_ref()
+        .and_then(|g| g.as_ref().ok())
+        .map(String::as_str);
+    let authority =
+        jurisdiction::issuing_authority(&principal, cleaned).map_err(AccessDenied::from)?;
     let mut c = Checks::default();
     let number = c.required("number", dto.number, |s| QcNumber::parse(&s));
     let uscc = c.required("enterprise_uscc", dto.enterprise_uscc, |s| {
         Uscc::parse(&s, true)
     });
-    let authority = c.required("issuing_authority", dto.issuing_authority, |s| {
-        text::name(&s)
-    });
+    let authority = match (given, authority) {
+        (Some(Err(e)), _) => {
+            c.push("issuing_authority", e);
+            None
+        }
+        (_, authority) => c.required("issuing_authority", authority, Ok),
+    };
     let issued_on = c.required("issued_on", dto.issued_on, |s| parse_date(&s));
     let valid_until = c.optional("valid_until", dto.valid_until, |s| parse_date(&s));
     let today = state.clock.today();
@@ -122,6 +142,14 @@ pub async fn reissue(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Authority])?;
+    let number = path.into_inner();
+    within(
+        &state,
+        &principal,
+        Action::ReissueQc,
+        On::Qc(number.clone()),
+    )
+    .await?;
     let (dto, _) = json_body::<ReissueDto>(body).await?;
     let mut c = Checks::default();
     let name = c.optional("name", dto.name, |s| text::name(&s));
@@ -142,7 +170,6 @@ pub async fn reissue(
         dismantling_sites: take(sites)?,
         reason: take(reason)?,
     };
-    let number = path.into_inner();
     let signing = state.signing();
     let now = state.clock.now();
     let (read, qr) = state
@@ -164,8 +191,9 @@ pub async fn resign(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Authority])?;
-    let reason = super::resign_reason(body).await?;
     let number = path.into_inner();
+    within(&state, &principal, Action::ResignQc, On::Qc(number.clone())).await?;
+    let reason = super::resign_reason(body).await?;
     let signing = state.signing();
     let now = state.clock.now();
     let (read, qr) = state
@@ -183,6 +211,9 @@ async fn change_status(
     action: Option<QcAction>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Authority])?;
+    // A revocation's kind is in its body; its row of the table is not.
+    let row = action.map_or(Action::RevokeQc, qualifications::action_of);
+    within(&state, &principal, row, On::Qc(number.clone())).await?;
     let (dto, _) = json_body::<StatusDto>(body).await?;
     let mut c = Checks::default();
     let reason = parse_reason(&mut c, "reason", dto.reason);

@@ -5,7 +5,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::{Checks, OverrideDto, json_body, parse_reason, take};
+use super::{Checks, OverrideDto, json_body, parse_reason, take, within};
+use crate::domain::jurisdiction::Action;
 use crate::domain::vehicle::battery_rule_applies;
 use crate::domain::{
     CertKind, FieldCode, FieldError, FuelType, OwnerIdentity, Plate, RcNumber, SupervisionKind,
@@ -16,6 +17,7 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::views::RcView;
 use crate::qr::Qr;
+use crate::service::jurisdiction::On;
 use crate::service::recycling::{
     self, IdempotencyRequest, NewDismantling, NewRc, Owner, Supervision, Vehicle,
 };
@@ -499,12 +501,14 @@ pub async fn void(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Authority])?;
+    let given = path.into_inner();
+    within(&state, &principal, Action::VoidRc, On::Rc(given.clone())).await?;
     let (dto, _) = json_body::<VoidDto>(body).await?;
     let mut c = Checks::default();
     let reason = parse_reason(&mut c, "reason", dto.reason);
     c.finish()?;
     let reason = take(reason)?;
-    let number = stored_number(&state, path.into_inner()).await?;
+    let number = stored_number(&state, given).await?;
     let now = state.clock.now();
     let record = state
         .write(move |conn| recycling::void(conn, &principal, &number, reason, now))
@@ -522,8 +526,10 @@ pub async fn resign(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&[Role::Authority])?;
+    let given = path.into_inner();
+    within(&state, &principal, Action::ResignRc, On::Rc(given.clone())).await?;
     let reason = super::resign_reason(body).await?;
-    let number = stored_number(&state, path.into_inner()).await?;
+    let number = stored_number(&state, given).await?;
     let signing = state.signing();
     let now = state.clock.now();
     let (record, qr) = state

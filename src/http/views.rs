@@ -71,6 +71,9 @@ pub struct EnterpriseView {
     pub legal_representative: String,
     pub address: String,
     pub dismantling_sites: Vec<String>,
+    /// Its GB/T 2260 county code (null on an enterprise from before
+    /// divisions that no default reached).
+    pub division: Option<String>,
     pub uscc_checksum_override: Option<Override>,
     pub branches: Vec<BranchView>,
     pub qualifications: Vec<QualificationSummary>,
@@ -87,6 +90,7 @@ impl EnterpriseView {
             legal_representative: row.legal_representative,
             address: row.address,
             dismantling_sites: row.dismantling_sites.0,
+            division: row.division,
             uscc_checksum_override: row.uscc_override_reason.map(|reason| Override { reason }),
             branches: e.branches.iter().map(BranchView::from).collect(),
             qualifications: e
@@ -379,6 +383,12 @@ impl RcView {
 pub struct Actor {
     pub role: String,
     pub token_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub division: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -400,6 +410,9 @@ impl From<EventRecord> for EventView {
             actor: Actor {
                 role: e.actor_role,
                 token_id: e.actor_token_id,
+                level: e.actor_level,
+                division: e.actor_division,
+                org: e.actor_org,
             },
             data: e.data,
         }
@@ -445,6 +458,14 @@ pub struct TokenView {
     pub licence_number: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub office: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub division: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub township: Option<String>,
 }
 
 impl From<&TokenRow> for TokenView {
@@ -459,6 +480,10 @@ impl From<&TokenRow> for TokenView {
             revoked_at: r.revoked_at.map(rfc3339),
             licence_number: r.licence_number.clone(),
             office: r.office.clone(),
+            level: r.level.clone(),
+            division: r.division.clone(),
+            org: r.org.clone(),
+            township: r.township.clone(),
         }
     }
 }

@@ -4,8 +4,10 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::random_id;
-use crate::domain::Principal;
 use crate::domain::event::{EventType, Subject};
+use crate::domain::jurisdiction::Action;
+use crate::domain::{AccessDenied, Principal};
+use crate::service::jurisdiction::{self, On};
 use crate::store::enterprises::{self, BranchRow, EnterpriseRow};
 use crate::store::qualifications::{self, QcSummary};
 use crate::store::{self, Conflict, DbConnection, StoreError, TextList};
@@ -18,6 +20,8 @@ pub enum EnterpriseError {
     Duplicate,
     #[error("a branch cannot be at one of the enterprise's dismantling sites")]
     BranchAtDismantlingSite,
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -40,6 +44,8 @@ pub struct NewEnterprise {
     pub address: String,
     pub dismantling_sites: Vec<String>,
     pub uscc_override_reason: Option<String>,
+    /// Its GB/T 2260 county code.
+    pub division: String,
 }
 
 pub struct NewBranch {
@@ -64,6 +70,12 @@ pub fn create(
     now: NaiveDateTime,
 ) -> Result<EnterpriseRecord, EnterpriseError> {
     store::write_tx(conn, |conn| {
+        jurisdiction::authorize::<EnterpriseError>(
+            conn,
+            actor,
+            Action::RegisterEnterprise,
+            &On::Division(new.division.clone()),
+        )?;
         let row = EnterpriseRow {
             uscc: new.uscc.clone(),
             name: new.name,
@@ -73,6 +85,7 @@ pub fn create(
             uscc_override_reason: new.uscc_override_reason,
             created_at: now,
             updated_at: now,
+            division: Some(new.division),
         };
         enterprises::insert(conn, &row)?;
         store::events::record(
@@ -87,6 +100,7 @@ pub fn create(
                 "address": row.address,
                 "dismantling_sites": row.dismantling_sites.0,
                 "uscc_checksum_override": row.uscc_override_reason,
+                "division": row.division,
             }),
         )?;
         load(conn, &new.uscc)
@@ -112,6 +126,12 @@ pub fn add_branch(
 ) -> Result<BranchRow, EnterpriseError> {
     let id = random_id("br_").map_err(StoreError::Other)?;
     store::write_tx(conn, |conn| {
+        jurisdiction::authorize::<EnterpriseError>(
+            conn,
+            actor,
+            Action::FileBranch,
+            &On::Enterprise(enterprise_uscc.to_string()),
+        )?;
         let enterprise = enterprises::find(conn, enterprise_uscc)?;
         if enterprise.dismantling_sites.contains(&new.address) {
             return Err(EnterpriseError::BranchAtDismantlingSite);
@@ -141,5 +161,30 @@ pub fn add_branch(
             },
         )?;
         Ok(row)
+    })
+}
+
+/// Gives every enterprise registered before divisions `division`
+/// (`SCRAPCERT_DEFAULT_DIVISION`, at start), each with an
+/// `enterprise_updated` event, so that the log proves the change; returns
+/// how many it gave one.
+pub fn assign_default_division(
+    conn: &mut DbConnection,
+    division: &str,
+    now: NaiveDateTime,
+) -> Result<usize, EnterpriseError> {
+    store::write_tx(conn, |conn| {
+        let changed = enterprises::assign_missing_division(conn, division, now)?;
+        for uscc in &changed {
+            store::events::record(
+                conn,
+                Subject::Enterprise(uscc),
+                EventType::EnterpriseUpdated,
+                &Principal::operator(),
+                now,
+                json!({"division": division, "source": "default_division"}),
+            )?;
+        }
+        Ok(changed.len())
     })
 }

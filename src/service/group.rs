@@ -223,6 +223,10 @@ mod tests {
             revoked_at: None,
             licence_number: None,
             office: None,
+            level: None,
+            division: None,
+            org: None,
+            township: None,
         }
     }
 

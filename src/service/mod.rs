@@ -5,6 +5,7 @@
 pub mod enterprises;
 mod group;
 pub mod holds;
+pub mod jurisdiction;
 pub mod log;
 pub mod log_cache;
 pub mod offline;

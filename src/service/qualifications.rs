@@ -8,10 +8,12 @@ use super::signing::SigningContext;
 use crate::clock;
 use crate::domain::claims::Claims;
 use crate::domain::event::{EventType, Subject};
+use crate::domain::jurisdiction::{self as scope, Action};
 use crate::domain::qualification::earliest_effective;
 use crate::domain::status::InvalidTransition;
-use crate::domain::{CertKind, Principal, QcAction, QcStatus};
+use crate::domain::{AccessDenied, CertKind, Principal, QcAction, QcStatus};
 use crate::qr::Qr;
+use crate::service::jurisdiction::{On, authorize};
 use crate::store::qualifications::{
     self, NewHistory, QualificationRecord, QualificationRow, RevisionRow,
 };
@@ -49,6 +51,13 @@ pub enum QcError {
     /// Another reissue landed between our read and our conditional write.
     #[error("the qualification certificate changed concurrently; retry")]
     ConcurrentReissue,
+    #[error(
+        "a penalty revocation (吊销) bars a new qualification certificate for this enterprise until {}",
+        clock::rfc3339(*until)
+    )]
+    ReapplicationBarred { until: NaiveDateTime },
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -138,8 +147,18 @@ pub fn create(
     now: NaiveDateTime,
 ) -> Result<(QualificationView, Qr), QcError> {
     store::write_tx(conn, |conn| {
+        let on = On::Enterprise(new.enterprise_uscc.clone());
+        authorize::<QcError>(conn, actor, Action::RegisterQc, &on)?;
+        scope::issuing_authority(actor, Some(&new.issuing_authority))
+            .map_err(AccessDenied::from)?;
         let enterprise = enterprises::find_optional(conn, &new.enterprise_uscc)?
             .ok_or(QcError::UnknownEnterprise)?;
+        if let Some(penalty) = qualifications::last_penalty(conn, &new.enterprise_uscc)? {
+            let until = reapplication_bar_ends(penalty);
+            if clock::china_day_start(new.issued_on) < until {
+                return Err(QcError::ReapplicationBarred { until });
+            }
+        }
         let row = QualificationRow {
             number: new.number.clone(),
             enterprise_uscc: new.enterprise_uscc.clone(),
@@ -209,6 +228,7 @@ pub fn reissue(
     now: NaiveDateTime,
 ) -> Result<(QualificationView, Qr), QcError> {
     store::write_tx(conn, |conn| {
+        authorize::<QcError>(conn, actor, Action::ReissueQc, &On::Qc(number.into()))?;
         let record = qualifications::load(conn, number)?;
         if !record.row.status.may_reissue() {
             return Err(QcError::ReissueRevoked);
@@ -308,6 +328,7 @@ pub fn resign(
     now: NaiveDateTime,
 ) -> Result<(QualificationView, Qr), QcError> {
     store::write_tx(conn, |conn| {
+        authorize::<QcError>(conn, actor, Action::ResignQc, &On::Qc(number.into()))?;
         let record = qualifications::load(conn, number)?;
         let revision = record.row.revision;
         let old = record.revision.qr_url.clone().unwrap_or_default();
@@ -339,6 +360,12 @@ pub fn change_status(
     now: NaiveDateTime,
 ) -> Result<QualificationView, QcError> {
     store::write_tx(conn, |conn| {
+        authorize::<QcError>(
+            conn,
+            actor,
+            action_of(change.action),
+            &On::Qc(number.into()),
+        )?;
         let record = qualifications::load(conn, number)?;
         let from = record.row.status;
         let target = from
@@ -391,6 +418,23 @@ pub fn change_status(
         )?;
         read(conn, number, None)
     })
+}
+
+/// The row of SPEC §15's table a status change falls under.
+pub fn action_of(action: QcAction) -> Action {
+    match action {
+        QcAction::Suspend => Action::SuspendQc,
+        QcAction::Reinstate => Action::ReinstateQc,
+        QcAction::Revoke(_) => Action::RevokeQc,
+    }
+}
+
+/// Three years after a penalty revocation takes effect: the first moment a
+/// new QC for the enterprise may be issued (SPEC §15).
+pub fn reapplication_bar_ends(penalty_effective: NaiveDateTime) -> NaiveDateTime {
+    penalty_effective
+        .checked_add_months(chrono::Months::new(36))
+        .unwrap_or(NaiveDateTime::MAX)
 }
 
 /// The QC that binds an enterprise's RCs: the one that is not revoked, else

@@ -5,12 +5,14 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
+use super::jurisdiction::On;
 use super::signing::SigningContext;
 use super::verification;
 use crate::clock;
 use crate::domain::claims::Claims;
 use crate::domain::event::{EventType, Subject};
 use crate::domain::hold::HoldStatus;
+use crate::domain::jurisdiction::Action;
 use crate::domain::qualification::{active_throughout, public_status};
 use crate::domain::registration::{self, Refusal, VehicleState};
 use crate::domain::status::InvalidTransition;
@@ -30,6 +32,8 @@ use crate::store::{self, Conflict, DbConnection, StoreError, TextList, enterpris
 pub enum RcError {
     #[error("no such recycling certificate")]
     NotFound,
+    #[error(transparent)]
+    Denied(#[from] crate::domain::AccessDenied),
     #[error("{0}")]
     Refused(Refusal),
     #[error("the enterprise holds no qualification certificate with this number")]
@@ -584,6 +588,8 @@ pub fn void(
     now: NaiveDateTime,
 ) -> Result<RcRecord, RcError> {
     store::write_tx(conn, |conn| {
+        let on = On::Rc(number.to_string());
+        super::jurisdiction::authorize::<RcError>(conn, actor, Action::VoidRc, &on)?;
         // Conditional update: only an active RC can be voided.
         let update = StatusUpdate::Voided {
             at: now,
@@ -624,6 +630,8 @@ pub fn resign(
     now: NaiveDateTime,
 ) -> Result<(RcRecord, Qr), RcError> {
     store::write_tx(conn, |conn| {
+        let on = On::Rc(number.to_string());
+        super::jurisdiction::authorize::<RcError>(conn, actor, Action::ResignRc, &on)?;
         let record = recycling::load(conn, number)?;
         let old = record.row.qr_url.clone().unwrap_or_default();
         let (qr, data) =

@@ -7,7 +7,8 @@ use sha2::{Digest, Sha256};
 
 use super::random_id;
 use crate::domain::event::{EventType, Subject};
-use crate::domain::{Principal, Role};
+use crate::domain::jurisdiction::{self, Level, Reach};
+use crate::domain::{AccessDenied, Principal, Role};
 use crate::store::tokens::{self, TokenRow};
 use crate::store::{self, DbConnection, StoreError, enterprises};
 
@@ -20,6 +21,10 @@ pub enum TokenError {
     /// The secret is unknown, expired or revoked.
     #[error("the token is unknown, expired or revoked")]
     Unauthenticated,
+    #[error("a token below the national level names its organisation")]
+    OrgRequired,
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -42,6 +47,83 @@ pub struct NewToken {
     pub licence_number: Option<String>,
     /// A clerk's office (only on clerk tokens).
     pub office: Option<String>,
+    /// An authority token's level; none takes its maker's (SPEC §15).
+    pub level: Option<Level>,
+    /// The division it governs or is limited to (none: national).
+    pub division: Option<String>,
+    /// An authority token's organisation.
+    pub org: Option<String>,
+    /// A township token's township.
+    pub township: Option<String>,
+}
+
+/// How far a token reaches: what its maker's jurisdiction must cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenReach {
+    pub role: Role,
+    pub level: Option<Level>,
+    pub division: Option<String>,
+    pub enterprise_uscc: Option<String>,
+}
+
+impl NewToken {
+    pub fn reach(&self) -> TokenReach {
+        TokenReach {
+            role: self.role,
+            level: self.level,
+            division: self.division.clone(),
+            enterprise_uscc: self.enterprise_uscc.clone(),
+        }
+    }
+
+    /// An authority token asked for without a level is its maker's kind:
+    /// the maker's level and division, and its org unless one was given.
+    pub fn inherit(&mut self, maker: &Principal) {
+        if self.role == Role::Authority && self.level.is_none() {
+            self.level = Some(maker.authority_level());
+            self.division = maker.division.clone();
+            if self.org.is_none() {
+                self.org = maker.org.clone();
+            }
+        }
+    }
+}
+
+impl TokenReach {
+    /// As [`NewToken::inherit`], for the reach alone.
+    pub fn inherit(&mut self, maker: &Principal) {
+        if self.role == Role::Authority && self.level.is_none() {
+            self.level = Some(maker.authority_level());
+            self.division = maker.division.clone();
+        }
+    }
+}
+
+/// May `maker` make (or revoke) a token of this reach? Only at or below its
+/// own level, inside its own division; an enterprise token only for an
+/// enterprise in its division (SPEC §15).
+pub fn authorize_reach(
+    conn: &mut DbConnection,
+    maker: &Principal,
+    reach: &TokenReach,
+) -> Result<(), TokenError> {
+    if !maker.is_scoped() {
+        return Ok(());
+    }
+    let enterprise_division = match &reach.enterprise_uscc {
+        Some(uscc) => enterprises::division_of(conn, uscc)?.ok_or(TokenError::UnknownEnterprise)?,
+        None => None,
+    };
+    jurisdiction::may_mint(
+        maker,
+        Reach {
+            role: reach.role,
+            level: reach.level,
+            division: reach.division.as_deref(),
+            enterprise_division: enterprise_division.as_deref(),
+        },
+    )
+    .map_err(|e| AccessDenied::from(e).into())
 }
 
 /// A new secret token and the hash that is stored for it.
@@ -65,12 +147,17 @@ pub fn hash_token(secret: &str) -> String {
 pub fn create(
     conn: &mut DbConnection,
     actor: &Principal,
-    new: NewToken,
+    mut new: NewToken,
     now: NaiveDateTime,
 ) -> Result<(TokenRow, String), TokenError> {
+    new.inherit(actor);
+    if new.level.is_some_and(|l| l != Level::National) && new.org.is_none() {
+        return Err(TokenError::OrgRequired);
+    }
     let (secret, hash) = generate_token().map_err(StoreError::Other)?;
     let id = random_id("tok_").map_err(StoreError::Other)?;
     store::write_tx(conn, |conn| {
+        authorize_reach(conn, actor, &new.reach())?;
         if let Some(uscc) = &new.enterprise_uscc
             && !enterprises::exists(conn, uscc)?
         {
@@ -87,6 +174,10 @@ pub fn create(
             revoked_at: None,
             licence_number: new.licence_number.clone(),
             office: new.office.clone(),
+            level: new.level.map(|l| l.as_str().to_string()),
+            division: new.division.clone(),
+            org: new.org.clone(),
+            township: new.township.clone(),
         };
         tokens::insert(conn, &row)?;
         store::events::record(
@@ -109,10 +200,34 @@ fn token_event_data(row: &TokenRow) -> serde_json::Value {
     if let Some(licence) = &row.licence_number {
         data["licence_number"] = json!(licence);
     }
-    if let Some(office) = &row.office {
-        data["office"] = json!(office);
+    for (member, value) in [
+        ("office", &row.office),
+        ("level", &row.level),
+        ("division", &row.division),
+        ("org", &row.org),
+        ("township", &row.township),
+    ] {
+        if let Some(value) = value {
+            data[member] = json!(value);
+        }
     }
     data
+}
+
+/// A stored token's reach.
+fn reach_of(row: &TokenRow) -> Result<TokenReach, StoreError> {
+    let corrupt = || StoreError::Corrupt(format!("token {}: role or level", row.id));
+    Ok(TokenReach {
+        role: Role::parse_token_role(&row.role).ok_or_else(corrupt)?,
+        level: row
+            .level
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|_| corrupt())?,
+        division: row.division.clone(),
+        enterprise_uscc: row.enterprise_uscc.clone(),
+    })
 }
 
 /// The principal of a token secret, if it is neither revoked nor expired at `now`.
@@ -124,13 +239,18 @@ pub fn authenticate(
     let row = tokens::find_by_hash(conn, &hash_token(secret.trim()))?
         .filter(|r| r.revoked_at.is_none() && r.expires_at.is_none_or(|e| e > now))
         .ok_or(TokenError::Unauthenticated)?;
-    let role = Role::parse_token_role(&row.role)
-        .ok_or_else(|| StoreError::Corrupt(format!("token {}: role {:?}", row.id, row.role)))?;
+    let reach = reach_of(&row)?;
     Ok(Principal {
-        role,
+        role: reach.role,
         token_id: Some(row.id),
         enterprise: row.enterprise_uscc,
         office: row.office,
+        // Authority tokens made before levels are national.
+        level: (reach.role == Role::Authority).then(|| reach.level.unwrap_or(Level::National)),
+        division: row.division,
+        org: row.org,
+        township: row.township,
+        expires_at: row.expires_at,
     })
 }
 
@@ -144,6 +264,8 @@ pub fn revoke(
 ) -> Result<TokenRow, TokenError> {
     store::write_tx(conn, |conn| {
         let row = tokens::find(conn, id)?;
+        // Who may make a token may revoke it, and no one else.
+        authorize_reach(conn, actor, &reach_of(&row)?)?;
         if row.revoked_at.is_some() {
             return Ok(row);
         }

@@ -21,6 +21,9 @@ pub struct EnterpriseRow {
     pub uscc_override_reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Its GB/T 2260 county code (SPEC §15); none on a row from before
+    /// divisions that no default was given for.
+    pub division: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -68,6 +71,38 @@ pub fn find_optional(conn: &mut DbConnection, uscc: &str) -> StoreResult<Option<
         .select(EnterpriseRow::as_select())
         .get_result(conn)
         .optional()?)
+}
+
+/// An enterprise's division (outer none: no such enterprise).
+pub fn division_of(conn: &mut DbConnection, uscc: &str) -> StoreResult<Option<Option<String>>> {
+    Ok(enterprises::table
+        .find(uscc)
+        .select(enterprises::division)
+        .get_result(conn)
+        .optional()?)
+}
+
+/// Gives the enterprises without a division `division`; returns their
+/// USCCs (the upgrade to SPEC §15, when `SCRAPCERT_DEFAULT_DIVISION` is set).
+pub fn assign_missing_division(
+    conn: &mut DbConnection,
+    division: &str,
+    now: NaiveDateTime,
+) -> StoreResult<Vec<String>> {
+    let missing: Vec<String> = enterprises::table
+        .filter(enterprises::division.is_null())
+        .order(enterprises::uscc.asc())
+        .select(enterprises::uscc)
+        .load(conn)?;
+    if !missing.is_empty() {
+        diesel::update(enterprises::table.filter(enterprises::division.is_null()))
+            .set((
+                enterprises::division.eq(division),
+                enterprises::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(missing)
 }
 
 pub fn exists(conn: &mut DbConnection, uscc: &str) -> StoreResult<bool> {

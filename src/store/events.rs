@@ -12,6 +12,7 @@ use super::schema::{events, log_leaves};
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::Principal;
 use crate::domain::event::{EventType, Subject};
+use crate::domain::log_leaf::LeafActor;
 
 #[derive(Insertable)]
 #[diesel(table_name = events)]
@@ -26,6 +27,9 @@ struct NewEvent<'a> {
     actor_role: &'a str,
     actor_token_id: Option<&'a str>,
     data: String,
+    actor_level: Option<&'a str>,
+    actor_division: Option<&'a str>,
+    actor_org: Option<&'a str>,
 }
 
 /// A stored event, its data parsed.
@@ -36,6 +40,9 @@ pub struct EventRecord {
     pub at: NaiveDateTime,
     pub actor_role: String,
     pub actor_token_id: Option<String>,
+    pub actor_level: Option<String>,
+    pub actor_division: Option<String>,
+    pub actor_org: Option<String>,
     pub data: serde_json::Value,
 }
 
@@ -75,6 +82,9 @@ pub fn record_with_state(
             actor_role: actor.role.as_str(),
             actor_token_id: actor.token_id.as_deref(),
             data: data.to_string(),
+            actor_level: actor.level.map(|l| l.as_str()),
+            actor_division: actor.division.as_deref(),
+            actor_org: actor.org.as_deref(),
         })
         .returning(events::seq)
         .get_result(c))?;
@@ -96,6 +106,22 @@ pub struct StoredEvent {
     pub actor_role: String,
     pub actor_token_id: Option<String>,
     pub data: String,
+    pub actor_level: Option<String>,
+    pub actor_division: Option<String>,
+    pub actor_org: Option<String>,
+}
+
+impl StoredEvent {
+    /// The actor as the event's leaf names it.
+    pub fn actor(&self) -> LeafActor<'_> {
+        LeafActor {
+            role: &self.actor_role,
+            token_id: self.actor_token_id.as_deref(),
+            level: self.actor_level.as_deref(),
+            division: self.actor_division.as_deref(),
+            org: self.actor_org.as_deref(),
+        }
+    }
 }
 
 /// The events after `after` (by seq), at most `limit`, in order.
@@ -127,6 +153,9 @@ pub fn list(conn: &mut DbConnection, subject: Subject<'_>) -> StoreResult<Vec<Ev
                 at: e.at,
                 actor_role: e.actor_role,
                 actor_token_id: e.actor_token_id,
+                actor_level: e.actor_level,
+                actor_division: e.actor_division,
+                actor_org: e.actor_org,
             })
         })
         .collect()
@@ -164,8 +193,7 @@ pub fn append_missing(conn: &mut DbConnection) -> StoreResult<u64> {
                 subject,
                 event_type: &e.event_type,
                 at: e.at,
-                role: &e.actor_role,
-                token_id: e.actor_token_id.as_deref(),
+                actor: e.actor(),
                 data: &data,
             };
             let record = match log::subject_record(conn, subject) {

@@ -29,7 +29,7 @@ use super::{
 use crate::clock::rfc3339;
 use crate::domain::Principal;
 use crate::domain::event::{EventType, Subject};
-use crate::domain::log_leaf::{self, LeafEvent};
+use crate::domain::log_leaf::{self, LeafActor, LeafEvent};
 
 /// A leaf as appended.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -416,8 +416,7 @@ pub(super) struct EventRef<'a> {
     pub subject: Subject<'a>,
     pub event_type: &'a str,
     pub at: NaiveDateTime,
-    pub role: &'a str,
-    pub token_id: Option<&'a str>,
+    pub actor: LeafActor<'a>,
     pub data: &'a Value,
 }
 
@@ -437,8 +436,7 @@ pub(super) fn append_leaf(
         seq: e.seq,
         event_type: e.event_type,
         at: e.at,
-        actor_role: e.role,
-        actor_token_id: e.token_id,
+        actor: e.actor,
         subject_kind,
         subject_id,
         data: e.data,
@@ -469,8 +467,13 @@ pub fn append_event(
         subject,
         event_type: event_type.as_str(),
         at,
-        role: actor.role.as_str(),
-        token_id: actor.token_id.as_deref(),
+        actor: LeafActor {
+            role: actor.role.as_str(),
+            token_id: actor.token_id.as_deref(),
+            level: actor.level.map(|l| l.as_str()),
+            division: actor.division.as_deref(),
+            org: actor.org.as_deref(),
+        },
         data,
     };
     append_leaf(conn, &event, record)
@@ -572,7 +575,7 @@ pub fn subject_record(conn: &mut DbConnection, subject: Subject<'_>) -> StoreRes
                     branch
                 })
                 .collect();
-            json!({
+            let mut record = json!({
                 "uscc": row.uscc,
                 "name": row.name,
                 "legal_representative": row.legal_representative,
@@ -582,7 +585,12 @@ pub fn subject_record(conn: &mut DbConnection, subject: Subject<'_>) -> StoreRes
                 "created_at": time(row.created_at),
                 "updated_at": time(row.updated_at),
                 "branches": branches,
-            })
+            });
+            // Only when set: enterprises from before divisions keep their state.
+            if let Some(division) = row.division {
+                record["division"] = json!(division);
+            }
+            record
         }
         Subject::Token(id) => {
             let row = tokens::find(conn, id)?;
@@ -602,6 +610,16 @@ pub fn subject_record(conn: &mut DbConnection, subject: Subject<'_>) -> StoreRes
             }
             if let Some(office) = row.office {
                 record["office"] = json!(office);
+            }
+            for (member, value) in [
+                ("level", row.level),
+                ("division", row.division),
+                ("org", row.org),
+                ("township", row.township),
+            ] {
+                if let Some(value) = value {
+                    record[member] = json!(value);
+                }
             }
             record
         }

@@ -144,6 +144,35 @@ pub struct QcSummary {
     pub valid_until: Option<NaiveDate>,
 }
 
+/// A QC's enterprise's division and its issuing authority (none: no such QC).
+pub fn scope_of(
+    conn: &mut DbConnection,
+    number: &str,
+) -> StoreResult<Option<(Option<String>, String)>> {
+    use super::schema::enterprises;
+    Ok(qualifications::table
+        .inner_join(enterprises::table)
+        .filter(qualifications::number.eq(number))
+        .select((enterprises::division, qualifications::issuing_authority))
+        .get_result(conn)
+        .optional()?)
+}
+
+/// When the latest penalty revocation (吊销) of any of this enterprise's
+/// QCs takes effect, if there is one.
+pub fn last_penalty(conn: &mut DbConnection, uscc: &str) -> StoreResult<Option<NaiveDateTime>> {
+    use diesel::dsl::max;
+    let of_enterprise = qualifications::table
+        .filter(qualifications::enterprise_uscc.eq(uscc))
+        .select(qualifications::number);
+    Ok(qualification_status_history::table
+        .filter(qualification_status_history::number.eq_any(of_enterprise))
+        .filter(qualification_status_history::status.eq(QcStatus::Revoked.as_str()))
+        .filter(qualification_status_history::kind.eq(RevocationKind::Penalty.as_str()))
+        .select(max(qualification_status_history::effective_at))
+        .get_result(conn)?)
+}
+
 pub fn load(conn: &mut DbConnection, number: &str) -> StoreResult<QualificationRecord> {
     let (row, history) = lifecycle(conn, number)?;
     let revision = revision_row(conn, number, row.revision)?;

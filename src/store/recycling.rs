@@ -283,6 +283,18 @@ pub fn stored_number(conn: &mut DbConnection, given: &str) -> StoreResult<Option
         .optional())?)
 }
 
+/// The division of an RC's enterprise (outer none: no such RC), found by
+/// its number in any case.
+pub fn division_of(conn: &mut DbConnection, given: &str) -> StoreResult<Option<Option<String>>> {
+    use super::schema::enterprises;
+    Ok(rcs::table
+        .inner_join(enterprises::table)
+        .filter(lower(rcs::number).eq(lower(given)))
+        .select(enterprises::division)
+        .get_result(conn)
+        .optional()?)
+}
+
 /// Is there an RC for this VIN that is not voided? `'voided'` is written
 /// into the SQL so that the partial unique index matches without a
 /// re-prepare (see [`super::sql`]).

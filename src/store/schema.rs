@@ -10,6 +10,7 @@ diesel::table! {
         uscc_override_reason -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        division -> Nullable<Text>,
     }
 }
 
@@ -37,6 +38,10 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         licence_number -> Nullable<Text>,
         office -> Nullable<Text>,
+        level -> Nullable<Text>,
+        division -> Nullable<Text>,
+        org -> Nullable<Text>,
+        township -> Nullable<Text>,
     }
 }
 
@@ -148,6 +153,9 @@ diesel::table! {
         actor_role -> Text,
         actor_token_id -> Nullable<Text>,
         data -> Text,
+        actor_level -> Nullable<Text>,
+        actor_division -> Nullable<Text>,
+        actor_org -> Nullable<Text>,
     }
 }
 

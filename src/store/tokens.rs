@@ -21,6 +21,14 @@ pub struct TokenRow {
     pub licence_number: Option<String>,
     /// A clerk token's office (车管所): the office its deregistrations record.
     pub office: Option<String>,
+    /// An authority token's level (SPEC §15); none is national.
+    pub level: Option<String>,
+    /// The division prefix the token governs or is limited to.
+    pub division: Option<String>,
+    /// An authority token's organisation.
+    pub org: Option<String>,
+    /// A township token's township.
+    pub township: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &TokenRow) -> StoreResult<()> {

@@ -450,6 +450,7 @@ async fn every_missing_field_is_reported_as_required() {
             ("legal_representative", "required"),
             ("address", "required"),
             ("dismantling_sites", "required"),
+            ("division", "required"),
         ])
     );
     let a = app

@@ -599,9 +599,13 @@ pub fn enterprise_body(uscc: &str) -> Value {
         "legal_representative": "张三",
         "address": "益阳市赫山区龙岭大道1号",
         "dismantling_sites": [SITE],
-        "uscc_checksum_override": null
+        "uscc_checksum_override": null,
+        "division": HESHAN
     })
 }
+
+/// 赫山区 (GB/T 2260), where the test enterprises are.
+pub const HESHAN: &str = "430903";
 
 pub const SITE: &str = "益阳市赫山区龙岭大道1号拆解场地";
 

@@ -13,6 +13,7 @@ mod helpers;
 mod holds;
 mod idempotency;
 mod instances;
+mod jurisdiction;
 mod keys;
 mod log_api;
 mod log_events;

@@ -262,10 +262,12 @@ async fn suspend_reinstate_revoke_lifecycle() {
             "qualification_revoked"
         ]
     );
-    // Once revoked, the enterprise may receive a new QC.
+    // After a penalty (吊销) the enterprise may not receive a new QC for
+    // three years (SPEC §15; a withdrawal bars nothing:
+    // jurisdiction::a_penalty_bars_reapplication_for_three_years).
     app.create_qc("湘报废资字2025007", &e.uscc)
         .await
-        .expect(201);
+        .expect_problem(409, "reapplication_barred");
 }
 
 async fn revocation_needs_a_known_kind() {

@@ -1,6 +1,8 @@
 //! The role matrix of SPEC §5–§6: every endpoint of the router (except the
 //! health probes) called by every kind of caller, and the token checks that
-//! come before anything else a handler does.
+//! come before anything else a handler does. Its tokens are national; the
+//! same actions by tokens of each level, inside and outside their division
+//! (SPEC §15), are `jurisdiction.rs`.
 
 use std::collections::BTreeSet;
 
@@ -487,6 +489,17 @@ fn cases(w: &World) -> Vec<Case> {
         Case::new(Method::POST, "/api/v1/tokens", "/api/v1/tokens".into())
             .body(json!({"role": "clerk", "label": "made by the role matrix"}))
             .allow(&[Authority], 201),
+        Case::new(Method::GET, "/api/v1/tokens/me", "/api/v1/tokens/me".into()).allow(
+            &[
+                Authority,
+                OwnEnterprise,
+                OtherEnterprise,
+                Clerk,
+                Police,
+                Repairer,
+            ],
+            200,
+        ),
         Case::new(
             Method::DELETE,
             "/api/v1/tokens/{id}",
