@@ -471,72 +471,21 @@ async fn tokens_are_minted_at_or_below_and_inside() {
 /// The members of SPEC §15 on a token request are validated field by field.
 async fn token_requests_are_validated() {
     let app = spawn_app().await;
+    #[rustfmt::skip]
     let cases = [
-        (
-            json!({"role": "authority", "label": "x", "level": "county", "division": "4309", "org": "o"}),
-            "division",
-            "invalid_format",
-        ),
-        (
-            json!({"role": "authority", "label": "x", "level": "county", "org": "o"}),
-            "division",
-            "required",
-        ),
-        (
-            json!({"role": "authority", "label": "x", "level": "national", "division": "43"}),
-            "division",
-            "invalid_format",
-        ),
-        (
-            json!({"role": "authority", "label": "x", "level": "county", "division": HESHAN}),
-            "org",
-            "required",
-        ),
-        (
-            json!({"role": "authority", "label": "x", "level": "mayor"}),
-            "level",
-            "unknown_value",
-        ),
-        (
-            json!({"role": "authority", "label": "x", "division": "43"}),
-            "level",
-            "required",
-        ),
-        (
-            json!({"role": "police", "label": "x", "level": "county"}),
-            "level",
-            "invalid_format",
-        ),
-        (
-            json!({"role": "police", "label": "x", "org": "o"}),
-            "org",
-            "invalid_format",
-        ),
-        (
-            json!({"role": "police", "label": "x", "division": "99"}),
-            "division",
-            "unknown_value",
-        ),
-        (
-            json!({"role": "clerk", "label": "x", "division": "43090"}),
-            "division",
-            "invalid_format",
-        ),
-        (
-            json!({"role": "township", "label": "x", "division": HESHAN}),
-            "township",
-            "required",
-        ),
-        (
-            json!({"role": "township", "label": "x", "division": "4309", "township": "龙光桥镇"}),
-            "division",
-            "required",
-        ),
-        (
-            json!({"role": "police", "label": "x", "township": "龙光桥镇"}),
-            "township",
-            "invalid_format",
-        ),
+        (json!({"role": "authority", "label": "x", "level": "county", "division": "4309", "org": "o"}), "division", "invalid_format"),
+        (json!({"role": "authority", "label": "x", "level": "county", "org": "o"}), "division", "required"),
+        (json!({"role": "authority", "label": "x", "level": "national", "division": "43"}), "division", "invalid_format"),
+        (json!({"role": "authority", "label": "x", "level": "county", "division": HESHAN}), "org", "required"),
+        (json!({"role": "authority", "label": "x", "level": "mayor"}), "level", "unknown_value"),
+        (json!({"role": "authority", "label": "x", "division": "43"}), "level", "required"),
+        (json!({"role": "police", "label": "x", "level": "county"}), "level", "invalid_format"),
+        (json!({"role": "police", "label": "x", "org": "o"}), "org", "invalid_format"),
+        (json!({"role": "police", "label": "x", "division": "99"}), "division", "unknown_value"),
+        (json!({"role": "clerk", "label": "x", "division": "43090"}), "division", "invalid_format"),
+        (json!({"role": "township", "label": "x", "division": HESHAN}), "township", "required"),
+        (json!({"role": "township", "label": "x", "division": "4309", "township": "龙光桥镇"}), "division", "required"),
+        (json!({"role": "police", "label": "x", "township": "龙光桥镇"}), "township", "invalid_format"),
     ];
     let before = database_dump(&app.db);
     for (body, field, code) in cases {
@@ -636,8 +585,9 @@ async fn tokens_me_says_what_a_token_may_do() {
 /// line makes a scoped token.
 async fn the_cli_makes_a_scoped_authority_token() {
     let app = spawn_app().await;
-    let out = scrapcert_command()
-        .args([
+    let out = run(
+        &app.settings,
+        &[
             "token",
             "create",
             "--role",
@@ -650,11 +600,8 @@ async fn the_cli_makes_a_scoped_authority_token() {
             HESHAN,
             "--org",
             "赫山区商务局",
-        ])
-        .env("SCRAPCERT_DATABASE_URL", &app.settings.database_url)
-        .env("SCRAPCERT_KEYS_DIR", &app.settings.keys_dir)
-        .output()
-        .expect("scrapcert runs");
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -667,8 +614,9 @@ async fn the_cli_makes_a_scoped_authority_token() {
         (&me["level"], &me["division"], &me["org"]),
         (&json!("county"), &json!(HESHAN), &json!("赫山区商务局"))
     );
-    let out = scrapcert_command()
-        .args([
+    let out = run(
+        &app.settings,
+        &[
             "token",
             "create",
             "--role",
@@ -677,11 +625,8 @@ async fn the_cli_makes_a_scoped_authority_token() {
             "x",
             "--level",
             "county",
-        ])
-        .env("SCRAPCERT_DATABASE_URL", &app.settings.database_url)
-        .env("SCRAPCERT_KEYS_DIR", &app.settings.keys_dir)
-        .output()
-        .expect("scrapcert runs");
+        ],
+    );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("division"), "{stderr}");
@@ -770,17 +715,22 @@ async fn the_issuing_authority_is_the_tokens_org_and_events_name_the_actor() {
         text.contains(r#""division":"430903","level":"county","org":"赫山区商务局""#),
         "{text}"
     );
-    let out = scrapcert_command()
-        .args(["log", "verify"])
-        .env("SCRAPCERT_DATABASE_URL", &app.settings.database_url)
-        .env("SCRAPCERT_KEYS_DIR", &app.settings.keys_dir)
-        .output()
-        .expect("scrapcert runs");
+    let out = run(&app.settings, &["log", "verify"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Runs the `scrapcert` command line on `settings`' database and keys.
+fn run(settings: &scrapcert::config::Settings, args: &[&str]) -> std::process::Output {
+    scrapcert_command()
+        .args(args)
+        .env("SCRAPCERT_DATABASE_URL", &settings.database_url)
+        .env("SCRAPCERT_KEYS_DIR", &settings.keys_dir)
+        .output()
+        .expect("scrapcert runs")
 }
 
 /// Waits for a checkpoint of at least `size` leaves; returns its size.
@@ -950,12 +900,7 @@ async fn enterprises_from_before_divisions_get_the_default() {
     );
     // A second start finds nothing left to give.
     drop(authority);
-    let out = scrapcert_command()
-        .args(["log", "verify"])
-        .env("SCRAPCERT_DATABASE_URL", &settings.database_url)
-        .env("SCRAPCERT_KEYS_DIR", &settings.keys_dir)
-        .output()
-        .expect("scrapcert runs");
+    let out = run(&settings, &["log", "verify"]);
     assert!(
         out.status.success(),
         "{}",
