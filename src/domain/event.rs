@@ -27,6 +27,9 @@ wire_enum!(
         HoldReported,
         HoldConfirmed,
         HoldReleased,
+        SurveyEntryRecorded,
+        CaseOpened,
+        CaseTransitioned,
     }
 );
 
@@ -39,6 +42,10 @@ pub enum Subject<'a> {
     Token(&'a str),
     Key(&'a str),
     Hold(&'a str),
+    /// A 摸排表 row (SPEC §17).
+    SurveyEntry(&'a str),
+    /// A case of the problem ledger (SPEC §17).
+    Case(&'a str),
 }
 
 impl<'a> Subject<'a> {
@@ -49,6 +56,8 @@ impl<'a> Subject<'a> {
             "token" => Subject::Token(id),
             "key" => Subject::Key(id),
             "hold" => Subject::Hold(id),
+            "survey_entry" => Subject::SurveyEntry(id),
+            "case" => Subject::Case(id),
             k if k == CertKind::Qc.as_str() => Subject::Qualification(id),
             k if k == CertKind::Rc.as_str() => Subject::RecyclingCertificate(id),
             _ => return None,
@@ -66,6 +75,8 @@ impl Subject<'_> {
             Subject::Token(id) => ("token", id),
             Subject::Key(id) => ("key", id),
             Subject::Hold(id) => ("hold", id),
+            Subject::SurveyEntry(id) => ("survey_entry", id),
+            Subject::Case(id) => ("case", id),
         }
     }
 }

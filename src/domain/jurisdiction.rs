@@ -102,8 +102,14 @@ crate::domain::wire_enum!(
         /// Re-signing an RC's QR after its key's compromise: like voiding,
         /// the city's.
         ResignRc,
-        /// Reading a certificate's scans or events.
+        /// Reading a certificate's scans or events, and the desk's survey
+        /// entries and cases.
         ReadRecords,
+        /// Entering a 摸排表 row (SPEC §17): any authority level, or a
+        /// township token in its own township.
+        RecordSurvey,
+        /// Opening and moving the ledger's cases (SPEC §17).
+        ManageCases,
     }
 );
 
@@ -119,7 +125,7 @@ impl Action {
             | Action::ResignQc => Level::Province,
             Action::SuspendQc | Action::ReinstateQc => Level::County,
             Action::VoidRc | Action::ResignRc => Level::City,
-            Action::ReadRecords => Level::County,
+            Action::ReadRecords | Action::RecordSurvey | Action::ManageCases => Level::County,
         }
     }
 
@@ -172,7 +178,7 @@ pub fn check(
     target: Target<'_>,
 ) -> Result<(), OutOfJurisdiction> {
     if actor.role != Role::Authority {
-        return if action == Action::ReadRecords
+        return if matches!(action, Action::ReadRecords | Action::RecordSurvey)
             && !covers(actor.division.as_deref(), target.division)
         {
             Err(OutOfJurisdiction::Division)

@@ -38,6 +38,9 @@ pub const PRIVATE_MEMBERS: &[&str] = &[
     "case_number",
     "release_reason",
     "owner_id_override_reason",
+    // A survey entry's reporter and their phone (SPEC §17).
+    "reporter",
+    "reporter_phone",
 ];
 
 /// Who made an event, as its leaf says: the role and token, and the

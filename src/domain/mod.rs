@@ -43,6 +43,7 @@ macro_rules! wire_enum {
 pub(crate) use wire_enum;
 
 pub mod anomaly;
+pub mod campaign;
 pub mod certificate;
 pub mod claims;
 pub mod codes;

@@ -432,6 +432,22 @@ impl From<crate::service::holds::HoldError> for ApiError {
     }
 }
 
+impl From<crate::service::campaign::DeskError> for ApiError {
+    fn from(e: crate::service::campaign::DeskError) -> Self {
+        use crate::service::campaign::DeskError;
+        let detail = e.to_string();
+        match e {
+            DeskError::NotFound => ApiError::not_found(),
+            DeskError::DivisionRequired => ApiError::field("division", FieldCode::Required, detail),
+            DeskError::InvalidTransition(_) | DeskError::Concurrent => {
+                ApiError::conflict(ProblemCode::InvalidTransition, detail)
+            }
+            DeskError::Denied(d) => d.into(),
+            DeskError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::service::vehicles::LookupError> for ApiError {
     fn from(e: crate::service::vehicles::LookupError) -> Self {
         use crate::service::vehicles::LookupError;

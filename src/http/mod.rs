@@ -3,6 +3,7 @@
 //! table the router is built from (a test checks it against `openapi.yaml`).
 
 pub mod auth;
+pub mod campaign;
 pub mod enterprises;
 pub mod error;
 pub mod health;
@@ -76,6 +77,13 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/api/v1/holds/{id}" => holds::read),
         route!(POST "/api/v1/holds/{id}/confirm" => holds::confirm),
         route!(POST "/api/v1/holds/{id}/release" => holds::release),
+        route!(POST "/api/v1/survey-entries" => campaign::record_survey),
+        route!(GET "/api/v1/survey-entries" => campaign::surveys),
+        route!(POST "/api/v1/cases" => campaign::open_case),
+        route!(GET "/api/v1/cases" => campaign::cases),
+        route!(GET "/api/v1/cases/summary" => campaign::summary),
+        route!(GET "/api/v1/cases/{id}" => campaign::read_case),
+        route!(POST "/api/v1/cases/{id}/transition" => campaign::transition),
         route!(POST "/api/v1/tokens" => tokens::create),
         route!(GET "/api/v1/tokens/me" => tokens::me),
         route!(DELETE "/api/v1/tokens/{id}" => tokens::revoke),

@@ -625,6 +625,30 @@ pub fn subject_record(conn: &mut DbConnection, subject: Subject<'_>) -> StoreRes
         }
         // The key ring lives in the keys directory, not the database.
         Subject::Key(kid) => json!({ "kid": kid }),
+        Subject::SurveyEntry(id) => {
+            let r = super::campaign::find_survey(conn, id)?;
+            json!({
+                "id": r.id, "division": r.division, "township": r.township,
+                "site_name": r.site_name, "address": r.address,
+                "business_scope": r.business_scope, "parts_flow": r.parts_flow,
+                "reporter": r.reporter, "reporter_phone": r.reporter_phone,
+                "found_on": r.found_on.to_string(), "lat": r.lat, "lon": r.lon,
+                "note": r.note, "site_match": r.site_match,
+                "matched_uscc": r.matched_uscc, "created_at": time(r.created_at),
+            })
+        }
+        Subject::Case(id) => {
+            let r = super::campaign::find_case(conn, id)?;
+            json!({
+                "id": r.id, "division": r.division, "subject_kind": r.subject_kind,
+                "subject_ref": r.subject_ref, "offence": r.offence, "source": r.source,
+                "township": r.township, "found_on": r.found_on.to_string(),
+                "responsible_unit": r.responsible_unit,
+                "deadline": r.deadline.map(|d| d.to_string()), "note": r.note,
+                "status": r.status, "created_at": time(r.created_at),
+                "updated_at": time(r.updated_at),
+            })
+        }
         Subject::Hold(id) => {
             let row = holds::find(conn, id)?;
             json!({

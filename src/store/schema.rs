@@ -210,6 +210,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    survey_entries (id) {
+        id -> Text,
+        division -> Text,
+        township -> Text,
+        site_name -> Text,
+        address -> Text,
+        business_scope -> Text,
+        parts_flow -> Text,
+        reporter -> Text,
+        reporter_phone -> Text,
+        found_on -> Date,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        note -> Nullable<Text>,
+        site_match -> Text,
+        matched_uscc -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        division -> Text,
+        subject_kind -> Text,
+        subject_ref -> Text,
+        offence -> Text,
+        source -> Text,
+        township -> Text,
+        found_on -> Date,
+        responsible_unit -> Text,
+        deadline -> Nullable<Date>,
+        note -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(branches -> enterprises (enterprise_uscc));
 diesel::joinable!(qualifications -> enterprises (enterprise_uscc));
 diesel::joinable!(recycling_certificates -> enterprises (enterprise_uscc));
@@ -277,6 +317,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     holds,
     lookups,
     enterprises,
+    survey_entries,
+    cases,
     branches,
     tokens,
     qualifications,

@@ -2,6 +2,7 @@
 //! its own temporary database and key directory.
 
 mod browser;
+mod campaign;
 mod cli;
 mod conformance;
 mod crash;

@@ -243,6 +243,8 @@ struct World {
     /// reported by enterprise A (confirmed by police).
     hold: String,
     reported_hold: String,
+    /// A case of the desk's ledger (SPEC §17), moved by the matrix.
+    case: String,
 }
 
 async fn world() -> World {
@@ -312,6 +314,19 @@ async fn world() -> World {
         .as_str()
         .expect("hold id")
         .to_string();
+    let case = app
+        .post(
+            "/api/v1/cases",
+            Some(&app.authority),
+            &json!({"subject": {"kind": "enterprise", "ref": a.uscc}, "offence": "other",
+                    "source": "inspection", "township": "龙岭", "found_on": "2024-10-16",
+                    "responsible_unit": "区供销社", "note": "role matrix"}),
+        )
+        .await;
+    let case = case.expect(201)["id"]
+        .as_str()
+        .expect("case id")
+        .to_string();
     // The log's proofs below ask for the first leaf: wait until a checkpoint
     // covers it (signed within a second).
     let started = std::time::Instant::now();
@@ -339,6 +354,7 @@ async fn world() -> World {
         spare_token,
         hold,
         reported_hold,
+        case,
         app,
     }
 }
@@ -489,6 +505,51 @@ fn cases(w: &World) -> Vec<Case> {
         Case::new(Method::POST, "/api/v1/tokens", "/api/v1/tokens".into())
             .body(json!({"role": "clerk", "label": "made by the role matrix"}))
             .allow(&[Authority], 201),
+        Case::new(
+            Method::POST,
+            "/api/v1/survey-entries",
+            "/api/v1/survey-entries".into(),
+        )
+        .body(
+            json!({"township": "龙岭", "site_name": "某点", "address": "某地",
+                     "business_scope": "回收", "parts_flow": "不详", "reporter": "王五",
+                     "reporter_phone": "0737-4536928", "found_on": "2024-10-15",
+                     "division": HESHAN}),
+        )
+        .allow(&[Authority], 201),
+        Case::new(
+            Method::GET,
+            "/api/v1/survey-entries",
+            "/api/v1/survey-entries".into(),
+        )
+        .allow(&[Authority], 200),
+        Case::new(Method::POST, "/api/v1/cases", "/api/v1/cases".into())
+            .body(json!({"subject": {"kind": "vehicle", "ref": make_vin(77)},
+                         "offence": "repair_of_scrapped", "source": "complaint",
+                         "township": "龙岭", "found_on": "2024-10-16",
+                         "responsible_unit": "区交通运输局", "note": "matrix",
+                         "division": HESHAN}))
+            .allow(&[Authority], 201),
+        Case::new(Method::GET, "/api/v1/cases", "/api/v1/cases".into()).allow(&[Authority], 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/cases/summary",
+            "/api/v1/cases/summary".into(),
+        )
+        .allow(&[Authority], 200),
+        Case::new(
+            Method::GET,
+            "/api/v1/cases/{id}",
+            format!("/api/v1/cases/{}", w.case),
+        )
+        .allow(&[Authority], 200),
+        Case::new(
+            Method::POST,
+            "/api/v1/cases/{id}/transition",
+            format!("/api/v1/cases/{}/transition", w.case),
+        )
+        .body(json!({"to": "rectifying", "note": "matrix"}))
+        .allow(&[Authority], 200),
         Case::new(Method::GET, "/api/v1/tokens/me", "/api/v1/tokens/me".into()).allow(
             &[
                 Authority,

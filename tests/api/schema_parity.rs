@@ -216,6 +216,7 @@ async fn the_schema_reader_sees_what_the_migrations_declare() {
         schema.keys().map(String::as_str).collect::<Vec<_>>(),
         [
             "branches",
+            "cases",
             "dismantlings",
             "enterprises",
             "events",
@@ -234,6 +235,7 @@ async fn the_schema_reader_sees_what_the_migrations_declare() {
             "scan_counters",
             "scan_summaries",
             "scans",
+            "survey_entries",
             "tokens",
         ]
     );

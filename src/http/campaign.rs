@@ -1,0 +1,622 @@
+//! The campaign desk's API (SPEC §17): `/api/v1/survey-entries` and
+//! `/api/v1/cases`, with JSON, CSV and .xlsx lists.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::{Checks, json_body, parse_reason, take};
+use crate::clock::rfc3339;
+use crate::domain::campaign::{
+    self as desk, CaseSource, CaseStatus, CaseSubjectKind, Offence, SURVEY_COLUMNS,
+};
+use crate::domain::jurisdiction::parse_county;
+use crate::domain::{FieldCode, FieldError, Principal, parse_date, text};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::http::views::EventView;
+use crate::service::campaign::{self, CaseRecord, NewCase, NewSurvey};
+use crate::store::campaign::{CaseFilter, CaseRow, SurveyFilter, SurveyRow};
+
+/// How a list is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// `format=` wins; else the `Accept` header; else JSON.
+fn format_of(req: &HttpRequest, query: Option<&str>) -> Result<Format, ApiError> {
+    match query {
+        Some("json") => return Ok(Format::Json),
+        Some("csv") => return Ok(Format::Csv),
+        Some("xlsx") => return Ok(Format::Xlsx),
+        Some(_) => {
+            return Err(ApiError::field(
+                "format",
+                FieldCode::UnknownValue,
+                "format must be json, csv or xlsx",
+            ));
+        }
+        None => {}
+    }
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Ok(if accept.contains(XLSX) {
+        Format::Xlsx
+    } else if accept.contains("text/csv") {
+        Format::Csv
+    } else {
+        Format::Json
+    })
+}
+
+/// A table as CSV or as a one-sheet workbook.
+fn table(
+    format: Format,
+    name: &str,
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+) -> Result<HttpResponse, ApiError> {
+    match format {
+        Format::Csv => Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ))
+            .body(desk::csv(header, rows))),
+        Format::Xlsx => {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            for (col, h) in header.iter().enumerate() {
+                sheet
+                    .write_string(0, col as u16, *h)
+                    .map_err(ApiError::internal)?;
+            }
+            for (r, row) in rows.iter().enumerate() {
+                for (col, value) in row.iter().enumerate() {
+                    sheet
+                        .write_string(r as u32 + 1, col as u16, value)
+                        .map_err(ApiError::internal)?;
+                }
+            }
+            let bytes = book.save_to_buffer().map_err(ApiError::internal)?;
+            Ok(HttpResponse::Ok()
+                .content_type(XLSX)
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.xlsx\""),
+                ))
+                .body(bytes))
+        }
+        Format::Json => Err(ApiError::internal(anyhow::anyhow!("not a table format"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyDto {
+    township: Option<String>,
+    site_name: Option<String>,
+    address: Option<String>,
+    business_scope: Option<String>,
+    parts_flow: Option<String>,
+    reporter: Option<String>,
+    reporter_phone: Option<String>,
+    found_on: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    note: Option<String>,
+    division: Option<String>,
+}
+
+/// A telephone number as people write it: digits, with `+`, `-`, spaces
+/// or parentheses, 5 to 20 characters.
+fn phone(s: &str) -> Result<String, FieldError> {
+    let s = text::clean(s, 20)?;
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    if digits < 5 || !s.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c)) {
+        return Err(FieldError::new(
+            FieldCode::InvalidFormat,
+            "a telephone number: digits, with + - ( ) or spaces",
+        ));
+    }
+    Ok(s)
+}
+
+fn coordinate(c: &mut Checks, field: &str, value: Option<f64>, limit: f64) -> Option<Option<f64>> {
+    match value {
+        Some(v) if !(v.is_finite() && v.abs() <= limit) => {
+            c.push(
+                field,
+                FieldError::new(
+                    FieldCode::InvalidFormat,
+                    format!("{field} lies within ±{limit}"),
+                ),
+            );
+            None
+        }
+        v => Some(v),
+    }
+}
+
+/// A date that may not lie after today.
+fn past_date(
+    c: &mut Checks,
+    field: &str,
+    value: Option<String>,
+    today: chrono::NaiveDate,
+) -> Option<chrono::NaiveDate> {
+    let d = c.required(field, value, |s| parse_date(&s))?;
+    if d > today {
+        c.push(
+            field,
+            FieldError::new(
+                FieldCode::InFuture,
+                format!("{field} may not lie in the future"),
+            ),
+        );
+        return None;
+    }
+    Some(d)
+}
+
+#[derive(Serialize)]
+pub struct SurveyView {
+    id: String,
+    division: String,
+    township: String,
+    site_name: String,
+    address: String,
+    business_scope: String,
+    parts_flow: String,
+    reporter: String,
+    reporter_phone: String,
+    found_on: String,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    note: Option<String>,
+    #[serde(rename = "match")]
+    site_match: String,
+    matched_enterprise: Option<String>,
+    created_at: String,
+}
+
+impl From<SurveyRow> for SurveyView {
+    fn from(r: SurveyRow) -> Self {
+        SurveyView {
+            id: r.id,
+            division: r.division,
+            township: r.township,
+            site_name: r.site_name,
+            address: r.address,
+            business_scope: r.business_scope,
+            parts_flow: r.parts_flow,
+            reporter: r.reporter,
+            reporter_phone: r.reporter_phone,
+            found_on: r.found_on.to_string(),
+            lat: r.lat,
+            lon: r.lon,
+            note: r.note,
+            site_match: r.site_match,
+            matched_enterprise: r.matched_uscc,
+            created_at: rfc3339(r.created_at),
+        }
+    }
+}
+
+/// `POST /api/v1/survey-entries` (authority, township).
+pub async fn record_survey(
+    principal: Principal,
+    state: web::Data<AppState>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(campaign::SURVEYORS)?;
+    let (dto, _) = json_body::<SurveyDto>(body).await?;
+    let mut c = Checks::default();
+    let township = c.required("township", dto.township, |s| text::name(&s));
+    let site_name = c.required("site_name", dto.site_name, |s| text::name(&s));
+    let address = c.required("address", dto.address, |s| text::address(&s));
+    let scope = c.required("business_scope", dto.business_scope, |s| text::address(&s));
+    let flow = c.required("parts_flow", dto.parts_flow, |s| text::address(&s));
+    let reporter = c.required("reporter", dto.reporter, |s| text::name(&s));
+    let reporter_phone = c.required("reporter_phone", dto.reporter_phone, |s| phone(&s));
+    let found_on = past_date(&mut c, "found_on", dto.found_on, state.clock.today());
+    let lat = coordinate(&mut c, "lat", dto.lat, 90.0);
+    let lon = coordinate(&mut c, "lon", dto.lon, 180.0);
+    let note = c.optional("note", dto.note, |s| text::reason(&s));
+    let division = c.optional("division", dto.division, |s| parse_county(&s));
+    c.finish()?;
+    let new = NewSurvey {
+        division: take(division)?,
+        township: take(township)?,
+        site_name: take(site_name)?,
+        address: take(address)?,
+        business_scope: take(scope)?,
+        parts_flow: take(flow)?,
+        reporter: take(reporter)?,
+        reporter_phone: take(reporter_phone)?,
+        found_on: take(found_on)?,
+        lat: take(lat)?,
+        lon: take(lon)?,
+        note: take(note)?,
+    };
+    let now = state.clock.now();
+    let row = state
+        .write(move |conn| campaign::record_survey(conn, &principal, new, now))
+        .await?;
+    Ok(HttpResponse::Created().json(SurveyView::from(row)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyQuery {
+    township: Option<String>,
+    #[serde(rename = "match")]
+    site_match: Option<String>,
+    format: Option<String>,
+}
+
+/// `GET /api/v1/survey-entries` (authority, township; own division).
+pub async fn surveys(
+    principal: Principal,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<SurveyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(campaign::SURVEYORS)?;
+    let q = query.into_inner();
+    let format = format_of(&req, q.format.as_deref())?;
+    if let Some(m) = &q.site_match
+        && m.parse::<desk::SiteMatch>().is_err()
+    {
+        return Err(ApiError::field(
+            "match",
+            FieldCode::UnknownValue,
+            "match must be qualified_site, filed_branch or none",
+        ));
+    }
+    let filter = SurveyFilter {
+        division: None,
+        township: q.township,
+        site_match: q.site_match,
+    };
+    let rows = state
+        .db(move |conn| campaign::surveys(conn, &principal, filter))
+        .await?;
+    if format == Format::Json {
+        let views: Vec<SurveyView> = rows.into_iter().map(SurveyView::from).collect();
+        return Ok(HttpResponse::Ok().json(views));
+    }
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.township,
+                r.site_name,
+                r.address,
+                r.business_scope,
+                r.parts_flow,
+                r.reporter,
+                r.reporter_phone,
+            ]
+        })
+        .collect();
+    table(format, "survey", &SURVEY_COLUMNS, rows)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectDto {
+    kind: Option<String>,
+    #[serde(rename = "ref")]
+    reference: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseDto {
+    subject: Option<SubjectDto>,
+    offence: Option<String>,
+    source: Option<String>,
+    township: Option<String>,
+    found_on: Option<String>,
+    responsible_unit: Option<String>,
+    deadline: Option<String>,
+    note: Option<String>,
+    division: Option<String>,
+}
+
+/// One of a closed list of codes, or `unknown_value` naming them.
+fn code<T: std::str::FromStr + strum::IntoEnumIterator + Into<&'static str>>(
+    s: &str,
+) -> Result<T, FieldError> {
+    s.parse().map_err(|_| {
+        let names: Vec<&str> = T::iter().map(Into::into).collect();
+        FieldError::new(
+            FieldCode::UnknownValue,
+            format!("one of {}", names.join(", ")),
+        )
+    })
+}
+
+#[derive(Serialize)]
+pub struct CaseView {
+    id: String,
+    division: String,
+    subject: serde_json::Value,
+    offence: String,
+    source: String,
+    township: String,
+    found_on: String,
+    responsible_unit: String,
+    deadline: Option<String>,
+    note: String,
+    status: String,
+    created_at: String,
+    updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<Vec<EventView>>,
+}
+
+impl From<CaseRow> for CaseView {
+    fn from(r: CaseRow) -> Self {
+        CaseView {
+            id: r.id,
+            division: r.division,
+            subject: serde_json::json!({"kind": r.subject_kind, "ref": r.subject_ref}),
+            offence: r.offence,
+            source: r.source,
+            township: r.township,
+            found_on: r.found_on.to_string(),
+            responsible_unit: r.responsible_unit,
+            deadline: r.deadline.map(|d| d.to_string()),
+            note: r.note,
+            status: r.status,
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+            history: None,
+        }
+    }
+}
+
+impl From<CaseRecord> for CaseView {
+    fn from(r: CaseRecord) -> Self {
+        CaseView {
+            history: Some(r.history.into_iter().map(EventView::from).collect()),
+            ..CaseView::from(r.row)
+        }
+    }
+}
+
+/// `POST /api/v1/cases` (authority).
+pub async fn open_case(
+    principal: Principal,
+    state: web::Data<AppState>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(campaign::DESK)?;
+    let (dto, _) = json_body::<CaseDto>(body).await?;
+    let mut c = Checks::default();
+    let (kind, reference) = match dto.subject {
+        None => {
+            c.push(
+                "subject",
+                FieldError::new(FieldCode::Required, "subject is required"),
+            );
+            (None, None)
+        }
+        Some(s) => (
+            c.required("subject.kind", s.kind, |k| code::<CaseSubjectKind>(&k)),
+            c.required("subject.ref", s.reference, |r| text::name(&r)),
+        ),
+    };
+    let offence = c.required("offence", dto.offence, |s| code::<Offence>(&s));
+    let source = c.required("source", dto.source, |s| code::<CaseSource>(&s));
+    let township = c.required("township", dto.township, |s| text::name(&s));
+    let found_on = past_date(&mut c, "found_on", dto.found_on, state.clock.today());
+    let unit = c.required("responsible_unit", dto.responsible_unit, |s| text::name(&s));
+    let deadline = c.optional("deadline", dto.deadline, |s| parse_date(&s));
+    if let (Some(f), Some(Some(d))) = (found_on, deadline)
+        && d < f
+    {
+        c.push(
+            "deadline",
+            FieldError::new(FieldCode::OutOfOrder, "deadline precedes found_on"),
+        );
+    }
+    let note = parse_reason(&mut c, "note", dto.note);
+    let division = c.optional("division", dto.division, |s| parse_county(&s));
+    c.finish()?;
+    let new = NewCase {
+        subject_kind: take(kind)?,
+        subject_ref: take(reference)?,
+        offence: take(offence)?,
+        source: take(source)?,
+        township: take(township)?,
+        found_on: take(found_on)?,
+        responsible_unit: take(unit)?,
+        deadline: take(deadline)?,
+        note: take(note)?,
+        division: take(division)?,
+    };
+    let now = state.clock.now();
+    let row = state
+        .write(move |conn| campaign::open_case(conn, &principal, new, now))
+        .await?;
+    Ok(HttpResponse::Created().json(CaseView::from(row)))
+}
+
+/// `GET /api/v1/cases/{id}` (authority, own division): with its history.
+pub async fn read_case(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(campaign::DESK)?;
+    let id = path.into_inner();
+    let record = state
+        .db(move |conn| campaign::read_case(conn, &principal, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(CaseView::from(record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionDto {
+    to: Option<String>,
+    note: Option<String>,
+}
+
+/// `POST /api/v1/cases/{id}/transition` (authority, own division).
+pub async fn transition(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(campaign::DESK)?;
+    let (dto, _) = json_body::<TransitionDto>(body).await?;
+    let mut c = Checks::default();
+    let to = c.required("to", dto.to, |s| {
+        code::<CaseStatus>(&s).and_then(|t| {
+            if t == CaseStatus::Open {
+                Err(FieldError::new(
+                    FieldCode::UnknownValue,
+                    "to must be rectifying, closed or referred_to_police",
+                ))
+            } else {
+                Ok(t)
+            }
+        })
+    });
+    let note = parse_reason(&mut c, "note", dto.note);
+    c.finish()?;
+    let (to, note) = (take(to)?, take(note)?);
+    let id = path.into_inner();
+    let now = state.clock.now();
+    let record = state
+        .write(move |conn| campaign::transition(conn, &principal, &id, to, note, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(CaseView::from(record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseQuery {
+    status: Option<String>,
+    township: Option<String>,
+    offence: Option<String>,
+    format: Option<String>,
+}
+
+/// The columns of the ledger's export.
+const CASE_COLUMNS: [&str; 11] = [
+    "id",
+    "township",
+    "offence",
+    "status",
+    "subject_kind",
+    "subject_ref",
+    "source",
+    "found_on",
+    "responsible_unit",
+    "deadline",
+    "note",
+];
+
+/// `GET /api/v1/cases` (authority, own division).
+pub async fn cases(
+    principal: Principal,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<CaseQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(campaign::DESK)?;
+    let q = query.into_inner();
+    let format = format_of(&req, q.format.as_deref())?;
+    let mut c = Checks::default();
+    let status = c.optional("status", q.status, |s| code::<CaseStatus>(&s));
+    let offence = c.optional("offence", q.offence, |s| code::<Offence>(&s));
+    c.finish()?;
+    let filter = CaseFilter {
+        division: None,
+        township: q.township,
+        status: take(status)?.map(|s| s.as_str().to_string()),
+        offence: take(offence)?.map(|o| o.as_str().to_string()),
+    };
+    let rows = state
+        .db(move |conn| campaign::cases(conn, &principal, filter))
+        .await?;
+    if format == Format::Json {
+        let views: Vec<CaseView> = rows.into_iter().map(CaseView::from).collect();
+        return Ok(HttpResponse::Ok().json(views));
+    }
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.id,
+                r.township,
+                r.offence,
+                r.status,
+                r.subject_kind,
+                r.subject_ref,
+                r.source,
+                r.found_on.to_string(),
+                r.responsible_unit,
+                r.deadline.map(|d| d.to_string()).unwrap_or_default(),
+                r.note,
+            ]
+        })
+        .collect();
+    table(format, "cases", &CASE_COLUMNS, rows)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatQuery {
+    format: Option<String>,
+}
+
+/// `GET /api/v1/cases/summary` (authority, own division): the 工作总结
+/// table, township × offence × status.
+pub async fn summary(
+    principal: Principal,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<FormatQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(campaign::DESK)?;
+    let format = format_of(&req, query.into_inner().format.as_deref())?;
+    let rows = state
+        .db(move |conn| campaign::summary(conn, &principal))
+        .await?;
+    if format == Format::Json {
+        let rows: Vec<serde_json::Value> = rows
+            .into_iter()
+            .map(|(township, offence, status, count)| {
+                serde_json::json!({"township": township, "offence": offence,
+                                   "status": status, "count": count})
+            })
+            .collect();
+        return Ok(HttpResponse::Ok().json(serde_json::json!({ "rows": rows })));
+    }
+    let rows = rows
+        .into_iter()
+        .map(|(t, o, s, n)| vec![t, o, s, n.to_string()])
+        .collect();
+    table(
+        format,
+        "summary",
+        &["township", "offence", "status", "count"],
+        rows,
+    )
+}

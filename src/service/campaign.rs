@@ -1,0 +1,336 @@
+//! The campaign desk (SPEC §17): survey entries matched against the
+//! registry, and the problem ledger's cases with their state machine. Every
+//! change is an event with its log leaf; every read is limited to the
+//! caller's division (and a township token to its township).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::json;
+
+use super::jurisdiction::{On, authorize};
+use super::random_id;
+use crate::domain::campaign::{CaseSource, CaseStatus, CaseSubjectKind, Offence, SiteMatch};
+use crate::domain::event::{EventType, Subject};
+use crate::domain::jurisdiction::{Action, OutOfJurisdiction};
+use crate::domain::status::InvalidTransition;
+use crate::domain::{AccessDenied, Principal, Role};
+use crate::store::campaign::{self, CaseFilter, CaseRow, SurveyFilter, SurveyRow};
+use crate::store::events::EventRecord;
+use crate::store::{self, DbConnection, StoreError, enterprises, qualifications, recycling};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error("no such record")]
+    NotFound,
+    /// No division follows from the caller or the subject: the body names one.
+    #[error("name the division (a 6-digit county code) this belongs to")]
+    DivisionRequired,
+    #[error("this move is not allowed on a case that is {}", .0.from)]
+    InvalidTransition(InvalidTransition<CaseStatus>),
+    #[error("the case changed concurrently; read it and retry")]
+    Concurrent,
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for DeskError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => DeskError::NotFound,
+            other => DeskError::Store(other),
+        }
+    }
+}
+
+/// Who enters and reads survey entries.
+pub const SURVEYORS: &[Role] = &[Role::Authority, Role::Township];
+/// Who keeps the ledger.
+pub const DESK: &[Role] = &[Role::Authority];
+
+/// A validated 摸排表 row.
+pub struct NewSurvey {
+    /// The county it is in; none: the caller's.
+    pub division: Option<String>,
+    pub township: String,
+    pub site_name: String,
+    pub address: String,
+    pub business_scope: String,
+    pub parts_flow: String,
+    pub reporter: String,
+    pub reporter_phone: String,
+    pub found_on: NaiveDate,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub note: Option<String>,
+}
+
+/// The county a new record belongs to: the one named, else the caller's
+/// own when it is a county; a township token may name no other.
+fn county_of(actor: &Principal, named: Option<String>) -> Result<String, DeskError> {
+    let own = actor.division.clone().filter(|d| d.len() == 6);
+    match (named, own) {
+        (Some(named), Some(own)) if actor.role == Role::Township && named != own => {
+            Err(AccessDenied::OutOfJurisdiction(OutOfJurisdiction::Division).into())
+        }
+        (Some(named), _) => Ok(named),
+        (None, Some(own)) => Ok(own),
+        (None, None) => Err(DeskError::DivisionRequired),
+    }
+}
+
+/// A township token works in its own township only.
+fn own_township(actor: &Principal, township: &str) -> Result<(), DeskError> {
+    if actor.role == Role::Township && actor.township.as_deref() != Some(township) {
+        return Err(AccessDenied::OutOfJurisdiction(OutOfJurisdiction::Division).into());
+    }
+    Ok(())
+}
+
+/// Records a survey entry with its match against the registry.
+#[tracing::instrument(skip_all)]
+pub fn record_survey(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    new: NewSurvey,
+    now: NaiveDateTime,
+) -> Result<SurveyRow, DeskError> {
+    actor.require(SURVEYORS)?;
+    own_township(actor, &new.township)?;
+    let division = county_of(actor, new.division)?;
+    let id = random_id("sv_").map_err(StoreError::Other)?;
+    store::write_tx(conn, |conn| {
+        let on = On::Division(division.clone());
+        authorize::<DeskError>(conn, actor, Action::RecordSurvey, &on)?;
+        let campaign::Places {
+            sites,
+            branch_owners,
+        } = campaign::places_at(conn, &new.address)?;
+        let site_owner = sites
+            .iter()
+            .find(|(_, list)| list.contains(&new.address))
+            .map(|(uscc, _)| uscc.clone());
+        let site_match = SiteMatch::of(
+            &new.address,
+            sites
+                .iter()
+                .flat_map(|(_, list)| list.iter().map(String::as_str)),
+            branch_owners.iter().map(|_| new.address.as_str()),
+        );
+        let matched_uscc = match site_match {
+            SiteMatch::QualifiedSite => site_owner,
+            SiteMatch::FiledBranch => branch_owners.first().cloned(),
+            SiteMatch::None => None,
+        };
+        let row = SurveyRow {
+            id: id.clone(),
+            division,
+            township: new.township,
+            site_name: new.site_name,
+            address: new.address,
+            business_scope: new.business_scope,
+            parts_flow: new.parts_flow,
+            reporter: new.reporter,
+            reporter_phone: new.reporter_phone,
+            found_on: new.found_on,
+            lat: new.lat,
+            lon: new.lon,
+            note: new.note,
+            site_match: site_match.as_str().to_string(),
+            matched_uscc,
+            created_at: now,
+        };
+        campaign::insert_survey(conn, &row)?;
+        store::events::record(
+            conn,
+            Subject::SurveyEntry(&row.id),
+            EventType::SurveyEntryRecorded,
+            actor,
+            now,
+            json!({
+                "division": row.division, "township": row.township,
+                "site_name": row.site_name, "address": row.address,
+                "site_match": row.site_match, "matched_uscc": row.matched_uscc,
+                "reporter": row.reporter, "reporter_phone": row.reporter_phone,
+            }),
+        )?;
+        Ok(row)
+    })
+}
+
+/// The survey entries the caller may see: its division's (a township
+/// token's township's).
+pub fn surveys(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    mut filter: SurveyFilter,
+) -> Result<Vec<SurveyRow>, DeskError> {
+    actor.require(SURVEYORS)?;
+    if let Some(t) = &filter.township {
+        own_township(actor, t)?;
+    }
+    if actor.role == Role::Township {
+        filter.township = actor.township.clone();
+    }
+    filter.division = actor.division.clone();
+    Ok(campaign::surveys(conn, &filter)?)
+}
+
+/// A validated new case.
+pub struct NewCase {
+    pub subject_kind: CaseSubjectKind,
+    pub subject_ref: String,
+    pub offence: Offence,
+    pub source: CaseSource,
+    pub township: String,
+    pub found_on: NaiveDate,
+    pub responsible_unit: String,
+    pub deadline: Option<NaiveDate>,
+    pub note: String,
+    pub division: Option<String>,
+}
+
+/// The division a case's subject is in, when the registry knows it.
+fn subject_division(
+    conn: &mut DbConnection,
+    kind: CaseSubjectKind,
+    subject: &str,
+) -> Result<Option<String>, DeskError> {
+    Ok(match kind {
+        CaseSubjectKind::Site => campaign::find_survey(conn, subject)
+            .map(|s| Some(s.division))
+            .or_else(|e| match e {
+                StoreError::NotFound => Ok(None),
+                e => Err(e),
+            })?,
+        CaseSubjectKind::Enterprise => enterprises::division_of(conn, subject)?.flatten(),
+        CaseSubjectKind::Qc => qualifications::scope_of(conn, subject)?.and_then(|(d, _)| d),
+        CaseSubjectKind::Rc => recycling::division_of(conn, subject)?.flatten(),
+        CaseSubjectKind::Vehicle => None,
+    })
+}
+
+/// Opens a case (问题清单): status `open`.
+#[tracing::instrument(skip_all)]
+pub fn open_case(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    new: NewCase,
+    now: NaiveDateTime,
+) -> Result<CaseRow, DeskError> {
+    actor.require(DESK)?;
+    let id = random_id("case_").map_err(StoreError::Other)?;
+    store::write_tx(conn, |conn| {
+        let division = match subject_division(conn, new.subject_kind, &new.subject_ref)? {
+            Some(d) => d,
+            None => county_of(actor, new.division.clone())?,
+        };
+        let on = On::Division(division.clone());
+        authorize::<DeskError>(conn, actor, Action::ManageCases, &on)?;
+        let row = CaseRow {
+            id: id.clone(),
+            division,
+            subject_kind: new.subject_kind.as_str().into(),
+            subject_ref: new.subject_ref,
+            offence: new.offence.as_str().into(),
+            source: new.source.as_str().into(),
+            township: new.township,
+            found_on: new.found_on,
+            responsible_unit: new.responsible_unit,
+            deadline: new.deadline,
+            note: new.note,
+            status: CaseStatus::Open.as_str().into(),
+            created_at: now,
+            updated_at: now,
+        };
+        campaign::insert_case(conn, &row)?;
+        store::events::record(
+            conn,
+            Subject::Case(&row.id),
+            EventType::CaseOpened,
+            actor,
+            now,
+            json!({
+                "division": row.division, "subject": {"kind": row.subject_kind, "ref": row.subject_ref},
+                "offence": row.offence, "source": row.source, "township": row.township,
+                "found_on": row.found_on, "responsible_unit": row.responsible_unit,
+                "deadline": row.deadline, "note": row.note,
+            }),
+        )?;
+        Ok(row)
+    })
+}
+
+/// A case with its history.
+pub struct CaseRecord {
+    pub row: CaseRow,
+    pub history: Vec<EventRecord>,
+}
+
+pub fn read_case(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    id: &str,
+) -> Result<CaseRecord, DeskError> {
+    actor.require(DESK)?;
+    let row = campaign::find_case(conn, id)?;
+    let on = On::Division(row.division.clone());
+    authorize::<DeskError>(conn, actor, Action::ReadRecords, &on)?;
+    let history = store::events::list(conn, Subject::Case(id))?;
+    Ok(CaseRecord { row, history })
+}
+
+/// Moves a case along the ledger (整改, 销号, 移送公安机关).
+#[tracing::instrument(skip_all, fields(id))]
+pub fn transition(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    id: &str,
+    to: CaseStatus,
+    note: String,
+    now: NaiveDateTime,
+) -> Result<CaseRecord, DeskError> {
+    actor.require(DESK)?;
+    store::write_tx(conn, |conn| {
+        let row = campaign::find_case(conn, id)?;
+        let on = On::Division(row.division.clone());
+        authorize::<DeskError>(conn, actor, Action::ManageCases, &on)?;
+        let from: CaseStatus = row
+            .status
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("case {id}: status {:?}", row.status)))?;
+        from.to(to).map_err(DeskError::InvalidTransition)?;
+        if !campaign::set_case_status(conn, id, from.as_str(), to.as_str(), now)? {
+            return Err(DeskError::Concurrent);
+        }
+        store::events::record(
+            conn,
+            Subject::Case(id),
+            EventType::CaseTransitioned,
+            actor,
+            now,
+            json!({"from": from, "to": to, "note": note}),
+        )?;
+        read_case(conn, actor, id)
+    })
+}
+
+/// The cases the caller may see (its division's).
+pub fn cases(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    mut filter: CaseFilter,
+) -> Result<Vec<CaseRow>, DeskError> {
+    actor.require(DESK)?;
+    filter.division = actor.division.clone();
+    Ok(campaign::cases_of(conn, &filter)?)
+}
+
+/// The 工作总结 table of the caller's division.
+pub fn summary(
+    conn: &mut DbConnection,
+    actor: &Principal,
+) -> Result<Vec<(String, String, String, i64)>, DeskError> {
+    actor.require(DESK)?;
+    Ok(campaign::summary(conn, actor.division.as_deref())?)
+}

@@ -1,0 +1,464 @@
+//! The campaign desk's API (SPEC §17, first part): survey entries matched
+//! against the registry and exported as the 摸排表, and the ledger's cases
+//! with their state machine, history and summary.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const BRANCH_ADDRESS: &str = "益阳市赫山区会龙山街道1号";
+
+fn survey_body(township: &str, address: &str) -> Value {
+    json!({"township": township, "site_name": "某回收点", "address": address,
+           "business_scope": "废旧物资回收", "parts_flow": "外地废钢厂",
+           "reporter": "王五", "reporter_phone": "0737-4536928", "found_on": "2024-10-15"})
+}
+
+/// A township token of 赫山区's 龙光桥镇.
+async fn township(app: &TestApp, name: &str, division: &str) -> String {
+    let a = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.authority),
+            &json!({"role": "township", "label": name, "division": division, "township": name}),
+        )
+        .await;
+    a.expect(201)["token"].as_str().unwrap().to_string()
+}
+
+async fn county(app: &TestApp, division: &str) -> String {
+    let a = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.authority),
+            &json!({"role": "authority", "label": "区供销社", "level": "county",
+                    "division": division, "org": "区供销社"}),
+        )
+        .await;
+    a.expect(201)["token"].as_str().unwrap().to_string()
+}
+
+/// Each surveyed site is matched: a qualified enterprise's dismantling
+/// site, a filed branch (which may not dismantle), or 未取得资质.
+async fn survey_entries_are_matched_against_the_registry() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(1).await;
+    app.post(
+        &format!("/api/v1/enterprises/{}/branches", e.uscc),
+        Some(&app.authority),
+        &json!({"name": "会龙山网点", "address": BRANCH_ADDRESS}),
+    )
+    .await
+    .expect(201);
+    let longguang = township(&app, "龙光桥镇", HESHAN).await;
+    // The same comparison as a dismantling record: NFC and trimmed.
+    let cases = [
+        (
+            format!("  {SITE} "),
+            "qualified_site",
+            Some(e.uscc.as_str()),
+        ),
+        (
+            BRANCH_ADDRESS.to_string(),
+            "filed_branch",
+            Some(e.uscc.as_str()),
+        ),
+        ("益阳市赫山区兰溪镇某村".to_string(), "none", None),
+    ];
+    for (address, want, enterprise) in cases {
+        let a = app
+            .post(
+                "/api/v1/survey-entries",
+                Some(&longguang),
+                &survey_body("龙光桥镇", &address),
+            )
+            .await;
+        let entry = a.expect(201);
+        assert_eq!(entry["match"], want, "{address}: {entry:#}");
+        assert_eq!(
+            entry["matched_enterprise"].as_str(),
+            enterprise,
+            "{entry:#}"
+        );
+        assert_eq!(entry["division"], HESHAN);
+        assert!(entry["id"].as_str().unwrap().starts_with("sv_"));
+    }
+    // A township token enters its own township's rows only.
+    let police = app.token("police", None).await;
+    let before = database_dump(&app.db);
+    app.post(
+        "/api/v1/survey-entries",
+        Some(&longguang),
+        &survey_body("兰溪镇", "某地"),
+    )
+    .await
+    .expect_problem(403, "out_of_jurisdiction");
+    let mut elsewhere = survey_body("龙光桥镇", "某地");
+    elsewhere["division"] = json!("430902");
+    app.post("/api/v1/survey-entries", Some(&longguang), &elsewhere)
+        .await
+        .expect_problem(403, "out_of_jurisdiction");
+    // Other roles may not survey.
+    app.post(
+        "/api/v1/survey-entries",
+        Some(&police),
+        &survey_body("龙光桥镇", "某地"),
+    )
+    .await
+    .expect_problem(403, "forbidden");
+    // A national token names the county.
+    let a = app
+        .post(
+            "/api/v1/survey-entries",
+            Some(&app.authority),
+            &survey_body("兰溪镇", "某地"),
+        )
+        .await;
+    a.expect_problem(422, "validation_failed");
+    assert_eq!(a.field_code("division").as_deref(), Some("required"));
+    assert_eq!(
+        before,
+        database_dump(&app.db),
+        "a refusal changed something"
+    );
+
+    // Lists: a township sees its own township's rows, filtered by match.
+    let lanxi = township(&app, "兰溪镇", HESHAN).await;
+    let mut body = survey_body("兰溪镇", "益阳市赫山区兰溪镇鹏展村");
+    body["division"] = json!(HESHAN);
+    app.post("/api/v1/survey-entries", Some(&app.authority), &body)
+        .await
+        .expect(201);
+    let own = app.get("/api/v1/survey-entries", Some(&lanxi)).await;
+    let own = own.expect(200).as_array().unwrap().clone();
+    assert_eq!(own.len(), 1, "{own:#?}");
+    assert_eq!(own[0]["township"], "兰溪镇");
+    app.get("/api/v1/survey-entries?township=龙光桥镇", Some(&lanxi))
+        .await
+        .expect_problem(403, "out_of_jurisdiction");
+    let unqualified = app
+        .get("/api/v1/survey-entries?match=none", Some(&app.authority))
+        .await;
+    assert_eq!(unqualified.expect(200).as_array().unwrap().len(), 2);
+    let county_of_ziyang = county(&app, "430902").await;
+    let none = app
+        .get("/api/v1/survey-entries", Some(&county_of_ziyang))
+        .await;
+    assert_eq!(
+        none.expect(200),
+        &json!([]),
+        "another county sees nothing of 赫山's"
+    );
+    app.get("/api/v1/survey-entries?match=maybe", Some(&app.authority))
+        .await
+        .expect_problem(422, "validation_failed");
+
+    // The survey log is in the tamper-evident log, without the reporter.
+    let events = text_rows(
+        &app.db,
+        "SELECT data AS value FROM events WHERE event_type = 'survey_entry_recorded'",
+    );
+    assert_eq!(events.len(), 4);
+}
+
+/// The exports carry exactly the attachment's columns, as CSV and as a
+/// workbook an independent reader opens.
+async fn the_survey_exports_are_the_attachments_table() {
+    let app = spawn_app().await;
+    let longguang = township(&app, "龙光桥镇", HESHAN).await;
+    let mut body = survey_body("龙光桥镇", "益阳市赫山区龙光桥镇某村, 3组");
+    body["site_name"] = json!("=危险\"名字\"");
+    app.post("/api/v1/survey-entries", Some(&longguang), &body)
+        .await
+        .expect(201);
+    let csv = app
+        .client
+        .get(app.url("/api/v1/survey-entries?format=csv"))
+        .bearer_auth(&longguang)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    let mut lines = text.split("\r\n");
+    assert_eq!(
+        lines.next().unwrap(),
+        "\u{feff}乡镇,网点名称,经营地址,经营范围,“五大总成”流向,填报人,联系电话"
+    );
+    assert_eq!(
+        lines.next().unwrap(),
+        "龙光桥镇,\"'=危险\"\"名字\"\"\",\"益阳市赫山区龙光桥镇某村, 3组\",废旧物资回收,外地废钢厂,王五,0737-4536928"
+    );
+    // The same by `Accept`, as a workbook.
+    let xlsx = app
+        .client
+        .get(app.url("/api/v1/survey-entries"))
+        .header(
+            "Accept",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .bearer_auth(&longguang)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status(), 200);
+    let bytes = xlsx.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"), "a zip");
+    let path = app.dir.path().join("survey.xlsx");
+    std::fs::write(&path, &bytes).unwrap();
+    if let Some(rows) = openpyxl_rows(&path) {
+        assert_eq!(
+            rows[0],
+            [
+                "乡镇",
+                "网点名称",
+                "经营地址",
+                "经营范围",
+                "“五大总成”流向",
+                "填报人",
+                "联系电话"
+            ]
+        );
+        assert_eq!(rows[1][0], "龙光桥镇");
+        assert_eq!(rows[1][2], "益阳市赫山区龙光桥镇某村, 3组");
+        assert_eq!(rows.len(), 2);
+    }
+}
+
+/// The rows of the workbook's first sheet, read by Python's `openpyxl`;
+/// `None` when it is not installed and `SCRAPCERT_TEST_OPENPYXL` is unset
+/// (CI sets it, after installing it).
+fn openpyxl_rows(path: &std::path::Path) -> Option<Vec<Vec<String>>> {
+    let script = "import json,sys,openpyxl\n\
+                  ws=openpyxl.load_workbook(sys.argv[1]).worksheets[0]\n\
+                  print(json.dumps([[c or '' for c in r] for r in ws.iter_rows(values_only=True)]))";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    if !out.status.success() {
+        let required = std::env::var_os("SCRAPCERT_TEST_OPENPYXL").is_some();
+        assert!(
+            !required,
+            "openpyxl: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("openpyxl is not installed: the workbook is not read back");
+        return None;
+    }
+    Some(serde_json::from_slice(&out.stdout).expect("rows as JSON"))
+}
+
+fn case_body(subject: Value) -> Value {
+    json!({"subject": subject, "offence": "unqualified_dismantling", "source": "survey",
+           "township": "兰溪镇", "found_on": "2024-10-16", "responsible_unit": "兰溪镇人民政府",
+           "deadline": "2024-11-30", "note": "责令停止拆解，限期取缔"})
+}
+
+/// A survey row becomes a case; the case moves along the ledger, each move
+/// an event; the summary counts it.
+async fn a_case_from_a_survey_row_moves_along_the_ledger() {
+    let app = spawn_app().await;
+    let desk = county(&app, HESHAN).await;
+    let lanxi = township(&app, "兰溪镇", HESHAN).await;
+    let entry = app
+        .post(
+            "/api/v1/survey-entries",
+            Some(&lanxi),
+            &survey_body("兰溪镇", "兰溪镇某村"),
+        )
+        .await;
+    let entry_id = entry.expect(201)["id"].as_str().unwrap().to_string();
+    let a = app
+        .post(
+            "/api/v1/cases",
+            Some(&desk),
+            &case_body(json!({"kind": "site", "ref": entry_id})),
+        )
+        .await;
+    let case = a.expect(201).clone();
+    assert_eq!(
+        (&case["status"], &case["division"]),
+        (&json!("open"), &json!(HESHAN))
+    );
+    let id = case["id"].as_str().unwrap().to_string();
+    let path = |suffix: &str| format!("/api/v1/cases/{id}{suffix}");
+    let step = |to: &str| json!({"to": to, "note": format!("{to} by the desk")});
+    // A township cannot keep the ledger; another county cannot touch it.
+    let ziyang = county(&app, "430902").await;
+    let before = database_dump(&app.db);
+    app.post(&path("/transition"), Some(&lanxi), &step("rectifying"))
+        .await
+        .expect_problem(403, "forbidden");
+    app.post(&path("/transition"), Some(&ziyang), &step("rectifying"))
+        .await
+        .expect_problem(403, "out_of_jurisdiction");
+    app.get(&path(""), Some(&ziyang))
+        .await
+        .expect_problem(403, "out_of_jurisdiction");
+    // closed only after rectifying.
+    app.post(&path("/transition"), Some(&desk), &step("closed"))
+        .await
+        .expect_problem(409, "invalid_transition");
+    assert_eq!(
+        before,
+        database_dump(&app.db),
+        "a refusal changed something"
+    );
+    app.post(&path("/transition"), Some(&desk), &step("rectifying"))
+        .await
+        .expect(200);
+    let closed = app
+        .post(&path("/transition"), Some(&desk), &step("closed"))
+        .await;
+    let closed = closed.expect(200);
+    assert_eq!(closed["status"], "closed");
+    let types: Vec<&str> = closed["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["case_opened", "case_transitioned", "case_transitioned"]
+    );
+    assert_eq!(closed["history"][2]["data"]["to"], "closed");
+    app.post(
+        &path("/transition"),
+        Some(&desk),
+        &step("referred_to_police"),
+    )
+    .await
+    .expect_problem(409, "invalid_transition");
+
+    // A second case, referred to the police.
+    let e = app.qualified_enterprise(1).await;
+    let mut body = case_body(json!({"kind": "enterprise", "ref": e.uscc}));
+    body["offence"] = json!("rc_fraud");
+    body["source"] = json!("inspection");
+    let second = app.post("/api/v1/cases", Some(&desk), &body).await;
+    let second = second.expect(201)["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/cases/{second}/transition"),
+        Some(&desk),
+        &step("referred_to_police"),
+    )
+    .await
+    .expect(200);
+
+    // Lists and the summary.
+    let open = app.get("/api/v1/cases?status=closed", Some(&desk)).await;
+    assert_eq!(open.expect(200).as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get("/api/v1/cases", Some(&ziyang)).await.expect(200),
+        &json!([])
+    );
+    let summary = app.get("/api/v1/cases/summary", Some(&desk)).await;
+    assert_eq!(
+        summary.expect(200),
+        &json!({"rows": [
+            {"township": "兰溪镇", "offence": "rc_fraud", "status": "referred_to_police", "count": 1},
+            {"township": "兰溪镇", "offence": "unqualified_dismantling", "status": "closed", "count": 1},
+        ]})
+    );
+    let csv = app
+        .client
+        .get(app.url("/api/v1/cases/summary?format=csv"))
+        .bearer_auth(&desk)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        csv,
+        "\u{feff}township,offence,status,count\r\n\
+         兰溪镇,rc_fraud,referred_to_police,1\r\n\
+         兰溪镇,unqualified_dismantling,closed,1\r\n"
+    );
+    // Every change is a leaf, and the log verifies.
+    let out = scrapcert_command()
+        .args(["log", "verify"])
+        .env("SCRAPCERT_DATABASE_URL", &app.settings.database_url)
+        .env("SCRAPCERT_KEYS_DIR", &app.settings.keys_dir)
+        .output()
+        .expect("scrapcert runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Case and survey bodies are validated field by field.
+async fn desk_bodies_are_validated() {
+    let app = spawn_app().await;
+    let desk = county(&app, HESHAN).await;
+    let before = database_dump(&app.db);
+    let a = app.post("/api/v1/cases", Some(&desk), &json!({})).await;
+    a.expect_problem(422, "validation_failed");
+    for field in [
+        "subject",
+        "offence",
+        "source",
+        "township",
+        "found_on",
+        "responsible_unit",
+        "note",
+    ] {
+        assert_eq!(
+            a.field_code(field).as_deref(),
+            Some("required"),
+            "{field}: {:#}",
+            a.body
+        );
+    }
+    let mut body = case_body(json!({"kind": "planet", "ref": "x"}));
+    body["offence"] = json!("speeding");
+    body["deadline"] = json!("2024-01-01");
+    let a = app.post("/api/v1/cases", Some(&desk), &body).await;
+    assert_eq!(
+        a.field_code("subject.kind").as_deref(),
+        Some("unknown_value")
+    );
+    assert_eq!(a.field_code("offence").as_deref(), Some("unknown_value"));
+    assert_eq!(a.field_code("deadline").as_deref(), Some("out_of_order"));
+    let mut survey = survey_body("兰溪镇", "x");
+    survey["reporter_phone"] = json!("call me");
+    survey["found_on"] = json!("2999-01-01");
+    survey["lat"] = json!(91.0);
+    let a = app
+        .post("/api/v1/survey-entries", Some(&desk), &survey)
+        .await;
+    assert_eq!(
+        a.field_code("reporter_phone").as_deref(),
+        Some("invalid_format")
+    );
+    assert_eq!(a.field_code("found_on").as_deref(), Some("in_future"));
+    assert_eq!(a.field_code("lat").as_deref(), Some("invalid_format"));
+    app.post(
+        "/api/v1/cases/case_nope/transition",
+        Some(&desk),
+        &json!({"to": "open", "note": "x"}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    app.post(
+        "/api/v1/cases/case_nope/transition",
+        Some(&desk),
+        &json!({"to": "closed", "note": "x"}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    assert_eq!(before, database_dump(&app.db));
+}
+
+crate::backend_tests!(
+    survey_entries_are_matched_against_the_registry,
+    the_survey_exports_are_the_attachments_table,
+    a_case_from_a_survey_row_moves_along_the_ledger,
+    desk_bodies_are_validated,
+);
