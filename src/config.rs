@@ -88,6 +88,21 @@ pub struct Settings {
     #[arg(long, env = "SCRAPCERT_DEFAULT_DIVISION", global = true)]
     pub default_division: Option<String>,
 
+    /// The telephone number for complaints (举报) that the verdict page
+    /// shows beside its complaint link (e.g. 0737-4536928).
+    #[arg(long, env = "SCRAPCERT_COMPLAINT_PHONE", global = true)]
+    pub complaint_phone: Option<String>,
+
+    /// Complaints one client address may file at once; after them, one
+    /// every two minutes (429 `rate_limited` with `Retry-After` between).
+    #[arg(
+        long,
+        env = "SCRAPCERT_COMPLAINT_BURST",
+        default_value_t = 5,
+        global = true
+    )]
+    pub complaint_burst: u32,
+
     /// Scans of one certificate in 24 hours above which `scan_anomaly` fires.
     #[arg(
         long,
@@ -244,6 +259,8 @@ impl Settings {
             handover_workdays: 7,
             holidays_file: None,
             default_division: None,
+            complaint_phone: None,
+            complaint_burst: 5,
             scan_daily_limit: 20,
             scan_retention_days: 365,
             scan_queue: 10_000,

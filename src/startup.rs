@@ -115,6 +115,9 @@ impl Application {
         ));
         let handover = Arc::new(settings.handover_rule()?);
         let state = web::Data::new(AppState {
+            complaint_limit: Arc::new(crate::http::state::complaint_limit(
+                settings.complaint_burst,
+            )),
             handover,
             qr_decoder,
             status_lists,

@@ -79,6 +79,29 @@ crate::domain::wire_enum!(
 );
 
 crate::domain::wire_enum!(
+    /// What a complaint (举报) is about.
+    ComplaintKind {
+        IllegalDismantling,
+        CertificateFraud,
+        RepairOfScrapped,
+        Pollution,
+        Other,
+    }
+);
+
+impl ComplaintKind {
+    pub fn zh(self) -> &'static str {
+        match self {
+            ComplaintKind::IllegalDismantling => "非法回收拆解报废机动车",
+            ComplaintKind::CertificateFraud => "伪造、变造、买卖证书",
+            ComplaintKind::RepairOfScrapped => "承修已报废的机动车",
+            ComplaintKind::Pollution => "拆解污染环境",
+            ComplaintKind::Other => "其他",
+        }
+    }
+}
+
+crate::domain::wire_enum!(
     /// A case in the ledger (整治台账): open, being rectified (整改), closed
     /// (销号) or referred to the police (移送公安机关).
     CaseStatus {

@@ -30,6 +30,7 @@ wire_enum!(
         SurveyEntryRecorded,
         CaseOpened,
         CaseTransitioned,
+        ComplaintReceived,
     }
 );
 
@@ -46,6 +47,8 @@ pub enum Subject<'a> {
     SurveyEntry(&'a str),
     /// A case of the problem ledger (SPEC §17).
     Case(&'a str),
+    /// A complaint from the public (SPEC §17).
+    Complaint(&'a str),
 }
 
 impl<'a> Subject<'a> {
@@ -58,6 +61,7 @@ impl<'a> Subject<'a> {
             "hold" => Subject::Hold(id),
             "survey_entry" => Subject::SurveyEntry(id),
             "case" => Subject::Case(id),
+            "complaint" => Subject::Complaint(id),
             k if k == CertKind::Qc.as_str() => Subject::Qualification(id),
             k if k == CertKind::Rc.as_str() => Subject::RecyclingCertificate(id),
             _ => return None,
@@ -77,6 +81,7 @@ impl Subject<'_> {
             Subject::Hold(id) => ("hold", id),
             Subject::SurveyEntry(id) => ("survey_entry", id),
             Subject::Case(id) => ("case", id),
+            Subject::Complaint(id) => ("complaint", id),
         }
     }
 }

@@ -41,6 +41,10 @@ pub const PRIVATE_MEMBERS: &[&str] = &[
     // A survey entry's reporter and their phone (SPEC §17).
     "reporter",
     "reporter_phone",
+    // A complaint's words, place and the complainant's contact (SPEC §17).
+    "text",
+    "location",
+    "contact",
 ];
 
 /// Who made an event, as its leaf says: the role and token, and the

@@ -620,3 +620,225 @@ pub async fn summary(
         rows,
     )
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintDto {
+    kind: Option<String>,
+    text: Option<String>,
+    location: Option<String>,
+    certificate: Option<String>,
+    contact: Option<String>,
+}
+
+/// Refuses a complaint beyond the client address's allowance (429
+/// `rate_limited`, with `Retry-After`).
+fn within_complaint_limit(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+    use governor::clock::{Clock, DefaultClock};
+    let ip = req
+        .peer_addr()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    let limit = &state.complaint_limit;
+    if limit.len() > 100_000 {
+        limit.retain_recent();
+    }
+    limit.check_key(&ip).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        ApiError::problem(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            crate::domain::ProblemCode::RateLimited,
+            "too many complaints from this address; try again later or call the complaint line",
+        )
+        .with_extension("retry_after", serde_json::json!(wait.as_secs().max(1)))
+    })
+}
+
+/// Validates a complaint (the API's JSON and the page's form alike).
+pub fn validate_complaint(dto: ComplaintDto) -> Result<campaign::NewComplaint, ApiError> {
+    let mut c = Checks::default();
+    let kind = c.required("kind", dto.kind, |s| code::<desk::ComplaintKind>(&s));
+    let words = c.required("text", dto.text, |s| text::clean(&s, 2_000));
+    let location = c.optional(
+        "location",
+        dto.location.filter(|s| !s.trim().is_empty()),
+        |s| text::address(&s),
+    );
+    let certificate = c.optional(
+        "certificate",
+        dto.certificate.filter(|s| !s.trim().is_empty()),
+        |s| text::clean(&s, 2_000),
+    );
+    let contact = c.optional(
+        "contact",
+        dto.contact.filter(|s| !s.trim().is_empty()),
+        |s| text::name(&s),
+    );
+    c.finish()?;
+    Ok(campaign::NewComplaint {
+        kind: take(kind)?,
+        text: take(words)?,
+        location: take(location)?,
+        certificate: take(certificate)?,
+        contact: take(contact)?,
+    })
+}
+
+async fn file_complaint(
+    principal: Principal,
+    state: &web::Data<AppState>,
+    new: campaign::NewComplaint,
+) -> Result<crate::store::campaign::ComplaintRow, ApiError> {
+    let now = state.clock.now();
+    let default_division = state.settings.default_division.clone();
+    state
+        .write(move |conn| {
+            campaign::receive_complaint(conn, &principal, new, default_division.as_deref(), now)
+        })
+        .await
+}
+
+/// `POST /api/v1/complaints` (anyone; rate limited): a receipt.
+pub async fn complain(
+    principal: Principal,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    within_complaint_limit(&state, &req)?;
+    let (dto, _) = json_body::<ComplaintDto>(body).await?;
+    let new = validate_complaint(dto)?;
+    let row = file_complaint(principal, &state, new).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "receipt": row.receipt,
+        "received_at": rfc3339(row.received_at),
+    })))
+}
+
+#[derive(Serialize)]
+pub struct ComplaintView {
+    id: String,
+    receipt: String,
+    division: Option<String>,
+    kind: String,
+    text: String,
+    location: Option<String>,
+    certificate: Option<String>,
+    contact: Option<String>,
+    received_at: String,
+}
+
+/// `GET /api/v1/complaints` (authority, own division): with the contacts.
+pub async fn complaints(
+    principal: Principal,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<FormatQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(campaign::DESK)?;
+    let format = format_of(&req, query.into_inner().format.as_deref())?;
+    let rows = state
+        .db(move |conn| campaign::complaints(conn, &principal))
+        .await?;
+    if format == Format::Json {
+        let views: Vec<ComplaintView> = rows
+            .into_iter()
+            .map(|r| ComplaintView {
+                id: r.id,
+                receipt: r.receipt,
+                division: r.division,
+                kind: r.kind,
+                text: r.text,
+                location: r.location,
+                certificate: r.certificate,
+                contact: r.contact,
+                received_at: rfc3339(r.received_at),
+            })
+            .collect();
+        return Ok(HttpResponse::Ok().json(views));
+    }
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.receipt,
+                rfc3339(r.received_at),
+                r.division.unwrap_or_default(),
+                r.kind,
+                r.text,
+                r.location.unwrap_or_default(),
+                r.certificate.unwrap_or_default(),
+                r.contact.unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = [
+        "receipt",
+        "received_at",
+        "division",
+        "kind",
+        "text",
+        "location",
+        "certificate",
+        "contact",
+    ];
+    table(format, "complaints", &header, rows)
+}
+
+#[derive(Deserialize)]
+pub struct ComplaintPageQuery {
+    certificate: Option<String>,
+}
+
+/// `GET /complaints/new` (anyone): the complaint form, prefilled with the
+/// certificate a verdict page links it with.
+pub async fn complaint_page(
+    state: web::Data<AppState>,
+    query: web::Query<ComplaintPageQuery>,
+) -> HttpResponse {
+    let certificate = query.into_inner().certificate;
+    super::pages::complaint_form(
+        certificate.as_deref(),
+        state.settings.complaint_phone.as_deref(),
+        None,
+    )
+}
+
+/// `POST /complaints` (anyone; rate limited): the form, then its receipt.
+pub async fn complaint_posted(
+    principal: Principal,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<std::collections::HashMap<String, String>>,
+) -> HttpResponse {
+    let phone = state.settings.complaint_phone.clone();
+    let mut form = form.into_inner();
+    let certificate = form.remove("certificate");
+    let shown = certificate.clone();
+    let dto = ComplaintDto {
+        kind: form.remove("kind"),
+        text: form.remove("text"),
+        location: form.remove("location"),
+        certificate,
+        contact: form.remove("contact"),
+    };
+    let result = match within_complaint_limit(&state, &req).and_then(|()| validate_complaint(dto)) {
+        Ok(new) => file_complaint(principal, &state, new).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(row) => super::pages::complaint_receipt(&row.receipt, phone.as_deref()),
+        Err(e) => {
+            let message = match &e {
+                ApiError::Problem(p) if p.code == crate::domain::ProblemCode::RateLimited => {
+                    "提交过于频繁，请稍后再试，或拨打举报电话。".to_string()
+                }
+                ApiError::Problem(p) if !p.errors.is_empty() => {
+                    let fields: Vec<&str> = p.errors.iter().map(|f| f.field.as_str()).collect();
+                    format!("请检查：{}", fields.join("、"))
+                }
+                _ => "暂时无法受理，请稍后再试，或拨打举报电话。".to_string(),
+            };
+            super::pages::complaint_form(shown.as_deref(), phone.as_deref(), Some(&message))
+        }
+    }
+}

@@ -225,6 +225,14 @@ impl ResponseError for ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.insert_header(("Retry-After", "5"));
         }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // The wait a limiter named (`retry_after`, seconds), else a few seconds.
+            let wait = extensions
+                .and_then(|e| e.get("retry_after"))
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(5);
+            resp.insert_header(("Retry-After", wait.to_string()));
+        }
         resp.body(serde_json::to_string(&body).unwrap_or_default())
     }
 }

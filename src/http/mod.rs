@@ -84,6 +84,8 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/api/v1/cases/summary" => campaign::summary),
         route!(GET "/api/v1/cases/{id}" => campaign::read_case),
         route!(POST "/api/v1/cases/{id}/transition" => campaign::transition),
+        route!(POST "/api/v1/complaints" => campaign::complain),
+        route!(GET "/api/v1/complaints" => campaign::complaints),
         route!(POST "/api/v1/tokens" => tokens::create),
         route!(GET "/api/v1/tokens/me" => tokens::me),
         route!(DELETE "/api/v1/tokens/{id}" => tokens::revoke),
@@ -112,6 +114,8 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(POST "/v/{jws}" => portal::verify_at_checkpoint),
         route!(GET "/" => portal::landing),
         route!(GET "/vehicles" => vehicles::page),
+        route!(GET "/complaints/new" => campaign::complaint_page),
+        route!(POST "/complaints" => campaign::complaint_posted),
         route!(POST "/verify" => portal::verify_pasted),
         route!(POST "/verify/image" => portal::verify_uploaded),
     ]

@@ -264,7 +264,12 @@ fn log_line(log: &LogView) -> String {
 /// The verdict page (SPEC §4): a large status band, the reasons in words,
 /// and the fields an officer compares with the paper and the vehicle. With
 /// `jws`, a form lets an officer record the checkpoint of this scan.
-pub fn verdict_page(v: &VerdictView, jws: Option<&str>, notice: Option<&str>) -> HttpResponse {
+pub fn verdict_page(
+    v: &VerdictView,
+    jws: Option<&str>,
+    notice: Option<&str>,
+    complaint_phone: Option<&str>,
+) -> HttpResponse {
     let (class, icon) = band(v.verdict);
     let mut body = format!(
         "<div class=\"band {class}\" role=\"status\" id=\"verdict\" data-verdict=\"{verdict}\">\
@@ -325,6 +330,20 @@ pub fn verdict_page(v: &VerdictView, jws: Option<&str>, notice: Option<&str>) ->
 <label for=\"token\">民警令牌</label><input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"off\" required>\
 <button type=\"submit\">登记并重新核验</button></form></details>",
             jws = escape(jws)
+        ));
+    }
+    if matches!(v.verdict, VerdictKind::Invalid | VerdictKind::Warning) {
+        let number = match &v.certificate {
+            Some(CertificateView::Recycling(c)) => Some(c.number.as_str()),
+            Some(CertificateView::Qualification(c)) => Some(c.number.as_str()),
+            None => None,
+        };
+        let query = number.map_or(String::new(), |n| {
+            format!("?certificate={}", percent_encode(n))
+        });
+        body.push_str(&format!(
+            "<p id=\"complaint\"><a href=\"/complaints/new{query}\">举报此证书或相关违法行为</a>{}</p>",
+            complaint_phone.map_or(String::new(), |p| format!("　举报电话：{}", escape(p)))
         ));
     }
     body.push_str(&format!(
@@ -423,4 +442,66 @@ pub fn landing_page(status: StatusCode, notice: Option<&str>) -> HttpResponse {
     body.push_str(&vin_form(""));
     body.push_str("</main>");
     page(status, layout("报废机动车证书核验", &body))
+}
+
+/// Percent-encodes a query value (certificate numbers hold Chinese).
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The complaint form (举报), prefilled with a certificate when a verdict
+/// page links to it.
+pub fn complaint_form(
+    certificate: Option<&str>,
+    phone: Option<&str>,
+    error: Option<&str>,
+) -> HttpResponse {
+    use crate::domain::campaign::ComplaintKind;
+    use strum::IntoEnumIterator;
+    let options: String = ComplaintKind::iter()
+        .map(|k| format!("<option value=\"{}\">{}</option>", k.as_str(), k.zh()))
+        .collect();
+    let mut body = String::from("<main><h2>举报</h2>");
+    if let Some(e) = error {
+        body.push_str(&format!(
+            "<p class=\"notice\" id=\"error\">{}</p>",
+            escape(e)
+        ));
+    }
+    if let Some(p) = phone {
+        body.push_str(&format!(
+            "<p>举报电话：<strong id=\"phone\">{}</strong></p>",
+            escape(p)
+        ));
+    }
+    body.push_str(&format!(
+        "<form method=\"post\" action=\"/complaints\">\
+<label for=\"kind\">举报类型</label><select id=\"kind\" name=\"kind\">{options}</select>\
+<label for=\"text\">情况说明</label><textarea id=\"text\" name=\"text\" rows=\"5\" maxlength=\"2000\" required></textarea>\
+<label for=\"location\">地点（选填）</label><input type=\"text\" id=\"location\" name=\"location\" maxlength=\"256\">\
+<label for=\"certificate\">证书编号或二维码（选填）</label><input type=\"text\" id=\"certificate\" name=\"certificate\" value=\"{cert}\">\
+<label for=\"contact\">联系方式（选填，仅主管部门可见）</label><input type=\"text\" id=\"contact\" name=\"contact\" maxlength=\"128\">\
+<button type=\"submit\">提交举报</button></form></main>",
+        cert = escape(certificate.unwrap_or(""))
+    ));
+    page(StatusCode::OK, layout("举报", &body))
+}
+
+/// The receipt of a filed complaint.
+pub fn complaint_receipt(receipt: &str, phone: Option<&str>) -> HttpResponse {
+    let body = format!(
+        "<main><h2>举报已受理</h2><p>受理编号：<strong id=\"receipt\">{}</strong></p>\
+<p>请保存受理编号，以便查询处理情况。{}</p><p><a href=\"/\">返回</a></p></main>",
+        escape(receipt),
+        phone.map_or(String::new(), |p| format!("举报电话：{}", escape(p)))
+    );
+    page(StatusCode::CREATED, layout("举报已受理", &body))
 }

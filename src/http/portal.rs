@@ -92,12 +92,13 @@ fn request(qr: String, context: ScanContext) -> Request {
 
 /// The verdict page, or the problem if the verdict could not be shown.
 fn page_of(
+    state: &AppState,
     verdict: Result<VerdictView, ApiError>,
     jws: Option<&str>,
     notice: Option<&str>,
 ) -> HttpResponse {
     match verdict {
-        Ok(v) => verdict_page(&v, jws, notice),
+        Ok(v) => verdict_page(&v, jws, notice, state.settings.complaint_phone.as_deref()),
         Err(e) => actix_web::ResponseError::error_response(&e),
     }
 }
@@ -128,7 +129,7 @@ pub async fn verify_pasted(
         Request::inspection(qr.clone()),
     )
     .await;
-    page_of(verdict, Some(extract_jws(&qr)), None)
+    page_of(&state, verdict, Some(extract_jws(&qr)), None)
 }
 
 /// `POST /verify/image`: an uploaded photo or scan → the verdict page.
@@ -190,7 +191,7 @@ pub async fn verify_uploaded(
         request(qr.clone(), context),
     )
     .await;
-    page_of(verdict, Some(extract_jws(&qr)), notice.as_deref())
+    page_of(&state, verdict, Some(extract_jws(&qr)), notice.as_deref())
 }
 
 #[derive(Deserialize)]
@@ -224,7 +225,7 @@ pub async fn verify_at_checkpoint(
                 request(jws.clone(), context),
             )
             .await;
-            page_of(verdict, Some(&jws), notice.as_deref())
+            page_of(&state, verdict, Some(&jws), notice.as_deref())
         }
         Err(refusal) => {
             let verdict = run(
@@ -233,7 +234,7 @@ pub async fn verify_at_checkpoint(
                 Request::inspection(jws.clone()),
             )
             .await;
-            let mut resp = page_of(verdict, Some(&jws), Some(refusal.message));
+            let mut resp = page_of(&state, verdict, Some(&jws), Some(refusal.message));
             *resp.status_mut() = refusal.status;
             resp
         }

@@ -32,6 +32,22 @@ pub struct AppState {
     pub qr_decoder: Option<std::path::PathBuf>,
     /// The hand-over deadline of deregistration, holidays included.
     pub handover: Arc<crate::domain::workdays::HandoverRule>,
+    /// Complaints a client address may file (SPEC §17): a few at once
+    /// (`SCRAPCERT_COMPLAINT_BURST`), then one every two minutes.
+    pub complaint_limit: Arc<ComplaintLimit>,
+}
+
+/// The keyed rate limit of public complaints.
+pub type ComplaintLimit = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
+
+/// `burst` complaints at once from one address, then one every two minutes.
+pub fn complaint_limit(burst: u32) -> ComplaintLimit {
+    use std::num::NonZeroU32;
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    let quota = governor::Quota::with_period(std::time::Duration::from_secs(120))
+        .unwrap_or_else(|| governor::Quota::per_minute(NonZeroU32::MIN))
+        .allow_burst(burst);
+    governor::RateLimiter::keyed(quota)
 }
 
 impl AppState {

@@ -218,7 +218,12 @@ pub async fn page(
     if wants_json(&req) {
         return verdict_json(&verdict);
     }
-    Ok(super::pages::verdict_page(&verdict, Some(&jws), None))
+    Ok(super::pages::verdict_page(
+        &verdict,
+        Some(&jws),
+        None,
+        state.settings.complaint_phone.as_deref(),
+    ))
 }
 
 /// `POST /api/v1/verify/image`: multipart field `image` (PNG or JPEG, at

@@ -8,12 +8,14 @@ use serde_json::json;
 
 use super::jurisdiction::{On, authorize};
 use super::random_id;
-use crate::domain::campaign::{CaseSource, CaseStatus, CaseSubjectKind, Offence, SiteMatch};
+use crate::domain::campaign::{
+    CaseSource, CaseStatus, CaseSubjectKind, ComplaintKind, Offence, SiteMatch,
+};
 use crate::domain::event::{EventType, Subject};
 use crate::domain::jurisdiction::{Action, OutOfJurisdiction};
 use crate::domain::status::InvalidTransition;
 use crate::domain::{AccessDenied, Principal, Role};
-use crate::store::campaign::{self, CaseFilter, CaseRow, SurveyFilter, SurveyRow};
+use crate::store::campaign::{self, CaseFilter, CaseRow, ComplaintRow, SurveyFilter, SurveyRow};
 use crate::store::events::EventRecord;
 use crate::store::{self, DbConnection, StoreError, enterprises, qualifications, recycling};
 
@@ -333,4 +335,116 @@ pub fn summary(
 ) -> Result<Vec<(String, String, String, i64)>, DeskError> {
     actor.require(DESK)?;
     Ok(campaign::summary(conn, actor.division.as_deref())?)
+}
+
+/// A validated complaint (举报).
+pub struct NewComplaint {
+    pub kind: ComplaintKind,
+    pub text: String,
+    pub location: Option<String>,
+    /// The certificate it names: a QR's text (URL or JWS) or a number.
+    pub certificate: Option<String>,
+    pub contact: Option<String>,
+}
+
+/// The certificate number a QR's text or a typed number names, and its
+/// kind when the QR says it (read, not verified: it only routes the
+/// complaint to a division).
+fn named_certificate(text: &str) -> (Option<&'static str>, String) {
+    use base64::Engine;
+    let jws = text.rsplit_once("/v/").map_or(text, |(_, j)| j);
+    let claims = jws
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    match claims {
+        Some(c) if c["no"].is_string() => {
+            let kind = match c["cert"].as_str() {
+                Some("QC") => Some("QC"),
+                Some("RC") => Some("RC"),
+                _ => None,
+            };
+            (kind, c["no"].as_str().unwrap_or_default().to_string())
+        }
+        _ => (None, text.trim().to_string()),
+    }
+}
+
+/// The division of the certificate a complaint names, if the registry has it.
+fn certificate_division(conn: &mut DbConnection, text: &str) -> Result<Option<String>, DeskError> {
+    let (kind, number) = named_certificate(text);
+    if kind != Some("QC")
+        && let Some(d) = recycling::division_of(conn, &number)?
+    {
+        return Ok(d);
+    }
+    if kind != Some("RC")
+        && let Some((d, _)) = qualifications::scope_of(conn, &number)?
+    {
+        return Ok(d);
+    }
+    Ok(None)
+}
+
+/// Receives a complaint from anyone; returns it with its receipt. It goes
+/// to the division of the certificate it names, else to `default_division`.
+#[tracing::instrument(skip_all)]
+pub fn receive_complaint(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    new: NewComplaint,
+    default_division: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<ComplaintRow, DeskError> {
+    let id = random_id("cp_").map_err(StoreError::Other)?;
+    let mut code = [0u8; 5];
+    getrandom::fill(&mut code).map_err(|e| StoreError::Other(anyhow::anyhow!("{e}")))?;
+    let receipt = format!(
+        "JB{}-{}",
+        crate::clock::china_date(now).format("%Y%m%d"),
+        hex::encode_upper(code)
+    );
+    store::write_tx(conn, |conn| {
+        let division = match &new.certificate {
+            Some(c) => certificate_division(conn, c)?,
+            None => None,
+        }
+        .or_else(|| default_division.map(str::to_string));
+        let row = ComplaintRow {
+            id: id.clone(),
+            receipt: receipt.clone(),
+            division,
+            kind: new.kind.as_str().into(),
+            text: new.text,
+            location: new.location,
+            certificate: new.certificate,
+            contact: new.contact,
+            received_at: now,
+        };
+        campaign::insert_complaint(conn, &row)?;
+        store::events::record(
+            conn,
+            Subject::Complaint(&row.id),
+            EventType::ComplaintReceived,
+            actor,
+            now,
+            json!({"receipt": row.receipt, "kind": row.kind, "division": row.division}),
+        )?;
+        Ok(row)
+    })
+}
+
+/// The complaints of the caller's division, with the complainants'
+/// contacts (authority only).
+pub fn complaints(
+    conn: &mut DbConnection,
+    actor: &Principal,
+) -> Result<Vec<ComplaintRow>, DeskError> {
+    actor.require(DESK)?;
+    Ok(campaign::complaints_of(conn, actor.division.as_deref())?)
 }

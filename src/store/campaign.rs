@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{branches, cases, enterprises, survey_entries};
+use super::schema::{branches, cases, complaints, enterprises, survey_entries};
 use super::{DbConnection, StoreResult, TextList};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -207,6 +207,53 @@ pub fn summary(
             .into_boxed();
         if let Some(d) = division {
             q = q.filter(cases::division.like(format!("{d}%")));
+        }
+        q.load(c)
+    })?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = complaints)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct ComplaintRow {
+    pub id: String,
+    pub receipt: String,
+    pub division: Option<String>,
+    pub kind: String,
+    pub text: String,
+    pub location: Option<String>,
+    pub certificate: Option<String>,
+    pub contact: Option<String>,
+    pub received_at: NaiveDateTime,
+}
+
+pub fn insert_complaint(conn: &mut DbConnection, row: &ComplaintRow) -> StoreResult<()> {
+    diesel::insert_into(complaints::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_complaint(conn: &mut DbConnection, id: &str) -> StoreResult<ComplaintRow> {
+    Ok(complaints::table
+        .find(id)
+        .select(ComplaintRow::as_select())
+        .get_result(conn)?)
+}
+
+/// The complaints of a division (none: every one), newest first.
+pub fn complaints_of(
+    conn: &mut DbConnection,
+    division: Option<&str>,
+) -> StoreResult<Vec<ComplaintRow>> {
+    Ok(on_backend!(conn, c => {
+        let mut q = complaints::table
+            .select(ComplaintRow::as_select())
+            .order((complaints::received_at.desc(), complaints::id.asc()))
+            .limit(LIST_LIMIT)
+            .into_boxed();
+        if let Some(d) = division {
+            q = q.filter(complaints::division.like(format!("{d}%")));
         }
         q.load(c)
     })?)

@@ -649,6 +649,14 @@ pub fn subject_record(conn: &mut DbConnection, subject: Subject<'_>) -> StoreRes
                 "updated_at": time(r.updated_at),
             })
         }
+        Subject::Complaint(id) => {
+            let r = super::campaign::find_complaint(conn, id)?;
+            json!({
+                "id": r.id, "receipt": r.receipt, "division": r.division, "kind": r.kind,
+                "text": r.text, "location": r.location, "certificate": r.certificate,
+                "contact": r.contact, "received_at": time(r.received_at),
+            })
+        }
         Subject::Hold(id) => {
             let row = holds::find(conn, id)?;
             json!({

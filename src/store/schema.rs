@@ -250,6 +250,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    complaints (id) {
+        id -> Text,
+        receipt -> Text,
+        division -> Nullable<Text>,
+        kind -> Text,
+        text -> Text,
+        location -> Nullable<Text>,
+        certificate -> Nullable<Text>,
+        contact -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(branches -> enterprises (enterprise_uscc));
 diesel::joinable!(qualifications -> enterprises (enterprise_uscc));
 diesel::joinable!(recycling_certificates -> enterprises (enterprise_uscc));
@@ -319,6 +333,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     survey_entries,
     cases,
+    complaints,
     branches,
     tokens,
     qualifications,

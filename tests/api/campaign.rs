@@ -456,7 +456,188 @@ async fn desk_bodies_are_validated() {
     assert_eq!(before, database_dump(&app.db));
 }
 
+/// Anyone complains and gets a receipt; the complaint goes to the division
+/// of the certificate it names; only the authority of that division reads
+/// it, with the contact.
+async fn complaints_reach_the_division_of_their_certificate() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(1).await;
+    let rc = "4309032024000001";
+    app.register_rc(&e, &rc_body(rc, &make_vin(1)))
+        .await
+        .expect(201);
+    let a = app
+        .post(
+            "/api/v1/complaints",
+            None,
+            &json!({"kind": "certificate_fraud", "text": "有人出售空白回收证明",
+                    "certificate": rc, "contact": "13800000000"}),
+        )
+        .await;
+    let receipt = a.expect(201)["receipt"].as_str().unwrap().to_string();
+    assert!(
+        receipt.starts_with("JB") && receipt.len() == 21,
+        "{receipt}"
+    );
+    // One with no certificate: no division known (no default set).
+    app.post(
+        "/api/v1/complaints",
+        None,
+        &json!({"kind": "illegal_dismantling", "text": "兰溪镇某村夜间拆车", "location": "兰溪镇"}),
+    )
+    .await
+    .expect(201);
+    let a = app
+        .post("/api/v1/complaints", None, &json!({"kind": "noise"}))
+        .await;
+    a.expect_problem(422, "validation_failed");
+    assert_eq!(a.field_code("kind").as_deref(), Some("unknown_value"));
+    assert_eq!(a.field_code("text").as_deref(), Some("required"));
+
+    let heshan = county(&app, HESHAN).await;
+    let list = app.get("/api/v1/complaints", Some(&heshan)).await;
+    let list = list.expect(200).as_array().unwrap().clone();
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(
+        (
+            &list[0]["receipt"],
+            &list[0]["division"],
+            &list[0]["contact"]
+        ),
+        (&json!(receipt), &json!(HESHAN), &json!("13800000000"))
+    );
+    let national = app.get("/api/v1/complaints", Some(&app.authority)).await;
+    assert_eq!(national.expect(200).as_array().unwrap().len(), 2);
+    let ziyang = county(&app, "430902").await;
+    assert_eq!(
+        app.get("/api/v1/complaints", Some(&ziyang))
+            .await
+            .expect(200),
+        &json!([])
+    );
+    let police = app.token("police", None).await;
+    app.get("/api/v1/complaints", Some(&police))
+        .await
+        .expect_problem(403, "forbidden");
+    app.get("/api/v1/complaints", None)
+        .await
+        .expect_problem(401, "unauthorized");
+    // The contact is in no leaf.
+    let leaves = text_rows(
+        &app.db,
+        "SELECT CAST(leaf AS TEXT) AS value FROM log_leaves",
+    );
+    assert!(
+        leaves
+            .iter()
+            .all(|l| !l.contains("13800000000") && !l.contains("空白"))
+    );
+}
+
+/// One address files a few complaints, then waits: 429 with `Retry-After`.
+async fn complaints_are_rate_limited() {
+    let app = spawn_app().await;
+    let body = json!({"kind": "other", "text": "测试"});
+    for _ in 0..5 {
+        app.post("/api/v1/complaints", None, &body)
+            .await
+            .expect(201);
+    }
+    let before = database_dump(&app.db);
+    let resp = app
+        .client
+        .post(app.url("/api/v1/complaints"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=120).contains(&wait), "{wait}");
+    let problem: Value = resp.json().await.unwrap();
+    assert_eq!(problem["code"], "rate_limited");
+    assert_eq!(before, database_dump(&app.db));
+}
+
+/// A verdict page that is not valid links to the complaint form with the
+/// certificate, and shows the complaint line; the form files a complaint
+/// without JavaScript.
+async fn the_verdict_page_links_to_the_complaint_form() {
+    let app = spawn_app_with(|s| s.complaint_phone = Some("0737-4536928".into())).await;
+    let e = app.qualified_enterprise(1).await;
+    let rc = "4309032024000009";
+    // Received today: valid, with no warning (an old one would warn
+    // `dismantling_overdue`, and link to the form).
+    let mut body = rc_body(rc, &make_vin(9));
+    body["received_on"] = json!(scrapcert::clock::china_date(app.clock.now()).to_string());
+    let qr = app.register_rc(&e, &body).await;
+    let url = qr.expect(201)["qr"]["url"].as_str().unwrap().to_string();
+    let path = url
+        .split_once("/v/")
+        .map(|(_, j)| format!("/v/{j}"))
+        .unwrap();
+    let page = |path: String| {
+        let app = &app;
+        async move {
+            let r = app.client.get(app.url(&path)).send().await.unwrap();
+            r.text().await.unwrap()
+        }
+    };
+    assert!(
+        !page(path.clone()).await.contains("id=\"complaint\""),
+        "a valid RC has no link"
+    );
+    app.post(
+        &format!("/api/v1/recycling-certificates/{rc}/void"),
+        Some(&app.authority),
+        &json!({"reason": "作废"}),
+    )
+    .await
+    .expect(200);
+    let html = page(path).await;
+    assert!(
+        html.contains(&format!("href=\"/complaints/new?certificate={rc}\"")),
+        "{html}"
+    );
+    assert!(html.contains("举报电话：0737-4536928"), "{html}");
+    let form = page(format!("/complaints/new?certificate={rc}")).await;
+    assert!(form.contains(&format!("value=\"{rc}\"")), "{form}");
+    assert!(form.contains("0737-4536928"));
+    let posted = app
+        .client
+        .post(app.url("/complaints"))
+        .form(&[
+            ("kind", "certificate_fraud"),
+            ("text", "证书已作废仍在使用"),
+            ("certificate", rc),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 201);
+    let receipt_page = posted.text().await.unwrap();
+    assert!(receipt_page.contains("举报已受理") && receipt_page.contains("id=\"receipt\">JB"));
+    let refused = app
+        .client
+        .post(app.url("/complaints"))
+        .form(&[("kind", "certificate_fraud"), ("text", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 200);
+    assert!(refused.text().await.unwrap().contains("请检查：text"));
+    let list = app.get("/api/v1/complaints", Some(&app.authority)).await;
+    assert_eq!(list.expect(200).as_array().unwrap().len(), 1);
+}
+
 crate::backend_tests!(
+    complaints_reach_the_division_of_their_certificate,
+    complaints_are_rate_limited,
+    the_verdict_page_links_to_the_complaint_form,
     survey_entries_are_matched_against_the_registry,
     the_survey_exports_are_the_attachments_table,
     a_case_from_a_survey_row_moves_along_the_ledger,

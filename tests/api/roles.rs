@@ -248,7 +248,8 @@ struct World {
 }
 
 async fn world() -> World {
-    let app = spawn_app().await;
+    // Every caller files a complaint from the same address.
+    let app = spawn_app_with(|s| s.complaint_burst = 50).await;
     let a = app.qualified_enterprise(1).await;
     let b = app.qualified_enterprise(2).await;
     let rc = "4309032024000001".to_string();
@@ -550,6 +551,26 @@ fn cases(w: &World) -> Vec<Case> {
         )
         .body(json!({"to": "rectifying", "note": "matrix"}))
         .allow(&[Authority], 200),
+        Case::new(
+            Method::POST,
+            "/api/v1/complaints",
+            "/api/v1/complaints".into(),
+        )
+        .body(json!({"kind": "other", "text": "role matrix"}))
+        .allow(&EVERYONE, 201),
+        Case::new(
+            Method::GET,
+            "/api/v1/complaints",
+            "/api/v1/complaints".into(),
+        )
+        .allow(&[Authority], 200),
+        Case::new(Method::GET, "/complaints/new", "/complaints/new".into()).allow(&EVERYONE, 200),
+        Case::new(Method::POST, "/complaints", "/complaints".into())
+            .form(vec![
+                ("kind", "other".into()),
+                ("text", "role matrix".into()),
+            ])
+            .allow(&EVERYONE, 201),
         Case::new(Method::GET, "/api/v1/tokens/me", "/api/v1/tokens/me".into()).allow(
             &[
                 Authority,

@@ -217,6 +217,7 @@ async fn the_schema_reader_sees_what_the_migrations_declare() {
         [
             "branches",
             "cases",
+            "complaints",
             "dismantlings",
             "enterprises",
             "events",

@@ -1,2 +1,3 @@
+DROP TABLE complaints;
 DROP TABLE cases;
 DROP TABLE survey_entries;

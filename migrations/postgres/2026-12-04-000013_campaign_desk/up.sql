@@ -38,3 +38,19 @@ CREATE TABLE cases (
     updated_at TIMESTAMP NOT NULL
 );
 CREATE INDEX cases_by_place ON cases (division, township, status);
+
+-- Complaints from the public (举报, the campaign plan 六(二)): the contact is
+-- shown to the authority only.
+CREATE TABLE complaints (
+    id TEXT PRIMARY KEY NOT NULL,
+    receipt TEXT NOT NULL UNIQUE,
+    division TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('illegal_dismantling', 'certificate_fraud',
+        'repair_of_scrapped', 'pollution', 'other')),
+    text TEXT NOT NULL,
+    location TEXT,
+    certificate TEXT,
+    contact TEXT,
+    received_at TIMESTAMP NOT NULL
+);
+CREATE INDEX complaints_by_division ON complaints (division, received_at);
