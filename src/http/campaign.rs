@@ -842,3 +842,76 @@ pub async fn complaint_posted(
         }
     }
 }
+
+#[derive(Serialize)]
+pub struct WorkItemView {
+    kind: String,
+    number: String,
+    enterprise_uscc: String,
+    division: Option<String>,
+    since: String,
+    detail: String,
+}
+
+/// `GET /api/v1/worklists/{name}` (authority, own division): JSON or CSV.
+pub async fn worklist(
+    principal: Principal,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<FormatQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(campaign::DESK)?;
+    let name = path.into_inner();
+    let list: campaign::Worklist = name.parse().map_err(|_| ApiError::not_found())?;
+    let format = format_of(&req, query.into_inner().format.as_deref())?;
+    let now = state.clock.now();
+    let s = std::sync::Arc::clone(&state.settings);
+    let handover = std::sync::Arc::clone(&state.handover);
+    let items = state
+        .db(move |conn| {
+            let rules = campaign::WorklistRules {
+                dismantle_days: s.dismantle_days,
+                scan_daily_limit: s.scan_daily_limit,
+                handover: &handover,
+            };
+            campaign::worklist(conn, &principal, list, &rules, now)
+        })
+        .await?;
+    if format == Format::Json {
+        let views: Vec<WorkItemView> = items
+            .into_iter()
+            .map(|i| WorkItemView {
+                kind: i.kind,
+                number: i.number,
+                enterprise_uscc: i.enterprise_uscc,
+                division: i.division,
+                since: i.since,
+                detail: i.detail,
+            })
+            .collect();
+        return Ok(HttpResponse::Ok().json(views));
+    }
+    let rows = items
+        .into_iter()
+        .map(|i| {
+            vec![
+                i.kind,
+                i.number,
+                i.enterprise_uscc,
+                i.division.unwrap_or_default(),
+                i.since,
+                i.detail,
+            ]
+        })
+        .collect();
+    let header = [
+        "kind",
+        "number",
+        "enterprise_uscc",
+        "division",
+        "since",
+        "detail",
+    ];
+    table(format, &name, &header, rows)
+}

@@ -84,6 +84,7 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(GET "/api/v1/cases/summary" => campaign::summary),
         route!(GET "/api/v1/cases/{id}" => campaign::read_case),
         route!(POST "/api/v1/cases/{id}/transition" => campaign::transition),
+        route!(GET "/api/v1/worklists/{name}" => campaign::worklist),
         route!(POST "/api/v1/complaints" => campaign::complain),
         route!(GET "/api/v1/complaints" => campaign::complaints),
         route!(POST "/api/v1/tokens" => tokens::create),

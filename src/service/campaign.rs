@@ -15,7 +15,10 @@ use crate::domain::event::{EventType, Subject};
 use crate::domain::jurisdiction::{Action, OutOfJurisdiction};
 use crate::domain::status::InvalidTransition;
 use crate::domain::{AccessDenied, Principal, Role};
-use crate::store::campaign::{self, CaseFilter, CaseRow, ComplaintRow, SurveyFilter, SurveyRow};
+use crate::store::campaign::{
+    self, CaseFilter, CaseRow, ComplaintRow, LiveRc, LiveRcFilter, SurveyFilter, SurveyRow,
+    WorkItem,
+};
 use crate::store::events::EventRecord;
 use crate::store::{self, DbConnection, StoreError, enterprises, qualifications, recycling};
 
@@ -447,4 +450,129 @@ pub fn complaints(
 ) -> Result<Vec<ComplaintRow>, DeskError> {
     actor.require(DESK)?;
     Ok(campaign::complaints_of(conn, actor.division.as_deref())?)
+}
+
+crate::domain::wire_enum!(
+    /// The worklists (SPEC §17): queries over the registry.
+    Worklist {
+        DismantlingOverdue,
+        NotDeregistered,
+        LiveRcsOfInactiveIssuers,
+        ScanAnomalies,
+    }
+);
+
+/// What the worklists measure against.
+pub struct WorklistRules<'a> {
+    pub dismantle_days: u32,
+    pub scan_daily_limit: u32,
+    pub handover: &'a crate::domain::workdays::HandoverRule,
+}
+
+/// A worklist of the caller's division.
+pub fn worklist(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    list: Worklist,
+    rules: &WorklistRules<'_>,
+    now: NaiveDateTime,
+) -> Result<Vec<WorkItem>, DeskError> {
+    actor.require(DESK)?;
+    let division = actor.division.as_deref();
+    let today = crate::clock::china_date(now);
+    let rc = |r: LiveRc, since: String, detail: String| WorkItem {
+        kind: "RC".into(),
+        number: r.number,
+        enterprise_uscc: r.enterprise_uscc,
+        division: r.division,
+        since,
+        detail,
+    };
+    Ok(match list {
+        Worklist::DismantlingOverdue => {
+            let received_before = today - chrono::Duration::days(i64::from(rules.dismantle_days));
+            let filter = LiveRcFilter::Undismantled { received_before };
+            campaign::live_rcs(conn, division, filter)?
+                .into_iter()
+                .map(|r| {
+                    let since = r.received_on.to_string();
+                    let detail = format!("接收后超过{}日未录入拆解记录", rules.dismantle_days);
+                    rc(r, since, detail)
+                })
+                .collect()
+        }
+        Worklist::NotDeregistered => {
+            // N working days are at least N calendar days.
+            let before = now - chrono::Duration::days(i64::from(rules.handover.workdays));
+            campaign::live_rcs(conn, division, LiveRcFilter::RegisteredBefore(before))?
+                .into_iter()
+                .filter(|r| {
+                    let registered = crate::clock::china_date(r.registered_at);
+                    rules.handover.overdue(registered, today)
+                })
+                .map(|r| {
+                    let since = crate::clock::china_date(r.registered_at).to_string();
+                    let detail = format!(
+                        "登记后超过{}个工作日未办理注销登记",
+                        rules.handover.workdays
+                    );
+                    rc(r, since, detail)
+                })
+                .collect()
+        }
+        Worklist::LiveRcsOfInactiveIssuers => {
+            campaign::live_rcs(conn, division, LiveRcFilter::InactiveQc { today })?
+                .into_iter()
+                .map(|r| {
+                    let since = r.received_on.to_string();
+                    let status = if r.qualification_status == "active" {
+                        "expired".to_string()
+                    } else {
+                        r.qualification_status.clone()
+                    };
+                    let detail = format!("资质认定书 {} 状态：{status}", r.qualification_number);
+                    rc(r, since, detail)
+                })
+                .collect()
+        }
+        Worklist::ScanAnomalies => {
+            let since = now - chrono::Duration::days(30);
+            let mut items = Vec::new();
+            for (kind, number, day, n) in
+                campaign::scan_days_over(conn, since, i64::from(rules.scan_daily_limit))?
+            {
+                let (d, uscc) = if kind == "QC" {
+                    match qualifications::load(conn, &number) {
+                        Ok(q) => (
+                            qualifications::scope_of(conn, &number)?.and_then(|(d, _)| d),
+                            q.row.enterprise_uscc,
+                        ),
+                        Err(StoreError::NotFound) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                } else {
+                    match recycling::load(conn, &number) {
+                        Ok(r) => (
+                            recycling::division_of(conn, &number)?.flatten(),
+                            r.row.enterprise_uscc,
+                        ),
+                        Err(StoreError::NotFound) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                };
+                if !crate::domain::jurisdiction::covers(division, d.as_deref()) {
+                    continue;
+                }
+                items.push(WorkItem {
+                    kind,
+                    number,
+                    enterprise_uscc: uscc,
+                    division: d,
+                    since: day,
+                    detail: format!("当日被执法人员扫码核验{n}次"),
+                });
+            }
+            items
+        }
+    })
 }

@@ -258,3 +258,130 @@ pub fn complaints_of(
         q.load(c)
     })?)
 }
+
+/// One item of a worklist: a certificate and what puts it there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkItem {
+    /// `RC` or `QC`.
+    pub kind: String,
+    pub number: String,
+    pub enterprise_uscc: String,
+    pub division: Option<String>,
+    /// The date the item counts from (received, registered, last scanned).
+    pub since: String,
+    pub detail: String,
+}
+
+/// An active RC as the worklists list it.
+#[derive(Debug, Clone, Queryable)]
+pub struct LiveRc {
+    pub number: String,
+    pub enterprise_uscc: String,
+    pub division: Option<String>,
+    pub received_on: NaiveDate,
+    pub registered_at: NaiveDateTime,
+    pub qualification_number: String,
+    pub qualification_status: String,
+    pub qualification_valid_until: Option<NaiveDate>,
+}
+
+/// Which active RCs a worklist wants.
+#[derive(Debug, Clone, Copy)]
+pub enum LiveRcFilter {
+    /// No dismantling record, received before the date.
+    Undismantled { received_before: NaiveDate },
+    /// Registered before the time (the caller applies the working days).
+    RegisteredBefore(NaiveDateTime),
+    /// Their QC is not active, or is past its `valid_until` on the date.
+    InactiveQc { today: NaiveDate },
+}
+
+/// The active RCs of a division (none: every one) a worklist wants, oldest
+/// first.
+pub fn live_rcs(
+    conn: &mut DbConnection,
+    division: Option<&str>,
+    filter: LiveRcFilter,
+) -> StoreResult<Vec<LiveRc>> {
+    use super::schema::{dismantlings, qualifications, recycling_certificates as rcs};
+    Ok(on_backend!(conn, c => {
+        let mut q = rcs::table
+            .inner_join(enterprises::table)
+            .inner_join(qualifications::table.on(qualifications::number.eq(rcs::qualification_number)))
+            .left_join(dismantlings::table)
+            .filter(rcs::status.eq("active"))
+            .order(rcs::received_on.asc())
+            .limit(LIST_LIMIT)
+            .select((
+                rcs::number,
+                rcs::enterprise_uscc,
+                enterprises::division,
+                rcs::received_on,
+                rcs::registered_at,
+                qualifications::number,
+                qualifications::status,
+                qualifications::valid_until,
+            ))
+            .into_boxed();
+        if let Some(d) = division {
+            q = q.filter(enterprises::division.like(format!("{d}%")));
+        }
+        q = match filter {
+            LiveRcFilter::Undismantled { received_before } => q
+                .filter(dismantlings::rc_number.is_null())
+                .filter(rcs::received_on.lt(received_before)),
+            LiveRcFilter::RegisteredBefore(at) => q.filter(rcs::registered_at.lt(at)),
+            LiveRcFilter::InactiveQc { today } => q.filter(
+                qualifications::status
+                    .ne("active")
+                    .or(qualifications::valid_until.lt(today)),
+            ),
+        };
+        q.load(c)
+    })?)
+}
+
+/// One certificate's officer scans on one day.
+#[derive(QueryableByName)]
+struct ScanDay {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    cert_kind: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    cert_number: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    day: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Certificates with more than `limit` officer scans on one day (UTC) since
+/// `since` (`scan_anomalies`): kind, number, day, scans that day.
+pub fn scan_days_over(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    limit: i64,
+) -> StoreResult<Vec<(String, String, String, i64)>> {
+    use diesel::sql_types::{BigInt, Timestamp};
+    // The day is the stored time's first ten characters on both backends.
+    const QUERY: &str = "SELECT cert_kind, cert_number, substr(CAST(at AS TEXT), 1, 10) AS day, \
+         COUNT(*) AS n FROM scans WHERE at >= {1} AND role IN ('clerk', 'police', 'authority') \
+         AND cert_kind IS NOT NULL AND cert_number IS NOT NULL \
+         GROUP BY cert_kind, cert_number, substr(CAST(at AS TEXT), 1, 10) \
+         HAVING COUNT(*) > {2} ORDER BY day DESC, cert_number LIMIT 10000";
+    let rows: Vec<ScanDay> = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(QUERY.replace("{1}", "?").replace("{2}", "?"))
+            .bind::<Timestamp, _>(since)
+            .bind::<BigInt, _>(limit)
+            .load(c)?,
+        DbConnection::Postgres(c) => {
+            diesel::sql_query(QUERY.replace("{1}", "$1").replace("{2}", "$2"))
+                .bind::<Timestamp, _>(since)
+                .bind::<BigInt, _>(limit)
+                .load(c)?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.cert_kind, r.cert_number, r.day, r.n))
+        .collect())
+}

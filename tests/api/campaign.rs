@@ -634,7 +634,100 @@ async fn the_verdict_page_links_to_the_complaint_form() {
     assert_eq!(list.expect(200).as_array().unwrap().len(), 1);
 }
 
+/// The worklists find the registry's loose ends in the caller's division;
+/// an item becomes a case.
+async fn worklists_find_the_loose_ends() {
+    let app = spawn_app_with(|s| s.scan_daily_limit = 2).await;
+    let e = app.qualified_enterprise(1).await;
+    let old = "4309032024000001";
+    let fresh = "4309032024000002";
+    app.register_rc(&e, &rc_body(old, &make_vin(1)))
+        .await
+        .expect(201);
+    let mut body = rc_body(fresh, &make_vin(2));
+    body["received_on"] = json!(scrapcert::clock::china_date(app.clock.now()).to_string());
+    let qr = app.register_rc(&e, &body).await;
+    let qr = qr.expect(201)["qr"]["url"].as_str().unwrap().to_string();
+    let desk = county(&app, HESHAN).await;
+    let ziyang = county(&app, "430902").await;
+    let list = |name: &'static str, token: String| {
+        let app = &app;
+        async move {
+            let a = app
+                .get(&format!("/api/v1/worklists/{name}"), Some(&token))
+                .await;
+            a.expect(200)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["number"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list("dismantling_overdue", desk.clone()).await, [old]);
+    assert!(list("dismantling_overdue", ziyang.clone()).await.is_empty());
+    assert!(list("not_deregistered", desk.clone()).await.is_empty());
+    assert!(
+        list("live_rcs_of_inactive_issuers", desk.clone())
+            .await
+            .is_empty()
+    );
+    // Three police scans of one RC in a day, above the limit of two.
+    let police = app.token("police", None).await;
+    for _ in 0..3 {
+        app.post("/api/v1/verify", Some(&police), &json!({"qr": qr}))
+            .await
+            .expect(200);
+    }
+    app.get(
+        &format!("/api/v1/recycling-certificates/{fresh}/scans"),
+        Some(&app.authority),
+    )
+    .await
+    .expect(200);
+    assert_eq!(list("scan_anomalies", desk.clone()).await, [fresh]);
+    assert!(list("scan_anomalies", ziyang.clone()).await.is_empty());
+    // Suspended issuer: both live RCs.
+    app.post(
+        &format!("/api/v1/qualifications/{}/suspend", enc(&e.qc)),
+        Some(&app.authority),
+        &json!({"reason": "责令整改"}),
+    )
+    .await
+    .expect(200);
+    let mut live = list("live_rcs_of_inactive_issuers", desk.clone()).await;
+    live.sort();
+    assert_eq!(live, [old, fresh]);
+    // Ten working days later neither was deregistered.
+    app.clock.advance(chrono::Duration::days(20));
+    let mut late = list("not_deregistered", desk.clone()).await;
+    late.sort();
+    assert_eq!(late, [old, fresh]);
+    let csv = app
+        .client
+        .get(app.url("/api/v1/worklists/not_deregistered?format=csv"))
+        .bearer_auth(&desk)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("\u{feff}kind,number,enterprise_uscc,division,since,detail\r\n"));
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    app.get("/api/v1/worklists/everything", Some(&desk))
+        .await
+        .expect_problem(404, "not_found");
+    // An item becomes a case.
+    let mut case = case_body(json!({"kind": "rc", "ref": old}));
+    case["offence"] = json!("rc_irregular");
+    case["source"] = json!("worklist");
+    let a = app.post("/api/v1/cases", Some(&desk), &case).await;
+    assert_eq!(a.expect(201)["division"], HESHAN);
+}
+
 crate::backend_tests!(
+    worklists_find_the_loose_ends,
     complaints_reach_the_division_of_their_certificate,
     complaints_are_rate_limited,
     the_verdict_page_links_to_the_complaint_form,

@@ -552,6 +552,12 @@ fn cases(w: &World) -> Vec<Case> {
         .body(json!({"to": "rectifying", "note": "matrix"}))
         .allow(&[Authority], 200),
         Case::new(
+            Method::GET,
+            "/api/v1/worklists/{name}",
+            "/api/v1/worklists/dismantling_overdue".into(),
+        )
+        .allow(&[Authority], 200),
+        Case::new(
             Method::POST,
             "/api/v1/complaints",
             "/api/v1/complaints".into(),
