@@ -16,7 +16,9 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::views::EventView;
 use crate::service::campaign::{self, CaseRecord, NewCase, NewSurvey};
-use crate::store::campaign::{CaseFilter, CaseRow, SurveyFilter, SurveyRow};
+use crate::store::campaign::{
+    CaseFilter, CaseRow, ComplaintRow, SurveyFilter, SurveyRow, WorkItem,
+};
 
 /// How a list is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +100,22 @@ fn table(
         }
         Format::Json => Err(ApiError::internal(anyhow::anyhow!("not a table format"))),
     }
+}
+
+/// A list as JSON (each row's view) or as a table (each row's cells).
+fn list_answer<R, V: Serialize>(
+    format: Format,
+    name: &str,
+    header: &[&str],
+    rows: Vec<R>,
+    view: impl Fn(R) -> V,
+    cells: impl Fn(R) -> Vec<String>,
+) -> Result<HttpResponse, ApiError> {
+    if format == Format::Json {
+        let views: Vec<V> = rows.into_iter().map(view).collect();
+        return Ok(HttpResponse::Ok().json(views));
+    }
+    table(format, name, header, rows.into_iter().map(cells).collect())
 }
 
 #[derive(Deserialize)]
@@ -291,13 +309,13 @@ pub async fn surveys(
     let rows = state
         .db(move |conn| campaign::surveys(conn, &principal, filter))
         .await?;
-    if format == Format::Json {
-        let views: Vec<SurveyView> = rows.into_iter().map(SurveyView::from).collect();
-        return Ok(HttpResponse::Ok().json(views));
-    }
-    let rows = rows
-        .into_iter()
-        .map(|r| {
+    list_answer(
+        format,
+        "survey",
+        &SURVEY_COLUMNS,
+        rows,
+        SurveyView::from,
+        |r| {
             vec![
                 r.township,
                 r.site_name,
@@ -307,9 +325,8 @@ pub async fn surveys(
                 r.reporter,
                 r.reporter_phone,
             ]
-        })
-        .collect();
-    table(format, "survey", &SURVEY_COLUMNS, rows)
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -555,29 +572,21 @@ pub async fn cases(
     let rows = state
         .db(move |conn| campaign::cases(conn, &principal, filter))
         .await?;
-    if format == Format::Json {
-        let views: Vec<CaseView> = rows.into_iter().map(CaseView::from).collect();
-        return Ok(HttpResponse::Ok().json(views));
-    }
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            vec![
-                r.id,
-                r.township,
-                r.offence,
-                r.status,
-                r.subject_kind,
-                r.subject_ref,
-                r.source,
-                r.found_on.to_string(),
-                r.responsible_unit,
-                r.deadline.map(|d| d.to_string()).unwrap_or_default(),
-                r.note,
-            ]
-        })
-        .collect();
-    table(format, "cases", &CASE_COLUMNS, rows)
+    list_answer(format, "cases", &CASE_COLUMNS, rows, CaseView::from, |r| {
+        vec![
+            r.id,
+            r.township,
+            r.offence,
+            r.status,
+            r.subject_kind,
+            r.subject_ref,
+            r.source,
+            r.found_on.to_string(),
+            r.responsible_unit,
+            r.deadline.map(|d| d.to_string()).unwrap_or_default(),
+            r.note,
+        ]
+    })
 }
 
 #[derive(Deserialize)]
@@ -687,7 +696,7 @@ async fn file_complaint(
     principal: Principal,
     state: &web::Data<AppState>,
     new: campaign::NewComplaint,
-) -> Result<crate::store::campaign::ComplaintRow, ApiError> {
+) -> Result<ComplaintRow, ApiError> {
     let now = state.clock.now();
     let default_division = state.settings.default_division.clone();
     state
@@ -739,38 +748,6 @@ pub async fn complaints(
     let rows = state
         .db(move |conn| campaign::complaints(conn, &principal))
         .await?;
-    if format == Format::Json {
-        let views: Vec<ComplaintView> = rows
-            .into_iter()
-            .map(|r| ComplaintView {
-                id: r.id,
-                receipt: r.receipt,
-                division: r.division,
-                kind: r.kind,
-                text: r.text,
-                location: r.location,
-                certificate: r.certificate,
-                contact: r.contact,
-                received_at: rfc3339(r.received_at),
-            })
-            .collect();
-        return Ok(HttpResponse::Ok().json(views));
-    }
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            vec![
-                r.receipt,
-                rfc3339(r.received_at),
-                r.division.unwrap_or_default(),
-                r.kind,
-                r.text,
-                r.location.unwrap_or_default(),
-                r.certificate.unwrap_or_default(),
-                r.contact.unwrap_or_default(),
-            ]
-        })
-        .collect();
     let header = [
         "receipt",
         "received_at",
@@ -781,7 +758,29 @@ pub async fn complaints(
         "certificate",
         "contact",
     ];
-    table(format, "complaints", &header, rows)
+    let view = |r: ComplaintRow| ComplaintView {
+        id: r.id,
+        receipt: r.receipt,
+        division: r.division,
+        kind: r.kind,
+        text: r.text,
+        location: r.location,
+        certificate: r.certificate,
+        contact: r.contact,
+        received_at: rfc3339(r.received_at),
+    };
+    list_answer(format, "complaints", &header, rows, view, |r| {
+        vec![
+            r.receipt,
+            rfc3339(r.received_at),
+            r.division.unwrap_or_default(),
+            r.kind,
+            r.text,
+            r.location.unwrap_or_default(),
+            r.certificate.unwrap_or_default(),
+            r.contact.unwrap_or_default(),
+        ]
+    })
 }
 
 #[derive(Deserialize)]
@@ -878,33 +877,6 @@ pub async fn worklist(
             campaign::worklist(conn, &principal, list, &rules, now)
         })
         .await?;
-    if format == Format::Json {
-        let views: Vec<WorkItemView> = items
-            .into_iter()
-            .map(|i| WorkItemView {
-                kind: i.kind,
-                number: i.number,
-                enterprise_uscc: i.enterprise_uscc,
-                division: i.division,
-                since: i.since,
-                detail: i.detail,
-            })
-            .collect();
-        return Ok(HttpResponse::Ok().json(views));
-    }
-    let rows = items
-        .into_iter()
-        .map(|i| {
-            vec![
-                i.kind,
-                i.number,
-                i.enterprise_uscc,
-                i.division.unwrap_or_default(),
-                i.since,
-                i.detail,
-            ]
-        })
-        .collect();
     let header = [
         "kind",
         "number",
@@ -913,5 +885,22 @@ pub async fn worklist(
         "since",
         "detail",
     ];
-    table(format, &name, &header, rows)
+    let view = |i: WorkItem| WorkItemView {
+        kind: i.kind,
+        number: i.number,
+        enterprise_uscc: i.enterprise_uscc,
+        division: i.division,
+        since: i.since,
+        detail: i.detail,
+    };
+    list_answer(format, &name, &header, items, view, |i| {
+        vec![
+            i.kind,
+            i.number,
+            i.enterprise_uscc,
+            i.division.unwrap_or_default(),
+            i.since,
+            i.detail,
+        ]
+    })
 }

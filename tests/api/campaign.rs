@@ -6,6 +6,18 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+/// The body of a GET as text, with a bearer token.
+async fn text(app: &TestApp, path: &str, token: &str) -> String {
+    let resp = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    resp.text().await.unwrap()
+}
+
 const BRANCH_ADDRESS: &str = "益阳市赫山区会龙山街道1号";
 
 fn survey_body(township: &str, address: &str) -> Value {
@@ -363,16 +375,7 @@ async fn a_case_from_a_survey_row_moves_along_the_ledger() {
             {"township": "兰溪镇", "offence": "unqualified_dismantling", "status": "closed", "count": 1},
         ]})
     );
-    let csv = app
-        .client
-        .get(app.url("/api/v1/cases/summary?format=csv"))
-        .bearer_auth(&desk)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = text(&app, "/api/v1/cases/summary?format=csv", &desk).await;
     assert_eq!(
         csv,
         "\u{feff}township,offence,status,count\r\n\
@@ -703,16 +706,7 @@ async fn worklists_find_the_loose_ends() {
     let mut late = list("not_deregistered", desk.clone()).await;
     late.sort();
     assert_eq!(late, [old, fresh]);
-    let csv = app
-        .client
-        .get(app.url("/api/v1/worklists/not_deregistered?format=csv"))
-        .bearer_auth(&desk)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = text(&app, "/api/v1/worklists/not_deregistered?format=csv", &desk).await;
     assert!(csv.starts_with("\u{feff}kind,number,enterprise_uscc,division,since,detail\r\n"));
     assert_eq!(csv.lines().count(), 3, "{csv}");
     app.get("/api/v1/worklists/everything", Some(&desk))
