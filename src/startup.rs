@@ -37,8 +37,10 @@ impl Application {
     }
 
     /// As `build`, with the clock the service reads time from (tests move it).
-    pub fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
+    pub fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         settings.validate()?;
+        // Stored as checked (trimmed), so that every row compares with it.
+        settings.default_division = settings.default_division.map(|d| d.trim().to_string());
         let target = DatabaseTarget::parse(&settings.database_url)?;
         crate::crypto::disk::prepare_dir(&settings.keys_dir)?;
         let keys = Arc::new(Keys::open_or_create(&settings.keys_dir, clock.clone())?);

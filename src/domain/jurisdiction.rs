@@ -167,6 +167,10 @@ pub enum OutOfJurisdiction {
     MintAbove,
     #[error("a token may be made only for a division inside its maker's")]
     MintOutside,
+    /// Police and clerk tokens deregister vehicles and confirm holds
+    /// anywhere: only a national token makes them.
+    #[error("police and clerk tokens are made only by a national token")]
+    MintOtherService,
 }
 
 /// May `actor` do `action` to `target`? The role was checked before this;
@@ -189,6 +193,11 @@ pub fn check(
     let level = actor.authority_level();
     if level == Level::National {
         return Ok(());
+    }
+    // A token below the nation without a division (only a row written
+    // behind the service's back) reaches nothing.
+    if actor.division.is_none() {
+        return Err(OutOfJurisdiction::Division);
     }
     let needs = action.min_level();
     if level < needs {
@@ -240,6 +249,12 @@ pub fn may_mint(maker: &Principal, new: Reach<'_>) -> Result<(), OutOfJurisdicti
     let level = maker.authority_level();
     if level == Level::National {
         return Ok(());
+    }
+    if maker.division.is_none() {
+        return Err(OutOfJurisdiction::MintOutside);
+    }
+    if matches!(new.role, Role::Police | Role::Clerk) {
+        return Err(OutOfJurisdiction::MintOtherService);
     }
     if new.role == Role::Authority && new.level.unwrap_or(Level::National) > level {
         return Err(OutOfJurisdiction::MintAbove);
@@ -410,6 +425,29 @@ mod tests {
     }
 
     #[test]
+    fn a_scoped_level_without_a_division_reaches_nothing() {
+        let broken = authority(Level::County, None, Some("x"));
+        let target = Target {
+            division: Some(HESHAN),
+            issuing_org: None,
+        };
+        assert_eq!(
+            check(&broken, Action::SuspendQc, target),
+            Err(OutOfJurisdiction::Division)
+        );
+        let reach = Reach {
+            role: Role::Repairer,
+            level: None,
+            division: Some(HESHAN),
+            enterprise_division: None,
+        };
+        assert_eq!(
+            may_mint(&broken, reach),
+            Err(OutOfJurisdiction::MintOutside)
+        );
+    }
+
+    #[test]
     fn minting_only_at_or_below_and_inside() {
         let [_, province, city, county] = tokens().map(|(_, p)| p);
         let reach = |role, level, division| Reach {
@@ -450,16 +488,27 @@ mod tests {
                 reach(Role::Authority, Some(Level::National), None),
                 Err(OutOfJurisdiction::MintAbove),
             ),
-            (&province, reach(Role::Police, None, Some("4309")), Ok(())),
-            // A police token without a division is national: above a province.
+            // Police and clerk tokens act nationally: only the nation makes them.
             (
                 &province,
-                reach(Role::Police, None, None),
+                reach(Role::Police, None, Some("4309")),
+                Err(OutOfJurisdiction::MintOtherService),
+            ),
+            (
+                &city,
+                reach(Role::Clerk, None, Some("4309")),
+                Err(OutOfJurisdiction::MintOtherService),
+            ),
+            (&province, reach(Role::Repairer, None, Some("4309")), Ok(())),
+            // A token without a division is national: above a province.
+            (
+                &province,
+                reach(Role::Repairer, None, None),
                 Err(OutOfJurisdiction::MintOutside),
             ),
             (
                 &city,
-                reach(Role::Clerk, None, Some("44")),
+                reach(Role::Repairer, None, Some("44")),
                 Err(OutOfJurisdiction::MintOutside),
             ),
             (&county, reach(Role::Township, None, Some(HESHAN)), Ok(())),

@@ -152,12 +152,9 @@ pub fn record_survey(
             EventType::SurveyEntryRecorded,
             actor,
             now,
-            json!({
-                "division": row.division, "township": row.township,
-                "site_name": row.site_name, "address": row.address,
-                "site_match": row.site_match, "matched_uscc": row.matched_uscc,
-                "reporter": row.reporter, "reporter_phone": row.reporter_phone,
-            }),
+            // Codes only: the log's entries are read beyond the division
+            // (the row's state hash covers the rest).
+            json!({"division": row.division, "site_match": row.site_match}),
         )?;
         Ok(row)
     })
@@ -255,11 +252,10 @@ pub fn open_case(
             EventType::CaseOpened,
             actor,
             now,
+            // Codes only, as for survey entries.
             json!({
-                "division": row.division, "subject": {"kind": row.subject_kind, "ref": row.subject_ref},
-                "offence": row.offence, "source": row.source, "township": row.township,
-                "found_on": row.found_on, "responsible_unit": row.responsible_unit,
-                "deadline": row.deadline, "note": row.note,
+                "division": row.division, "subject_kind": row.subject_kind,
+                "offence": row.offence, "source": row.source,
             }),
         )?;
         Ok(row)
@@ -436,7 +432,7 @@ pub fn receive_complaint(
             EventType::ComplaintReceived,
             actor,
             now,
-            json!({"receipt": row.receipt, "kind": row.kind, "division": row.division}),
+            json!({"kind": row.kind, "division": row.division}),
         )?;
         Ok(row)
     })

@@ -151,6 +151,12 @@ pub fn create(
     now: NaiveDateTime,
 ) -> Result<(TokenRow, String), TokenError> {
     new.inherit(actor);
+    // A token expires no later than the token that made it.
+    if let Some(limit) = actor.expires_at
+        && new.expires_at.is_none_or(|e| e > limit)
+    {
+        new.expires_at = Some(limit);
+    }
     if new.level.is_some_and(|l| l != Level::National) && new.org.is_none() {
         return Err(TokenError::OrgRequired);
     }

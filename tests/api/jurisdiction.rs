@@ -110,7 +110,7 @@ enum Act {
     ResignRc,
     ReadEvents,
     ReadScans,
-    MintPolice,
+    MintRepairer,
 }
 
 const ACTS: [Act; 13] = [
@@ -126,7 +126,7 @@ const ACTS: [Act; 13] = [
     Act::ResignRc,
     Act::ReadEvents,
     Act::ReadScans,
-    Act::MintPolice,
+    Act::MintRepairer,
 ];
 
 /// The lowest level allowed each act (0 county, 1 city, 2 province), as the
@@ -140,7 +140,7 @@ fn lowest(act: Act) -> u8 {
         | Act::Revoke
         | Act::ResignQc => 2,
         Act::Void | Act::ResignRc => 1,
-        Act::Suspend | Act::Reinstate | Act::ReadEvents | Act::ReadScans | Act::MintPolice => 0,
+        Act::Suspend | Act::Reinstate | Act::ReadEvents | Act::ReadScans | Act::MintRepairer => 0,
     }
 }
 
@@ -217,8 +217,8 @@ async fn perform(app: &TestApp, act: Act, token: &str, p: &Prepared) -> (Answer,
         Act::ResignRc => (app.post(&rc("/resign"), Some(token), &reason).await, 409),
         Act::ReadEvents => (app.get(&qc("/events"), Some(token)).await, 200),
         Act::ReadScans => (app.get(&rc("/scans"), Some(token)).await, 200),
-        Act::MintPolice => {
-            let body = json!({"role": "police", "label": "派出所", "division": p.division});
+        Act::MintRepairer => {
+            let body = json!({"role": "repairer", "label": "维修厂", "division": p.division});
             (app.post("/api/v1/tokens", Some(token), &body).await, 201)
         }
     }
@@ -379,6 +379,17 @@ async fn tokens_are_minted_at_or_below_and_inside() {
             json!({"role": "clerk", "label": "x", "division": "4301"}),
         ),
     ];
+    // Police and clerk tokens deregister and confirm holds anywhere: only
+    // the nation makes them, whatever their division.
+    for body in [
+        json!({"role": "police", "label": "派出所", "division": HESHAN}),
+        json!({"role": "clerk", "label": "车管所", "division": HESHAN, "office": "赫山车管所"}),
+    ] {
+        for maker in [&l.province, &l.city, &l.county] {
+            let a = app.post("/api/v1/tokens", Some(maker), &body).await;
+            a.expect_problem(403, "out_of_jurisdiction");
+        }
+    }
     let before = database_dump(&app.db);
     for (token, body) in cases {
         mint(token, body.clone())
@@ -424,7 +435,7 @@ async fn tokens_are_minted_at_or_below_and_inside() {
     assert_eq!(a.expect(201)["level"], "county");
     let police = mint(
         &l.county,
-        json!({"role": "police", "label": "派出所", "division": HESHAN}),
+        json!({"role": "repairer", "label": "维修厂", "division": HESHAN}),
     )
     .await;
     let police_id = police.expect(201)["id"].as_str().unwrap().to_string();
@@ -466,6 +477,24 @@ async fn tokens_are_minted_at_or_below_and_inside() {
     app.delete(&format!("/api/v1/tokens/{police_id}"), Some(&l.county))
         .await
         .expect(200);
+
+    // A token expires no later than its maker.
+    let until = scrapcert::clock::rfc3339(app.clock.now() + chrono::Duration::days(30));
+    let short = app
+        .post(
+            "/api/v1/tokens",
+            Some(&app.authority),
+            &json!({"role": "authority", "label": "临时", "level": "county", "division": HESHAN,
+                    "org": "赫山区商务局", "expires_at": until}),
+        )
+        .await;
+    let short = short.expect(201)["token"].as_str().unwrap().to_string();
+    let child = mint(
+        &short,
+        json!({"role": "repairer", "label": "维修厂", "division": HESHAN}),
+    )
+    .await;
+    assert_eq!(child.expect(201)["expires_at"], json!(until));
 }
 
 /// The members of SPEC §15 on a token request are validated field by field.
