@@ -312,7 +312,14 @@ pub fn transition(
             now,
             json!({"from": from, "to": to, "note": note}),
         )?;
-        read_case(conn, actor, id)
+        // The row as just written, without reading or checking it again.
+        let row = CaseRow {
+            status: to.as_str().into(),
+            updated_at: now,
+            ..row
+        };
+        let history = store::events::list(conn, Subject::Case(id))?;
+        Ok(CaseRecord { row, history })
     })
 }
 
@@ -377,15 +384,12 @@ fn named_certificate(text: &str) -> (Option<&'static str>, String) {
 /// The division of the certificate a complaint names, if the registry has it.
 fn certificate_division(conn: &mut DbConnection, text: &str) -> Result<Option<String>, DeskError> {
     let (kind, number) = named_certificate(text);
-    if kind != Some("QC")
-        && let Some(d) = recycling::division_of(conn, &number)?
-    {
-        return Ok(d);
-    }
-    if kind != Some("RC")
-        && let Some((d, _)) = qualifications::scope_of(conn, &number)?
-    {
-        return Ok(d);
+    for k in ["RC", "QC"] {
+        if kind.is_none_or(|kind| kind == k)
+            && let Some((_, division)) = campaign::owner_of(conn, k, &number)?
+        {
+            return Ok(division);
+        }
     }
     Ok(None)
 }
@@ -537,24 +541,8 @@ pub fn worklist(
             for (kind, number, day, n) in
                 campaign::scan_days_over(conn, since, i64::from(rules.scan_daily_limit))?
             {
-                let (d, uscc) = if kind == "QC" {
-                    match qualifications::load(conn, &number) {
-                        Ok(q) => (
-                            qualifications::scope_of(conn, &number)?.and_then(|(d, _)| d),
-                            q.row.enterprise_uscc,
-                        ),
-                        Err(StoreError::NotFound) => continue,
-                        Err(e) => return Err(e.into()),
-                    }
-                } else {
-                    match recycling::load(conn, &number) {
-                        Ok(r) => (
-                            recycling::division_of(conn, &number)?.flatten(),
-                            r.row.enterprise_uscc,
-                        ),
-                        Err(StoreError::NotFound) => continue,
-                        Err(e) => return Err(e.into()),
-                    }
+                let Some((uscc, d)) = campaign::owner_of(conn, &kind, &number)? else {
+                    continue;
                 };
                 if !crate::domain::jurisdiction::covers(division, d.as_deref()) {
                     continue;

@@ -79,13 +79,13 @@ impl NewToken {
     /// An authority token asked for without a level is its maker's kind:
     /// the maker's level and division, and its org unless one was given.
     pub fn inherit(&mut self, maker: &Principal) {
-        if self.role == Role::Authority && self.level.is_none() {
-            self.level = Some(maker.authority_level());
-            self.division = maker.division.clone();
-            if self.org.is_none() {
-                self.org = maker.org.clone();
-            }
+        if self.role == Role::Authority && self.level.is_none() && self.org.is_none() {
+            self.org = maker.org.clone();
         }
+        let mut reach = self.reach();
+        reach.inherit(maker);
+        self.level = reach.level;
+        self.division = reach.division;
     }
 }
 

@@ -385,3 +385,29 @@ pub fn scan_days_over(
         .map(|r| (r.cert_kind, r.cert_number, r.day, r.n))
         .collect())
 }
+
+/// A certificate's enterprise and that enterprise's division (none: no
+/// such certificate), by kind (`RC` in any case, `QC` exactly).
+pub fn owner_of(
+    conn: &mut DbConnection,
+    kind: &str,
+    number: &str,
+) -> StoreResult<Option<(String, Option<String>)>> {
+    use super::recycling::lower;
+    use super::schema::{qualifications, recycling_certificates as rcs};
+    Ok(if kind == "QC" {
+        qualifications::table
+            .inner_join(enterprises::table)
+            .filter(qualifications::number.eq(number))
+            .select((qualifications::enterprise_uscc, enterprises::division))
+            .get_result(conn)
+            .optional()?
+    } else {
+        rcs::table
+            .inner_join(enterprises::table)
+            .filter(lower(rcs::number).eq(lower(number)))
+            .select((rcs::enterprise_uscc, enterprises::division))
+            .get_result(conn)
+            .optional()?
+    })
+}
