@@ -64,6 +64,11 @@ pub fn china_date(t: NaiveDateTime) -> NaiveDate {
     cst().from_utc_datetime(&t).date_naive()
 }
 
+/// The wall-clock time in China at instant `t` (UTC), for pages.
+pub fn china_time(t: NaiveDateTime) -> NaiveDateTime {
+    cst().from_utc_datetime(&t).naive_local()
+}
+
 /// The UTC instant at which date `d` begins in China.
 pub fn china_day_start(d: NaiveDate) -> NaiveDateTime {
     d.and_hms_opt(0, 0, 0)

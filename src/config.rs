@@ -103,6 +103,15 @@ pub struct Settings {
     )]
     pub complaint_burst: u32,
 
+    /// Hours a desk sign-in lasts (never past its token's own expiry).
+    #[arg(
+        long,
+        env = "SCRAPCERT_DESK_SESSION_HOURS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub desk_session_hours: u32,
+
     /// Scans of one certificate in 24 hours above which `scan_anomaly` fires.
     #[arg(
         long,
@@ -261,6 +270,7 @@ impl Settings {
             default_division: None,
             complaint_phone: None,
             complaint_burst: 5,
+            desk_session_hours: 8,
             scan_daily_limit: 20,
             scan_retention_days: 365,
             scan_queue: 10_000,

@@ -194,6 +194,8 @@ fn seed_scans(
                 lat: None,
                 lon: None,
                 verdict: "valid".into(),
+                findings: None,
+                presented_uscc: None,
             })
             .collect();
         store::scans::write_batch(conn, &batch, &[], keep)?;

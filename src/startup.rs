@@ -136,31 +136,32 @@ impl Application {
                     .min(4),
             )),
         });
-        let mut server =
-            HttpServer::new(move || {
-                App::new()
-                    .wrap(TracingLogger::default())
-                    .app_data(state.clone())
-                    .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                        ApiError::malformed(format!("invalid query string: {err}"), vec![]).into()
-                    }))
-                    .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(
-                        |err, _| match err {
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::malformed(format!("invalid query string: {err}"), vec![]).into()
+                }))
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(routes::JSON_BODY_LIMIT)
+                        .error_handler(|err, _| match err {
                             actix_web::error::UrlencodedError::Overflow { .. } => {
                                 ApiError::payload_too_large().into()
                             }
                             other => {
                                 ApiError::malformed(format!("invalid form: {other}"), vec![]).into()
                             }
-                        },
-                    ))
-                    .app_data(web::PathConfig::default().error_handler(|err, _| {
-                        ApiError::malformed(format!("invalid path: {err}"), vec![]).into()
-                    }))
-                    .configure(routes::configure)
-                    .default_service(web::to(routes::fallback))
-            })
-            .listen(listener)?;
+                        }),
+                )
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    ApiError::malformed(format!("invalid path: {err}"), vec![]).into()
+                }))
+                .configure(routes::configure)
+                .default_service(web::to(routes::fallback))
+        })
+        .listen(listener)?;
         if let Some(n) = workers {
             server = server.workers(n);
         }

@@ -89,7 +89,54 @@ crate::domain::wire_enum!(
     }
 );
 
+impl CaseSubjectKind {
+    pub fn zh(self) -> &'static str {
+        match self {
+            CaseSubjectKind::Site => "网点",
+            CaseSubjectKind::Enterprise => "企业",
+            CaseSubjectKind::Rc => "回收证明",
+            CaseSubjectKind::Vehicle => "车辆",
+            CaseSubjectKind::Qc => "资质认定书",
+        }
+    }
+}
+
+impl Offence {
+    pub fn zh(self) -> &'static str {
+        match self {
+            Offence::UnqualifiedDismantling => "未取得资质回收拆解",
+            Offence::RcIrregular => "回收证明出具不规范",
+            Offence::RepairOfScrapped => "承修已报废机动车",
+            Offence::QcFraud => "资质认定书出租、出借、转让或伪造",
+            Offence::RcFraud => "回收证明伪造、变造或买卖",
+            Offence::Other => "其他",
+        }
+    }
+}
+
+impl CaseSource {
+    pub fn zh(self) -> &'static str {
+        match self {
+            CaseSource::Survey => "摸排",
+            CaseSource::Complaint => "群众举报",
+            CaseSource::Scan => "扫码核验",
+            CaseSource::Inspection => "检查",
+            CaseSource::Worklist => "工作清单",
+        }
+    }
+}
+
 impl ComplaintKind {
+    /// The offence a complaint of this kind is opened as.
+    pub fn offence(self) -> Offence {
+        match self {
+            ComplaintKind::IllegalDismantling => Offence::UnqualifiedDismantling,
+            ComplaintKind::CertificateFraud => Offence::RcFraud,
+            ComplaintKind::RepairOfScrapped => Offence::RepairOfScrapped,
+            ComplaintKind::Pollution | ComplaintKind::Other => Offence::Other,
+        }
+    }
+
     pub fn zh(self) -> &'static str {
         match self {
             ComplaintKind::IllegalDismantling => "非法回收拆解报废机动车",
@@ -121,6 +168,31 @@ impl CaseStatus {
                 Ok(next)
             }
             _ => Err(InvalidTransition { from: self }),
+        }
+    }
+
+    /// The moves open from this status, in the ledger's order.
+    pub fn moves(self) -> Vec<CaseStatus> {
+        use strum::IntoEnumIterator;
+        CaseStatus::iter().filter(|n| self.to(*n).is_ok()).collect()
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            CaseStatus::Open => "待整治",
+            CaseStatus::Rectifying => "整改中",
+            CaseStatus::Closed => "已销号",
+            CaseStatus::ReferredToPolice => "已移送公安机关",
+        }
+    }
+
+    /// The action that moves a case here, as a button says it.
+    pub fn verb_zh(self) -> &'static str {
+        match self {
+            CaseStatus::Open => "重新打开",
+            CaseStatus::Rectifying => "责令整改",
+            CaseStatus::Closed => "盘点销号",
+            CaseStatus::ReferredToPolice => "移送公安机关",
         }
     }
 }

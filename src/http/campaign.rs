@@ -22,7 +22,7 @@ use crate::store::campaign::{
 
 /// How a list is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(super) enum Format {
     Json,
     Csv,
     Xlsx,
@@ -31,7 +31,7 @@ enum Format {
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// `format=` wins; else the `Accept` header; else JSON.
-fn format_of(req: &HttpRequest, query: Option<&str>) -> Result<Format, ApiError> {
+pub(super) fn format_of(req: &HttpRequest, query: Option<&str>) -> Result<Format, ApiError> {
     match query {
         Some("json") => return Ok(Format::Json),
         Some("csv") => return Ok(Format::Csv),
@@ -60,7 +60,7 @@ fn format_of(req: &HttpRequest, query: Option<&str>) -> Result<Format, ApiError>
 }
 
 /// A table as CSV or as a one-sheet workbook.
-fn table(
+pub(super) fn table(
     format: Format,
     name: &str,
     header: &[&str],
@@ -121,18 +121,18 @@ fn list_answer<R, V: Serialize>(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SurveyDto {
-    township: Option<String>,
-    site_name: Option<String>,
-    address: Option<String>,
-    business_scope: Option<String>,
-    parts_flow: Option<String>,
-    reporter: Option<String>,
-    reporter_phone: Option<String>,
-    found_on: Option<String>,
-    lat: Option<f64>,
-    lon: Option<f64>,
-    note: Option<String>,
-    division: Option<String>,
+    pub township: Option<String>,
+    pub site_name: Option<String>,
+    pub address: Option<String>,
+    pub business_scope: Option<String>,
+    pub parts_flow: Option<String>,
+    pub reporter: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub found_on: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub note: Option<String>,
+    pub division: Option<String>,
 }
 
 /// A telephone number as people write it: digits, with `+`, `-`, spaces
@@ -238,6 +238,16 @@ pub async fn record_survey(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(campaign::SURVEYORS)?;
     let (dto, _) = json_body::<SurveyDto>(body).await?;
+    let new = validate_survey(dto, state.clock.today())?;
+    let now = state.clock.now();
+    let row = state
+        .write(move |conn| campaign::record_survey(conn, &principal, new, now))
+        .await?;
+    Ok(HttpResponse::Created().json(SurveyView::from(row)))
+}
+
+/// Validates a 摸排表 row (the API's JSON and the desk's form alike).
+pub fn validate_survey(dto: SurveyDto, today: chrono::NaiveDate) -> Result<NewSurvey, ApiError> {
     let mut c = Checks::default();
     let township = c.required("township", dto.township, |s| text::name(&s));
     let site_name = c.required("site_name", dto.site_name, |s| text::name(&s));
@@ -246,13 +256,13 @@ pub async fn record_survey(
     let flow = c.required("parts_flow", dto.parts_flow, |s| text::address(&s));
     let reporter = c.required("reporter", dto.reporter, |s| text::name(&s));
     let reporter_phone = c.required("reporter_phone", dto.reporter_phone, |s| phone(&s));
-    let found_on = past_date(&mut c, "found_on", dto.found_on, state.clock.today());
+    let found_on = past_date(&mut c, "found_on", dto.found_on, today);
     let lat = coordinate(&mut c, "lat", dto.lat, 90.0);
     let lon = coordinate(&mut c, "lon", dto.lon, 180.0);
     let note = c.optional("note", dto.note, |s| text::reason(&s));
     let division = c.optional("division", dto.division, |s| parse_county(&s));
     c.finish()?;
-    let new = NewSurvey {
+    Ok(NewSurvey {
         division: take(division)?,
         township: take(township)?,
         site_name: take(site_name)?,
@@ -265,12 +275,7 @@ pub async fn record_survey(
         lat: take(lat)?,
         lon: take(lon)?,
         note: take(note)?,
-    };
-    let now = state.clock.now();
-    let row = state
-        .write(move |conn| campaign::record_survey(conn, &principal, new, now))
-        .await?;
-    Ok(HttpResponse::Created().json(SurveyView::from(row)))
+    })
 }
 
 #[derive(Deserialize)]
@@ -315,40 +320,43 @@ pub async fn surveys(
         &SURVEY_COLUMNS,
         rows,
         SurveyView::from,
-        |r| {
-            vec![
-                r.township,
-                r.site_name,
-                r.address,
-                r.business_scope,
-                r.parts_flow,
-                r.reporter,
-                r.reporter_phone,
-            ]
-        },
+        survey_cells,
     )
+}
+
+/// A survey row as the attachment's columns.
+pub(super) fn survey_cells(r: SurveyRow) -> Vec<String> {
+    vec![
+        r.township,
+        r.site_name,
+        r.address,
+        r.business_scope,
+        r.parts_flow,
+        r.reporter,
+        r.reporter_phone,
+    ]
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectDto {
-    kind: Option<String>,
+    pub kind: Option<String>,
     #[serde(rename = "ref")]
-    reference: Option<String>,
+    pub reference: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseDto {
-    subject: Option<SubjectDto>,
-    offence: Option<String>,
-    source: Option<String>,
-    township: Option<String>,
-    found_on: Option<String>,
-    responsible_unit: Option<String>,
-    deadline: Option<String>,
-    note: Option<String>,
-    division: Option<String>,
+    pub subject: Option<SubjectDto>,
+    pub offence: Option<String>,
+    pub source: Option<String>,
+    pub township: Option<String>,
+    pub found_on: Option<String>,
+    pub responsible_unit: Option<String>,
+    pub deadline: Option<String>,
+    pub note: Option<String>,
+    pub division: Option<String>,
 }
 
 /// One of a closed list of codes, or `unknown_value` naming them.
@@ -421,6 +429,16 @@ pub async fn open_case(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(campaign::DESK)?;
     let (dto, _) = json_body::<CaseDto>(body).await?;
+    let new = validate_case(dto, state.clock.today())?;
+    let now = state.clock.now();
+    let row = state
+        .write(move |conn| campaign::open_case(conn, &principal, new, now))
+        .await?;
+    Ok(HttpResponse::Created().json(CaseView::from(row)))
+}
+
+/// Validates a new case (the API's JSON and the desk's form alike).
+pub fn validate_case(dto: CaseDto, today: chrono::NaiveDate) -> Result<NewCase, ApiError> {
     let mut c = Checks::default();
     let (kind, reference) = match dto.subject {
         None => {
@@ -438,7 +456,7 @@ pub async fn open_case(
     let offence = c.required("offence", dto.offence, |s| code::<Offence>(&s));
     let source = c.required("source", dto.source, |s| code::<CaseSource>(&s));
     let township = c.required("township", dto.township, |s| text::name(&s));
-    let found_on = past_date(&mut c, "found_on", dto.found_on, state.clock.today());
+    let found_on = past_date(&mut c, "found_on", dto.found_on, today);
     let unit = c.required("responsible_unit", dto.responsible_unit, |s| text::name(&s));
     let deadline = c.optional("deadline", dto.deadline, |s| parse_date(&s));
     if let (Some(f), Some(Some(d))) = (found_on, deadline)
@@ -452,7 +470,7 @@ pub async fn open_case(
     let note = parse_reason(&mut c, "note", dto.note);
     let division = c.optional("division", dto.division, |s| parse_county(&s));
     c.finish()?;
-    let new = NewCase {
+    Ok(NewCase {
         subject_kind: take(kind)?,
         subject_ref: take(reference)?,
         offence: take(offence)?,
@@ -463,12 +481,7 @@ pub async fn open_case(
         deadline: take(deadline)?,
         note: take(note)?,
         division: take(division)?,
-    };
-    let now = state.clock.now();
-    let row = state
-        .write(move |conn| campaign::open_case(conn, &principal, new, now))
-        .await?;
-    Ok(HttpResponse::Created().json(CaseView::from(row)))
+    })
 }
 
 /// `GET /api/v1/cases/{id}` (authority, own division): with its history.
@@ -488,8 +501,8 @@ pub async fn read_case(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionDto {
-    to: Option<String>,
-    note: Option<String>,
+    pub to: Option<String>,
+    pub note: Option<String>,
 }
 
 /// `POST /api/v1/cases/{id}/transition` (authority, own division).
@@ -501,6 +514,17 @@ pub async fn transition(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(campaign::DESK)?;
     let (dto, _) = json_body::<TransitionDto>(body).await?;
+    let (to, note) = validate_transition(dto)?;
+    let id = path.into_inner();
+    let now = state.clock.now();
+    let record = state
+        .write(move |conn| campaign::transition(conn, &principal, &id, to, note, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(CaseView::from(record)))
+}
+
+/// Validates a case's move (the API's JSON and the desk's form alike).
+pub fn validate_transition(dto: TransitionDto) -> Result<(CaseStatus, String), ApiError> {
     let mut c = Checks::default();
     let to = c.required("to", dto.to, |s| {
         code::<CaseStatus>(&s).and_then(|t| {
@@ -516,13 +540,7 @@ pub async fn transition(
     });
     let note = parse_reason(&mut c, "note", dto.note);
     c.finish()?;
-    let (to, note) = (take(to)?, take(note)?);
-    let id = path.into_inner();
-    let now = state.clock.now();
-    let record = state
-        .write(move |conn| campaign::transition(conn, &principal, &id, to, note, now))
-        .await?;
-    Ok(HttpResponse::Ok().json(CaseView::from(record)))
+    Ok((take(to)?, take(note)?))
 }
 
 #[derive(Deserialize)]
@@ -535,7 +553,7 @@ pub struct CaseQuery {
 }
 
 /// The columns of the ledger's export.
-const CASE_COLUMNS: [&str; 11] = [
+pub(super) const CASE_COLUMNS: [&str; 11] = [
     "id",
     "township",
     "offence",
@@ -572,21 +590,31 @@ pub async fn cases(
     let rows = state
         .db(move |conn| campaign::cases(conn, &principal, filter))
         .await?;
-    list_answer(format, "cases", &CASE_COLUMNS, rows, CaseView::from, |r| {
-        vec![
-            r.id,
-            r.township,
-            r.offence,
-            r.status,
-            r.subject_kind,
-            r.subject_ref,
-            r.source,
-            r.found_on.to_string(),
-            r.responsible_unit,
-            r.deadline.map(|d| d.to_string()).unwrap_or_default(),
-            r.note,
-        ]
-    })
+    list_answer(
+        format,
+        "cases",
+        &CASE_COLUMNS,
+        rows,
+        CaseView::from,
+        case_cells,
+    )
+}
+
+/// A case as the ledger export's columns.
+pub(super) fn case_cells(r: CaseRow) -> Vec<String> {
+    vec![
+        r.id,
+        r.township,
+        r.offence,
+        r.status,
+        r.subject_kind,
+        r.subject_ref,
+        r.source,
+        r.found_on.to_string(),
+        r.responsible_unit,
+        r.deadline.map(|d| d.to_string()).unwrap_or_default(),
+        r.note,
+    ]
 }
 
 #[derive(Deserialize)]
@@ -618,6 +646,14 @@ pub async fn summary(
             .collect();
         return Ok(HttpResponse::Ok().json(serde_json::json!({ "rows": rows })));
     }
+    summary_table(format, rows)
+}
+
+/// The 工作总结 table as CSV or .xlsx.
+pub(super) fn summary_table(
+    format: Format,
+    rows: Vec<(String, String, String, i64)>,
+) -> Result<HttpResponse, ApiError> {
     let rows = rows
         .into_iter()
         .map(|(t, o, s, n)| vec![t, o, s, n.to_string()])
@@ -633,11 +669,11 @@ pub async fn summary(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComplaintDto {
-    kind: Option<String>,
-    text: Option<String>,
-    location: Option<String>,
-    certificate: Option<String>,
-    contact: Option<String>,
+    pub kind: Option<String>,
+    pub text: Option<String>,
+    pub location: Option<String>,
+    pub certificate: Option<String>,
+    pub contact: Option<String>,
 }
 
 /// Refuses a complaint beyond the client address's allowance (429
@@ -864,19 +900,7 @@ pub async fn worklist(
     let name = path.into_inner();
     let list: campaign::Worklist = name.parse().map_err(|_| ApiError::not_found())?;
     let format = format_of(&req, query.into_inner().format.as_deref())?;
-    let now = state.clock.now();
-    let s = std::sync::Arc::clone(&state.settings);
-    let handover = std::sync::Arc::clone(&state.handover);
-    let items = state
-        .db(move |conn| {
-            let rules = campaign::WorklistRules {
-                dismantle_days: s.dismantle_days,
-                scan_daily_limit: s.scan_daily_limit,
-                handover: &handover,
-            };
-            campaign::worklist(conn, &principal, list, &rules, now)
-        })
-        .await?;
+    let items = run_worklist(&state, principal, list).await?;
     let header = [
         "kind",
         "number",
@@ -903,4 +927,25 @@ pub async fn worklist(
             i.detail,
         ]
     })
+}
+
+/// A worklist of the caller's division, by the service's settings.
+pub(super) async fn run_worklist(
+    state: &web::Data<AppState>,
+    principal: Principal,
+    list: campaign::Worklist,
+) -> Result<Vec<WorkItem>, ApiError> {
+    let now = state.clock.now();
+    let s = std::sync::Arc::clone(&state.settings);
+    let handover = std::sync::Arc::clone(&state.handover);
+    state
+        .db(move |conn| {
+            let rules = campaign::WorklistRules {
+                dismantle_days: s.dismantle_days,
+                scan_daily_limit: s.scan_daily_limit,
+                handover: &handover,
+            };
+            campaign::worklist(conn, &principal, list, &rules, now)
+        })
+        .await
 }

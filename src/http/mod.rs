@@ -4,6 +4,8 @@
 
 pub mod auth;
 pub mod campaign;
+pub mod desk;
+pub mod desk_pages;
 pub mod enterprises;
 pub mod error;
 pub mod health;
@@ -119,6 +121,25 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(POST "/complaints" => campaign::complaint_posted),
         route!(POST "/verify" => portal::verify_pasted),
         route!(POST "/verify/image" => portal::verify_uploaded),
+        route!(GET "/desk" => desk::home),
+        route!(GET "/desk/signin" => desk::signin_page),
+        route!(POST "/desk/signin" => desk::signin),
+        route!(POST "/desk/signout" => desk::signout),
+        route!(GET "/desk/survey" => desk::survey_page),
+        route!(POST "/desk/survey" => desk::survey_post),
+        route!(GET "/desk/survey/export" => desk::survey_export),
+        route!(GET "/desk/cases" => desk::cases_page),
+        route!(POST "/desk/cases" => desk::case_post),
+        route!(GET "/desk/cases/new" => desk::case_new),
+        route!(GET "/desk/cases/export" => desk::cases_export),
+        route!(GET "/desk/cases/{id}" => desk::case_page),
+        route!(POST "/desk/cases/{id}/transition" => desk::case_transition),
+        route!(GET "/desk/worklists" => desk::worklists_page),
+        route!(GET "/desk/worklists/{name}" => desk::worklist_page),
+        route!(GET "/desk/worklists/{name}/export" => desk::worklist_export),
+        route!(GET "/desk/complaints" => desk::complaints_page),
+        route!(GET "/desk/summary" => desk::summary_page),
+        route!(GET "/desk/summary/export" => desk::summary_export),
     ]
 }
 

@@ -32,7 +32,7 @@ pub fn escape(s: &str) -> String {
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-fn page(status: StatusCode, html: String) -> HttpResponse {
+pub(super) fn page(status: StatusCode, html: String) -> HttpResponse {
     HttpResponseBuilder::new(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
@@ -43,7 +43,7 @@ fn page(status: StatusCode, html: String) -> HttpResponse {
         .body(html)
 }
 
-const STYLE: &str = "\
+pub(super) const STYLE: &str = "\
 *{box-sizing:border-box}\
 body{margin:0;font-family:system-ui,-apple-system,'PingFang SC','Noto Sans CJK SC','Microsoft YaHei',sans-serif;\
 background:#f2f2f2;color:#111;font-size:17px;line-height:1.45}\

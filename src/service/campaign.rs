@@ -12,7 +12,7 @@ use crate::domain::campaign::{
     CaseSource, CaseStatus, CaseSubjectKind, ComplaintKind, Offence, SiteMatch,
 };
 use crate::domain::event::{EventType, Subject};
-use crate::domain::jurisdiction::{Action, OutOfJurisdiction};
+use crate::domain::jurisdiction::{Action, OutOfJurisdiction, covers};
 use crate::domain::status::InvalidTransition;
 use crate::domain::{AccessDenied, Principal, Role};
 use crate::store::campaign::{
@@ -176,6 +176,37 @@ pub fn surveys(
     }
     filter.division = actor.division.clone();
     Ok(campaign::surveys(conn, &filter)?)
+}
+
+/// One survey entry the caller may see (else `NotFound`: nothing is told
+/// of entries beyond the caller's reach).
+pub fn survey(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    id: &str,
+) -> Result<SurveyRow, DeskError> {
+    actor.require(SURVEYORS)?;
+    let row = campaign::find_survey(conn, id)?;
+    let township_ok =
+        actor.role != Role::Township || actor.township.as_ref() == Some(&row.township);
+    if !township_ok || !covers(actor.division.as_deref(), Some(&row.division)) {
+        return Err(DeskError::NotFound);
+    }
+    Ok(row)
+}
+
+/// One complaint of the caller's division (else `NotFound`).
+pub fn complaint(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    id: &str,
+) -> Result<ComplaintRow, DeskError> {
+    actor.require(DESK)?;
+    let row = campaign::find_complaint(conn, id)?;
+    if !covers(actor.division.as_deref(), row.division.as_deref()) {
+        return Err(DeskError::NotFound);
+    }
+    Ok(row)
 }
 
 /// A validated new case.
@@ -459,6 +490,7 @@ crate::domain::wire_enum!(
         NotDeregistered,
         LiveRcsOfInactiveIssuers,
         ScanAnomalies,
+        HolderMismatch,
     }
 );
 
@@ -544,7 +576,7 @@ pub fn worklist(
                 let Some((uscc, d)) = campaign::owner_of(conn, &kind, &number)? else {
                     continue;
                 };
-                if !crate::domain::jurisdiction::covers(division, d.as_deref()) {
+                if !covers(division, d.as_deref()) {
                     continue;
                 }
                 items.push(WorkItem {
@@ -554,6 +586,34 @@ pub fn worklist(
                     division: d,
                     since: day,
                     detail: format!("当日被执法人员扫码核验{n}次"),
+                });
+            }
+            items
+        }
+        Worklist::HolderMismatch => {
+            let since = now - chrono::Duration::days(30);
+            let mut items = Vec::new();
+            for m in campaign::misheld_qcs(conn, since)? {
+                let Some((uscc, d)) = campaign::owner_of(conn, "QC", &m.number)? else {
+                    continue;
+                };
+                if !covers(division, d.as_deref()) {
+                    continue;
+                }
+                let at = m
+                    .last_checkpoint
+                    .map(|c| format!("，最近一次在{c}"))
+                    .unwrap_or_default();
+                items.push(WorkItem {
+                    kind: "QC".into(),
+                    number: m.number,
+                    enterprise_uscc: uscc,
+                    division: d,
+                    since: crate::clock::china_date(m.last_at).to_string(),
+                    detail: format!(
+                        "企业 {} 出示了不属于本企业的资质认定书（{}次{at}），疑似出租、出借",
+                        m.presented_uscc, m.scans
+                    ),
                 });
             }
             items

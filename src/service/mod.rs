@@ -13,6 +13,7 @@ pub mod offline;
 pub mod qualifications;
 pub mod recycling;
 pub mod scan_log;
+pub mod sessions;
 pub mod signing;
 pub mod status_lists;
 pub mod tokens;

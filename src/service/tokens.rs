@@ -128,14 +128,16 @@ pub fn authorize_reach(
 
 /// A new secret token and the hash that is stored for it.
 pub fn generate_token() -> anyhow::Result<(String, String)> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let secret = format!(
-        "sct_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    );
+    let secret = format!("sct_{}", random_secret()?);
     let hash = hash_token(&secret);
     Ok((secret, hash))
+}
+
+/// 32 random bytes, base64url: a token's, a session's or a CSRF secret.
+pub fn random_secret() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 pub fn hash_token(secret: &str) -> String {
@@ -243,8 +245,16 @@ pub fn authenticate(
     now: NaiveDateTime,
 ) -> Result<Principal, TokenError> {
     let row = tokens::find_by_hash(conn, &hash_token(secret.trim()))?
-        .filter(|r| r.revoked_at.is_none() && r.expires_at.is_none_or(|e| e > now))
         .ok_or(TokenError::Unauthenticated)?;
+    principal_of(row, now)
+}
+
+/// The principal of a stored token, if it is neither revoked nor expired at
+/// `now` (a desk session's token, looked up with the session).
+pub fn principal_of(row: TokenRow, now: NaiveDateTime) -> Result<Principal, TokenError> {
+    if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+        return Err(TokenError::Unauthenticated);
+    }
     let reach = reach_of(&row)?;
     Ok(Principal {
         role: reach.role,

@@ -661,6 +661,13 @@ pub fn verdict(
     }
 }
 
+/// The codes of a verdict's findings, comma-separated (none: `None`), as an
+/// officer's scan keeps them for the worklists.
+fn finding_codes(verdict: &Verdict) -> Option<String> {
+    let codes: Vec<&str> = verdict.findings.iter().map(|f| f.code.as_str()).collect();
+    (!codes.is_empty()).then(|| codes.join(","))
+}
+
 /// What is recorded of one verification: a row for an officer's scan of a
 /// genuine QR, a count for anything else.
 pub fn scan_record(
@@ -683,6 +690,10 @@ pub fn scan_record(
             lat: request.context.lat,
             lon: request.context.lon,
             verdict: verdict.verdict.as_str().to_string(),
+            findings: finding_codes(verdict),
+            presented_uscc: (c.cert == CertKind::Qc)
+                .then(|| request.presented.uscc.as_deref().map(normalise_uscc))
+                .flatten(),
         }),
         _ => Scan::Counted(CounterKey {
             cert_kind: claims

@@ -386,6 +386,71 @@ pub fn scan_days_over(
         .collect())
 }
 
+/// A QC shown at a checkpoint by an enterprise that does not hold it (the
+/// `holder_mismatch` finding), as one worklist row per QC and presenter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MisheldQc {
+    pub number: String,
+    pub presented_uscc: String,
+    pub last_at: NaiveDateTime,
+    pub last_checkpoint: Option<String>,
+    pub scans: i64,
+}
+
+/// A QC scan's number, presenter, time and checkpoint.
+type ScanOfQc = (
+    Option<String>,
+    Option<String>,
+    NaiveDateTime,
+    Option<String>,
+);
+
+/// The officers' QC scans since `since` that raised `holder_mismatch`,
+/// grouped by QC and presenting enterprise, newest first.
+pub fn misheld_qcs(conn: &mut DbConnection, since: NaiveDateTime) -> StoreResult<Vec<MisheldQc>> {
+    use super::schema::scans;
+    let rows: Vec<ScanOfQc> = scans::table
+        .filter(scans::presented_uscc.is_not_null())
+        .filter(scans::at.ge(since))
+        .filter(scans::cert_kind.eq("QC"))
+        .filter(scans::findings.like("%holder_mismatch%"))
+        .order((scans::at.desc(), scans::id.desc()))
+        .select((
+            scans::cert_number,
+            scans::presented_uscc,
+            scans::at,
+            scans::checkpoint,
+        ))
+        .limit(LIST_LIMIT)
+        .load(conn)?;
+    let mut out: Vec<MisheldQc> = Vec::new();
+    let mut seen: std::collections::HashMap<(String, String), usize> =
+        std::collections::HashMap::new();
+    for (number, presented, at, checkpoint) in rows {
+        let (Some(number), Some(presented)) = (number, presented) else {
+            continue;
+        };
+        // Rows come newest first: the first of a pair holds its last scan.
+        match seen.entry((number.clone(), presented.clone())) {
+            std::collections::hash_map::Entry::Occupied(i) => {
+                let at: usize = *i.get();
+                out[at].scans += 1;
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(out.len());
+                out.push(MisheldQc {
+                    number,
+                    presented_uscc: presented,
+                    last_at: at,
+                    last_checkpoint: checkpoint,
+                    scans: 1,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A certificate's enterprise and that enterprise's division (none: no
 /// such certificate), by kind (`RC` in any case, `QC` exactly).
 pub fn owner_of(

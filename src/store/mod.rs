@@ -27,6 +27,7 @@ pub mod qualifications;
 pub mod recycling;
 pub mod scans;
 pub mod schema;
+pub mod sessions;
 pub mod sql;
 pub mod status;
 pub mod tokens;

@@ -27,6 +27,10 @@ pub struct ScanRecord {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub verdict: String,
+    /// The codes of the findings, comma-separated.
+    pub findings: Option<String>,
+    /// The enterprise that presented a QC at a checkpoint (normalised).
+    pub presented_uscc: Option<String>,
 }
 
 /// Verifications that are counted, not kept (SPEC §11): anonymous ones and
@@ -54,7 +58,7 @@ struct CounterRow<'a> {
 }
 
 /// Rows inserted per statement: well below both backends' bind limits
-/// (SQLite 32,766, PostgreSQL 65,535) at 11 columns a row.
+/// (SQLite 32,766, PostgreSQL 65,535) at 13 columns a row.
 const ROWS_PER_INSERT: usize = 500;
 
 /// Writes one batch in one transaction: the officer scans as multi-row
@@ -393,6 +397,8 @@ mod tests {
             lat: pos.map(|p| p.0),
             lon: pos.map(|p| p.1),
             verdict: "valid".into(),
+            findings: None,
+            presented_uscc: None,
         };
         let batch = [
             scan("A", "2026-12-02 10:00:02", Some((1.0, 1.0))),

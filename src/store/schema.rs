@@ -27,6 +27,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    desk_sessions (id) {
+        id -> Text,
+        token_id -> Text,
+        csrf -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     tokens (id) {
         id -> Text,
         token_hash -> Text,
@@ -184,6 +195,8 @@ diesel::table! {
         lat -> Nullable<Double>,
         lon -> Nullable<Double>,
         verdict -> Text,
+        findings -> Nullable<Text>,
+        presented_uscc -> Nullable<Text>,
     }
 }
 
@@ -269,6 +282,7 @@ diesel::joinable!(qualifications -> enterprises (enterprise_uscc));
 diesel::joinable!(recycling_certificates -> enterprises (enterprise_uscc));
 diesel::joinable!(dismantlings -> recycling_certificates (rc_number));
 diesel::joinable!(log_leaves -> events (event_seq));
+diesel::joinable!(desk_sessions -> tokens (token_id));
 
 diesel::table! {
     log_state (id) {
@@ -336,6 +350,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     complaints,
     branches,
     tokens,
+    desk_sessions,
     qualifications,
     qualification_revisions,
     qualification_status_history,

@@ -496,3 +496,98 @@ async fn a_repair_shop_looks_a_scrapped_vin_up_from_the_landing_page() {
     assert!(b.text("#notice").await.contains("17位"));
     b.quit().await;
 }
+
+/// The campaign desk in the browser (SPEC §17): a township officer signs in
+/// and enters a 摸排表 row at a filed branch's address, and sees its match;
+/// the district officer opens a case from it, moves it to 销号, and the
+/// summary's chart shows it. No script runs on any page.
+#[tokio::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "browser tests skipped: set SCRAPCERT_TEST_CHROMEDRIVER (Debian chromium-driver)"
+)]
+async fn a_survey_row_becomes_a_closed_case_at_the_desk() {
+    const BRANCH: &str = "益阳市赫山区会龙山街道1号";
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(1).await;
+    app.post(
+        &format!("/api/v1/enterprises/{}/branches", e.uscc),
+        Some(&app.authority),
+        &json!({"name": "会龙山网点", "address": BRANCH}),
+    )
+    .await
+    .expect(201);
+    let township = crate::desk::township_token(&app, "龙光桥镇").await;
+    let district = crate::desk::county_token(&app, HESHAN).await;
+
+    let b = Browser::start().await;
+    b.goto(&app.url("/desk")).await;
+    b.wait_for("#token").await;
+    b.screenshot("desk-signin").await;
+    b.type_into("#token", &township).await;
+    b.click("#signin").await;
+    b.wait_for(".cards").await;
+    b.click(".cards a[href='/desk/survey']").await;
+    b.wait_for("#survey-form").await;
+    assert!(b.has_no_script().await);
+    assert_eq!(b.attribute("#township", "value").await, "龙光桥镇");
+    for (field, value) in [
+        ("#site_name", "会龙山拆车点"),
+        ("#address", BRANCH),
+        ("#business_scope", "废旧汽车回收"),
+        ("#parts_flow", "发动机流向外地废钢厂"),
+        ("#reporter", "王五"),
+        ("#reporter_phone", "0737-4536928"),
+    ] {
+        b.type_into(field, value).await;
+    }
+    b.click("#survey-submit").await;
+    b.wait_for("#done").await;
+    let done = b.text("#done").await;
+    assert!(done.contains("已备案分支机构（不得拆解）"), "{done}");
+    assert!(done.contains(&e.uscc), "{done}");
+    assert_eq!(
+        b.attribute("#surveys [data-match]", "data-match").await,
+        "filed_branch"
+    );
+    b.screenshot("desk-survey-entered").await;
+    b.click("#signout").await;
+    b.wait_for("#token").await;
+
+    b.type_into("#token", &district).await;
+    b.click("#signin").await;
+    b.wait_for("nav").await;
+    b.goto(&app.url("/desk/survey")).await;
+    b.click("#surveys a.button").await;
+    b.wait_for("#case-form").await;
+    assert_eq!(b.attribute("#subject\\.ref", "value").await, BRANCH);
+    assert_eq!(b.attribute("#township", "value").await, "龙光桥镇");
+    b.screenshot("desk-case-form").await;
+    b.click("#case-submit").await;
+    b.wait_for("#transition").await;
+    assert!(b.text("#done").await.contains("已立案"));
+    b.type_into("#note", "限期整改，拆除拆解设备").await;
+    b.click("#to-rectifying").await;
+    b.wait_for("#case [data-status=rectifying]").await;
+    b.type_into("#note", "复查已拆除，盘点销号").await;
+    b.click("#to-closed").await;
+    b.wait_for("#case [data-status=closed]").await;
+    assert_eq!(b.text("#case [data-status]").await, "已销号");
+    assert!(b.text("#history").await.contains("复查已拆除，盘点销号"));
+    b.screenshot("desk-case-closed").await;
+
+    b.goto(&app.url("/desk/summary")).await;
+    b.wait_for("#chart").await;
+    assert_eq!(
+        b.attribute(
+            "#chart g[data-township='龙光桥镇'] rect[data-status=closed]",
+            "data-count"
+        )
+        .await,
+        "1"
+    );
+    assert!(b.text("#summary").await.contains("已销号"));
+    assert!(b.has_no_script().await);
+    b.screenshot("desk-summary").await;
+    b.quit().await;
+}

@@ -720,7 +720,74 @@ async fn worklists_find_the_loose_ends() {
     assert_eq!(a.expect(201)["division"], HESHAN);
 }
 
+/// A QC that an officer found presented by an enterprise that does not
+/// hold it (a rented 资质) is a worklist item of the holder's division, one
+/// per QC and presenter, and becomes a case.
+async fn holder_mismatch_lists_rented_qualifications() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(1).await;
+    let qr = crate::verify::stored_qc_qr(&app, &e).await;
+    let police = app.token("police", None).await;
+    let renter = make_uscc(77);
+    for checkpoint in ["G536 兰溪检查站", "S308 龙光桥检查站"] {
+        let v = app
+            .verify(
+                Some(&police),
+                &json!({"qr": qr, "presented": {"uscc": renter},
+                        "context": {"checkpoint": checkpoint}}),
+            )
+            .await;
+        assert_eq!(codes(&v), ["holder_mismatch"]);
+    }
+    // The holder itself showing it, and an anonymous scan: not items.
+    app.verify(
+        Some(&police),
+        &json!({"qr": qr, "presented": {"uscc": e.uscc}}),
+    )
+    .await;
+    app.verify(
+        None,
+        &json!({"qr": qr, "presented": {"uscc": make_uscc(78)}}),
+    )
+    .await;
+    // Reading the scans writes the queued ones first.
+    app.get(
+        &format!("/api/v1/qualifications/{}/scans", enc(&e.qc)),
+        Some(&app.authority),
+    )
+    .await
+    .expect(200);
+    let desk = county(&app, HESHAN).await;
+    let a = app
+        .get("/api/v1/worklists/holder_mismatch", Some(&desk))
+        .await;
+    let items = a.expect(200).as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "{items:#?}");
+    assert_eq!(items[0]["kind"], "QC");
+    assert_eq!(items[0]["number"], e.qc.as_str());
+    assert_eq!(items[0]["enterprise_uscc"], e.uscc.as_str());
+    let detail = items[0]["detail"].as_str().unwrap();
+    assert!(detail.contains(&renter), "{detail}");
+    assert!(detail.contains("2次"), "{detail}");
+    assert!(
+        detail.contains("S308 龙光桥检查站"),
+        "the latest checkpoint: {detail}"
+    );
+    // Another county sees none of it.
+    let ziyang = county(&app, "430902").await;
+    let a = app
+        .get("/api/v1/worklists/holder_mismatch", Some(&ziyang))
+        .await;
+    assert!(a.expect(200).as_array().unwrap().is_empty());
+    let mut case = case_body(json!({"kind": "qc", "ref": e.qc}));
+    case["offence"] = json!("qc_fraud");
+    case["source"] = json!("worklist");
+    let a = app.post("/api/v1/cases", Some(&desk), &case).await;
+    assert_eq!(a.expect(201)["division"], HESHAN);
+}
+
 crate::backend_tests!(
+    holder_mismatch_lists_rented_qualifications,
     worklists_find_the_loose_ends,
     complaints_reach_the_division_of_their_certificate,
     complaints_are_rate_limited,

@@ -7,6 +7,7 @@ mod cli;
 mod conformance;
 mod crash;
 mod deregister;
+mod desk;
 mod enterprises;
 mod errors;
 mod health;

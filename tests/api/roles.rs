@@ -816,6 +816,9 @@ async fn the_matrix_covers_every_route_but_the_health_probes() {
     let routed: BTreeSet<(String, String)> = scrapcert::http::table()
         .into_iter()
         .filter(|(_, path, _)| !matches!(*path, "/healthz" | "/readyz"))
+        // The desk's pages take a session cookie, not a bearer token: their
+        // matrix by the session's role is `desk.rs`.
+        .filter(|(_, path, _)| !path.starts_with("/desk"))
         .map(|(method, path, _)| (method.as_str().to_string(), path.to_string()))
         .collect();
     assert_eq!(covered, routed);

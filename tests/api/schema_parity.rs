@@ -218,6 +218,7 @@ async fn the_schema_reader_sees_what_the_migrations_declare() {
             "branches",
             "cases",
             "complaints",
+            "desk_sessions",
             "dismantlings",
             "enterprises",
             "events",

@@ -177,7 +177,7 @@ async fn migrations_run_down_and_up_again() {
         left.iter().map(|t| &t.value).collect::<Vec<_>>()
     );
     scrapcert::store::run_migrations(&mut conn).unwrap();
-    assert_eq!(tables(&mut conn).len(), 23);
+    assert_eq!(tables(&mut conn).len(), 24);
 }
 
 /// Migration 4 builds each certificate's scan summary from the officer

@@ -197,7 +197,7 @@ async fn qc_status_findings_and_holder_mismatch() {
 }
 
 /// The QR URL of the enterprise's QC as the registry stores it (from its PNG).
-async fn stored_qc_qr(app: &TestApp, e: &Enterprise) -> String {
+pub async fn stored_qc_qr(app: &TestApp, e: &Enterprise) -> String {
     let resp = app
         .client
         .get(app.url(&format!("/api/v1/qualifications/{}/qr.png", enc(&e.qc))))
