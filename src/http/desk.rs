@@ -30,6 +30,18 @@ use crate::http::state::AppState;
 use crate::service::campaign::{self, Worklist};
 use crate::service::sessions::{self, Session};
 use crate::store::campaign::{CaseFilter, SurveyFilter};
+use crate::store::{DbConnection, StoreError};
+
+/// The value of an `Ok`, or the handler returns the `Err`'s answer (a page
+/// or a redirect).
+macro_rules! or_answer {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(answer) => return answer,
+        }
+    };
+}
 
 type Form = web::Form<HashMap<String, String>>;
 type Query = web::Query<HashMap<String, String>>;
@@ -329,10 +341,7 @@ pub async fn signin(req: HttpRequest, state: web::Data<AppState>, form: Form) ->
 
 /// `POST /desk/signout`: ends the session.
 pub async fn signout(req: HttpRequest, state: web::Data<AppState>, form: Form) -> HttpResponse {
-    let desk = match signed_in(&req, &state).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in(&req, &state).await);
     if let Some(answer) = csrf_refusal(&desk, &form) {
         return answer;
     }
@@ -416,10 +425,7 @@ pub async fn survey_page(
     state: web::Data<AppState>,
     query: Query,
 ) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::SURVEYORS).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::SURVEYORS).await);
     let q = query.into_inner();
     // After a row is entered: its match, as the registry found it.
     let mut top = String::new();
@@ -448,10 +454,7 @@ pub async fn survey_page(
 
 /// `POST /desk/survey`: one 摸排表 row.
 pub async fn survey_post(req: HttpRequest, state: web::Data<AppState>, form: Form) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::SURVEYORS).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::SURVEYORS).await);
     if let Some(answer) = csrf_refusal(&desk, &form) {
         return answer;
     }
@@ -507,34 +510,46 @@ fn download_format(req: &HttpRequest, q: &HashMap<String, String>) -> Result<For
     }
 }
 
+/// A download: the rows `read` finds, answered as a table in the format
+/// asked for (a page naming the refusal otherwise).
+async fn download<T, E>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    desk: &Desk,
+    q: &HashMap<String, String>,
+    read: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    answer: impl FnOnce(Format, T) -> Result<HttpResponse, ApiError>,
+) -> HttpResponse
+where
+    T: Send + 'static,
+    E: From<StoreError> + Into<ApiError> + Send + 'static,
+{
+    let result = async {
+        let format = download_format(req, q)?;
+        let rows = state.db(read).await?;
+        answer(format, rows)
+    };
+    result
+        .await
+        .unwrap_or_else(|e| failure(Some(&desk.session), &e))
+}
+
 /// `GET /desk/survey/export`: the rows in the attachment's columns.
 pub async fn survey_export(
     req: HttpRequest,
     state: web::Data<AppState>,
     query: Query,
 ) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::SURVEYORS).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::SURVEYORS).await);
     let q = query.into_inner();
     let principal = desk.session.principal.clone();
     let filter = survey_filter(&q);
-    let answer = async {
-        let format = download_format(&req, &q)?;
-        let rows = state
-            .db(move |conn| campaign::surveys(conn, &principal, filter))
-            .await?;
-        table(
-            format,
-            "survey",
-            &SURVEY_COLUMNS,
-            rows.into_iter().map(survey_cells).collect(),
-        )
-    };
-    answer
-        .await
-        .unwrap_or_else(|e| failure(Some(&desk.session), &e))
+    let read = move |conn: &mut DbConnection| campaign::surveys(conn, &principal, filter);
+    download(&req, &state, &desk, &q, read, |format, rows| {
+        let rows = rows.into_iter().map(survey_cells).collect();
+        table(format, "survey", &SURVEY_COLUMNS, rows)
+    })
+    .await
 }
 
 fn case_filter(q: &HashMap<String, String>) -> CaseFilter {
@@ -555,10 +570,7 @@ pub async fn cases_page(
     state: web::Data<AppState>,
     query: Query,
 ) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::DESK).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::DESK).await);
     let q = query.into_inner();
     let principal = desk.session.principal.clone();
     let filter = case_filter(&q);
@@ -595,28 +607,16 @@ pub async fn cases_export(
     state: web::Data<AppState>,
     query: Query,
 ) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::DESK).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::DESK).await);
     let q = query.into_inner();
     let principal = desk.session.principal.clone();
     let filter = case_filter(&q);
-    let answer = async {
-        let format = download_format(&req, &q)?;
-        let rows = state
-            .db(move |conn| campaign::cases(conn, &principal, filter))
-            .await?;
-        table(
-            format,
-            "cases",
-            &CASE_COLUMNS,
-            rows.into_iter().map(case_cells).collect(),
-        )
-    };
-    answer
-        .await
-        .unwrap_or_else(|e| failure(Some(&desk.session), &e))
+    let read = move |conn: &mut DbConnection| campaign::cases(conn, &principal, filter);
+    download(&req, &state, &desk, &q, read, |format, rows| {
+        let rows = rows.into_iter().map(case_cells).collect();
+        table(format, "cases", &CASE_COLUMNS, rows)
+    })
+    .await
 }
 
 /// The first `n` characters of a text.
@@ -743,10 +743,7 @@ fn case_form_page(
 
 /// `GET /desk/cases/new`: the new case form.
 pub async fn case_new(req: HttpRequest, state: web::Data<AppState>, query: Query) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::DESK).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::DESK).await);
     match prefill(&state, &desk, &query.into_inner()).await {
         Ok(values) => case_form_page(
             &state,
@@ -764,10 +761,7 @@ pub async fn case_new(req: HttpRequest, state: web::Data<AppState>, query: Query
 
 /// `POST /desk/cases`: opens a case.
 pub async fn case_post(req: HttpRequest, state: web::Data<AppState>, form: Form) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::DESK).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::DESK).await);
     if let Some(answer) = csrf_refusal(&desk, &form) {
         return answer;
     }
@@ -840,10 +834,7 @@ pub async fn case_page(
     path: web::Path<String>,
     query: Query,
 ) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::DESK).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::DESK).await);
     let q = query.into_inner();
     let top = if q.contains_key("opened") {
         ui::notice("已立案。", true)
@@ -862,10 +853,7 @@ pub async fn case_transition(
     path: web::Path<String>,
     form: Form,
 ) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::DESK).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::DESK).await);
     if let Some(answer) = csrf_refusal(&desk, &form) {
         return answer;
     }
@@ -909,10 +897,7 @@ fn worklist_zh(w: Worklist) -> &'static str {
 /// `GET /desk/worklists`: the worklists.
 pub async fn worklists_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     use strum::IntoEnumIterator;
-    let desk = match signed_in_as(&req, &state, campaign::DESK).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::DESK).await);
     let lists: Vec<(&str, &str)> = Worklist::iter()
         .map(|w| (w.as_str(), worklist_zh(w)))
         .collect();
@@ -932,10 +917,7 @@ pub async fn worklist_page(
     path: web::Path<String>,
     query: Query,
 ) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::DESK).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::DESK).await);
     let Ok(list) = path.into_inner().parse::<Worklist>() else {
         return failure(Some(&desk.session), &ApiError::not_found());
     };
@@ -968,10 +950,7 @@ pub async fn worklist_export(
     path: web::Path<String>,
     query: Query,
 ) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::DESK).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::DESK).await);
     let q = query.into_inner();
     let answer = async {
         let list: Worklist = path
@@ -1014,10 +993,7 @@ pub async fn complaints_page(
     state: web::Data<AppState>,
     query: Query,
 ) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::DESK).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::DESK).await);
     let principal = desk.session.principal.clone();
     let q = query.into_inner();
     match state
@@ -1048,10 +1024,7 @@ pub async fn complaints_page(
 
 /// `GET /desk/summary`: the 工作总结, with its chart.
 pub async fn summary_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::DESK).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::DESK).await);
     let principal = desk.session.principal.clone();
     match state
         .db(move |conn| campaign::summary(conn, &principal))
@@ -1074,20 +1047,9 @@ pub async fn summary_export(
     state: web::Data<AppState>,
     query: Query,
 ) -> HttpResponse {
-    let desk = match signed_in_as(&req, &state, campaign::DESK).await {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let desk = or_answer!(signed_in_as(&req, &state, campaign::DESK).await);
     let q = query.into_inner();
     let principal = desk.session.principal.clone();
-    let answer = async {
-        let format = download_format(&req, &q)?;
-        let rows = state
-            .db(move |conn| campaign::summary(conn, &principal))
-            .await?;
-        summary_table(format, rows)
-    };
-    answer
-        .await
-        .unwrap_or_else(|e| failure(Some(&desk.session), &e))
+    let read = move |conn: &mut DbConnection| campaign::summary(conn, &principal);
+    download(&req, &state, &desk, &q, read, summary_table).await
 }

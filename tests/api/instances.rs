@@ -58,7 +58,7 @@ pub async fn start_instance_with(
         address: format!("http://127.0.0.1:{port}"),
     };
     let client = reqwest::Client::new();
-    for _ in 0..200 {
+    for _ in 0..600 {
         if let Ok(r) = client
             .get(format!("{}/readyz", instance.address))
             .send()

@@ -388,7 +388,7 @@ async fn oversized_images_and_forms_get_their_own_answers() {
         )
         .await;
     assert_eq!(a.field_code("image").as_deref(), Some("too_long"));
-    let long = "x".repeat(20 * 1024);
+    let long = "x".repeat(70 * 1024);
     let a = app
         .send(
             app.client
