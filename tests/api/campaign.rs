@@ -240,7 +240,7 @@ async fn the_survey_exports_are_the_attachments_table() {
 /// The rows of the workbook's first sheet, read by Python's `openpyxl`;
 /// `None` when it is not installed and `SCRAPCERT_TEST_OPENPYXL` is unset
 /// (CI sets it, after installing it).
-fn openpyxl_rows(path: &std::path::Path) -> Option<Vec<Vec<String>>> {
+pub fn openpyxl_rows(path: &std::path::Path) -> Option<Vec<Vec<String>>> {
     let script = "import json,sys,openpyxl\n\
                   ws=openpyxl.load_workbook(sys.argv[1]).worksheets[0]\n\
                   print(json.dumps([[c or '' for c in r] for r in ws.iter_rows(values_only=True)]))";

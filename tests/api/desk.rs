@@ -85,6 +85,23 @@ impl DeskBrowser {
         page_of(resp).await
     }
 
+    /// A download's content type and bytes.
+    pub async fn download(&self, path: &str) -> (String, Vec<u8>) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(header::COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        let kind = resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        (kind, resp.bytes().await.unwrap().to_vec())
+    }
+
     /// Posts a form as it is, CSRF token and all.
     pub async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> Page {
         let resp = self
@@ -492,8 +509,39 @@ async fn a_township_row_becomes_a_closed_case_on_the_desk() {
         csv.body
     );
     assert_eq!(csv.body.lines().count(), 3);
-    let xlsx = d.get("/desk/survey/export?format=xlsx").await;
-    assert_eq!(xlsx.status, 200);
+    const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    for (path, header, row) in [
+        (
+            "/desk/survey/export?format=xlsx",
+            vec![
+                "乡镇",
+                "网点名称",
+                "经营地址",
+                "经营范围",
+                "“五大总成”流向",
+                "填报人",
+                "联系电话",
+            ],
+            vec!["龙光桥镇", "会龙山拆车点", BRANCH_ADDRESS],
+        ),
+        (
+            "/desk/summary/export",
+            vec!["township", "offence", "status", "count"],
+            vec!["龙光桥镇", "unqualified_dismantling", "closed", "1"],
+        ),
+    ] {
+        let (kind, bytes) = d.download(path).await;
+        assert_eq!(kind, XLSX, "{path}");
+        let file = app.dir.path().join("download.xlsx");
+        std::fs::write(&file, &bytes).unwrap();
+        if let Some(rows) = crate::campaign::openpyxl_rows(&file) {
+            assert_eq!(rows[0], header, "{path}");
+            let found = rows
+                .iter()
+                .any(|r| row.iter().zip(r).all(|(want, got)| want == got));
+            assert!(found, "{path}: {rows:?}");
+        }
+    }
     let summary_csv = d.get("/desk/summary/export?format=csv").await;
     assert!(
         summary_csv
