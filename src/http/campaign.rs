@@ -69,6 +69,7 @@ pub(super) fn table(
     match format {
         Format::Csv => Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}.csv\""),
@@ -92,6 +93,7 @@ pub(super) fn table(
             let bytes = book.save_to_buffer().map_err(ApiError::internal)?;
             Ok(HttpResponse::Ok()
                 .content_type(XLSX)
+                .insert_header((header::CACHE_CONTROL, "no-store"))
                 .insert_header((
                     header::CONTENT_DISPOSITION,
                     format!("attachment; filename=\"{name}.xlsx\""),

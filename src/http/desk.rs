@@ -21,6 +21,12 @@ use super::campaign::{
     validate_transition,
 };
 use super::desk_pages::{self as ui, Filled, Here, ListNav, desk_page, page_of};
+
+/// A list the store gives oldest first, newest first.
+fn newest_first<T>(mut rows: Vec<T>) -> Vec<T> {
+    rows.reverse();
+    rows
+}
 use crate::domain::campaign::{
     CaseSource, CaseSubjectKind, ComplaintKind, Offence, SURVEY_COLUMNS, SiteMatch,
 };
@@ -108,8 +114,10 @@ fn to_signin(state: &AppState) -> HttpResponse {
 /// The session of this request, or the answer to give instead: to the
 /// sign-in page when there is none, or it ended.
 async fn signed_in(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Desk, HttpResponse> {
+    // No cookie (SameSite=Strict leaves it off a link from another site):
+    // to the sign-in page, leaving any cookie the browser holds alone.
     let Some(secret) = cookie(req, COOKIE).filter(|s| !s.is_empty()) else {
-        return Err(to_signin(state));
+        return Err(redirect("/desk/signin"));
     };
     let now = state.clock.now();
     let s = secret.clone();
@@ -165,7 +173,7 @@ fn refusal_zh(e: &ApiError) -> String {
                 "该案件当前状态不能进行此操作（可能已被他人办理），请刷新后重试。".into()
             }
             ProblemCode::ValidationFailed | ProblemCode::MalformedRequest => {
-                let fields: Vec<&str> = p.errors.iter().map(|f| f.field.as_str()).collect();
+                let fields: Vec<&str> = p.errors.iter().map(|f| ui::field_zh(&f.field)).collect();
                 format!("请检查填写的内容：{}", fields.join("、"))
             }
             ProblemCode::RateLimited => "操作过于频繁，请稍后再试。".into(),
@@ -304,7 +312,7 @@ pub async fn signin(req: HttpRequest, state: web::Data<AppState>, form: Form) ->
     let now = state.clock.now();
     let lifetime = chrono::TimeDelta::hours(i64::from(state.settings.desk_session_hours.max(1)));
     match state
-        .db(move |conn| sessions::sign_in(conn, &token, lifetime, now))
+        .write(move |conn| sessions::sign_in(conn, &token, lifetime, now))
         .await
     {
         Ok((secret, session)) => {
@@ -405,7 +413,7 @@ async fn survey_view(
         page: page_number(q),
         total: rows.len(),
     };
-    let rows = page_of(rows, nav.page);
+    let rows = page_of(newest_first(rows), nav.page);
     let today = state.clock.today().to_string();
     let filters = Filled {
         values: filled(q),
@@ -587,7 +595,7 @@ pub async fn cases_page(
         page: page_number(&q),
         total: rows.len(),
     };
-    let rows = page_of(rows, nav.page);
+    let rows = page_of(newest_first(rows), nav.page);
     let filters = Filled {
         values: filled(&q),
         errors: &[],
@@ -704,11 +712,11 @@ async fn prefill(
                 .get("list")
                 .and_then(|l| l.parse().ok())
                 .ok_or_else(ApiError::not_found)?;
-            let number = q.get("number").cloned().unwrap_or_default();
+            let key = q.get("item").cloned().unwrap_or_default();
             let item = run_worklist(state, principal, list)
                 .await?
                 .into_iter()
-                .find(|i| i.number == number)
+                .find(|i| ui::item_key(i) == key)
                 .ok_or_else(ApiError::not_found)?;
             let (kind, offence) = match (item.kind.as_str(), list) {
                 ("QC", _) => (CaseSubjectKind::Qc, Offence::QcFraud),
@@ -1000,9 +1008,8 @@ pub async fn complaints_page(
         .db(move |conn| campaign::complaints(conn, &principal))
         .await
     {
-        Ok(mut rows) => {
-            // The store lists them newest first; the pages go the same way.
-            rows.reverse();
+        Ok(rows) => {
+            // The store lists them newest first.
             let nav = ListNav {
                 path: "/desk/complaints",
                 query: String::new(),

@@ -190,7 +190,7 @@ fn short(s: &str) -> String {
 }
 
 /// The zh-CN label of a form field.
-fn field_zh(field: &str) -> &'static str {
+pub fn field_zh(field: &str) -> &'static str {
     match field {
         "township" => "乡镇",
         "site_name" => "网点名称",
@@ -211,6 +211,7 @@ fn field_zh(field: &str) -> &'static str {
         "responsible_unit" => "责任单位",
         "deadline" => "整改期限",
         "to" => "操作",
+        "status" => "状态",
         _ => "表单",
     }
 }
@@ -415,13 +416,25 @@ impl ListNav<'_> {
     }
 }
 
-/// One page of rows, newest first.
-pub fn page_of<T>(mut rows: Vec<T>, page: usize) -> Vec<T> {
-    rows.reverse();
+/// One page of rows (page 1 the first; past the last, none).
+pub fn page_of<T>(rows: Vec<T>, page: usize) -> Vec<T> {
     rows.into_iter()
-        .skip((page.max(1) - 1) * PAGE_ROWS)
+        .skip((page.max(1) - 1).saturating_mul(PAGE_ROWS))
         .take(PAGE_ROWS)
         .collect()
+}
+
+/// A worklist item's key in the link that opens a case from it: the item
+/// itself, hashed (two items may share a number: one QC shown by two
+/// enterprises, one RC on two days).
+pub fn item_key(i: &WorkItem) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [&i.kind, &i.number, &i.enterprise_uscc, &i.since, &i.detail] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..8])
 }
 
 pub fn survey_list(
@@ -637,7 +650,7 @@ pub fn case_detail(s: &Session, c: &CaseRow, history: &[EventRecord], error: &st
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             local(e.at),
             what,
-            short(note)
+            escape(note)
         ));
     }
     out.push_str("</table>");
@@ -663,13 +676,13 @@ pub fn worklist(name: &str, items: &[WorkItem], nav: &ListNav<'_>) -> String {
     for i in items {
         out.push_str(&format!(
             "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td>\
-<td><a class=\"button\" href=\"/desk/cases/new?from=worklist&amp;list={name}&amp;number={}\">立案</a></td></tr>",
+<td><a class=\"button\" href=\"/desk/cases/new?from=worklist&amp;list={name}&amp;item={}\">立案</a></td></tr>",
             escape(&i.kind),
             escape(&i.number),
             escape(&i.enterprise_uscc),
             escape(&i.since),
             short(&i.detail),
-            escape(&i.number),
+            item_key(i),
         ));
     }
     out.push_str("</table>");

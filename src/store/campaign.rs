@@ -397,58 +397,61 @@ pub struct MisheldQc {
     pub scans: i64,
 }
 
-/// A QC scan's number, presenter, time and checkpoint.
-type ScanOfQc = (
-    Option<String>,
-    Option<String>,
-    NaiveDateTime,
-    Option<String>,
-);
+#[derive(QueryableByName)]
+struct MisheldRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    number: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    presented: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    last_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    checkpoint: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
 
-/// The officers' QC scans since `since` that raised `holder_mismatch`,
-/// grouped by QC and presenting enterprise, newest first.
+/// The officers' QC scans since `since` that raised `holder_mismatch`, one
+/// row per QC and presenting enterprise (counted, with the latest scan's
+/// time and checkpoint), newest first.
 pub fn misheld_qcs(conn: &mut DbConnection, since: NaiveDateTime) -> StoreResult<Vec<MisheldQc>> {
-    use super::schema::scans;
-    let rows: Vec<ScanOfQc> = scans::table
-        .filter(scans::presented_uscc.is_not_null())
-        .filter(scans::at.ge(since))
-        .filter(scans::cert_kind.eq("QC"))
-        .filter(scans::findings.like("%holder_mismatch%"))
-        .order((scans::at.desc(), scans::id.desc()))
-        .select((
-            scans::cert_number,
-            scans::presented_uscc,
-            scans::at,
-            scans::checkpoint,
-        ))
-        .limit(LIST_LIMIT)
-        .load(conn)?;
-    let mut out: Vec<MisheldQc> = Vec::new();
-    let mut seen: std::collections::HashMap<(String, String), usize> =
-        std::collections::HashMap::new();
-    for (number, presented, at, checkpoint) in rows {
-        let (Some(number), Some(presented)) = (number, presented) else {
-            continue;
-        };
-        // Rows come newest first: the first of a pair holds its last scan.
-        match seen.entry((number.clone(), presented.clone())) {
-            std::collections::hash_map::Entry::Occupied(i) => {
-                let at: usize = *i.get();
-                out[at].scans += 1;
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(out.len());
-                out.push(MisheldQc {
-                    number,
-                    presented_uscc: presented,
-                    last_at: at,
-                    last_checkpoint: checkpoint,
-                    scans: 1,
-                });
-            }
-        }
-    }
-    Ok(out)
+    use diesel::sql_types::Timestamp;
+    // The same scans, in the outer query (`s`) and for the latest one (`t`).
+    let scans_of = |a: &str| {
+        format!(
+            "{a}.cert_kind = 'QC' AND {a}.presented_uscc IS NOT NULL AND {a}.at >= {{1}} \
+             AND {a}.findings LIKE '%holder_mismatch%'"
+        )
+    };
+    let query = format!(
+        "SELECT s.cert_number AS number, s.presented_uscc AS presented, MAX(s.at) AS last_at, \
+         COUNT(*) AS n, (SELECT t.checkpoint FROM scans t WHERE {} \
+         AND t.cert_number = s.cert_number AND t.presented_uscc = s.presented_uscc \
+         ORDER BY t.at DESC, t.id DESC LIMIT 1) AS checkpoint \
+         FROM scans s WHERE {} GROUP BY s.cert_number, s.presented_uscc \
+         ORDER BY last_at DESC, number LIMIT {LIST_LIMIT}",
+        scans_of("t"),
+        scans_of("s"),
+    );
+    let rows: Vec<MisheldRow> = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(query.replace("{1}", "?"))
+            .bind::<Timestamp, _>(since)
+            .bind::<Timestamp, _>(since)
+            .load(c)?,
+        DbConnection::Postgres(c) => diesel::sql_query(query.replace("{1}", "$1"))
+            .bind::<Timestamp, _>(since)
+            .load(c)?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| MisheldQc {
+            number: r.number,
+            presented_uscc: r.presented,
+            last_at: r.last_at,
+            last_checkpoint: r.checkpoint,
+            scans: r.n,
+        })
+        .collect())
 }
 
 /// A certificate's enterprise and that enterprise's division (none: no

@@ -199,6 +199,9 @@ async fn signing_in_opens_a_session_that_ends() {
         (home.status, home.location.as_deref()),
         (303, Some("/desk/signin"))
     );
+    // A link from another site arrives without the (SameSite=Strict) cookie:
+    // the answer must not clear the cookie the browser holds.
+    assert!(home.cookies.is_empty(), "{:?}", home.cookies);
     // The sign-in form's own CSRF value must come back with its cookie.
     let no_cookie = b
         .post_raw("/desk/signin", &[("token", &app.authority), ("csrf", "x")])
@@ -274,7 +277,14 @@ async fn signing_in_opens_a_session_that_ends() {
             .iter()
             .any(|c| c.starts_with("scrapcert_desk=;") && c.contains("Max-Age=0"))
     );
-    assert_eq!(b.get("/desk").await.status, 303);
+    let dead = b.get("/desk").await;
+    assert_eq!(dead.status, 303);
+    assert!(
+        dead.cookies
+            .iter()
+            .any(|c| c.starts_with("scrapcert_desk=;")),
+        "a dead cookie is cleared"
+    );
     assert_eq!(
         b.get("/desk/survey").await.location.as_deref(),
         Some("/desk/signin")
@@ -600,9 +610,16 @@ async fn complaints_and_worklist_items_open_cases() {
     let overdue = d.get("/desk/worklists/dismantling_overdue").await;
     assert_eq!(overdue.status, 200);
     assert!(overdue.body.contains("4309032024000001"));
-    let form = d
-        .get("/desk/cases/new?from=worklist&list=dismantling_overdue&number=4309032024000001")
-        .await;
+    let at = overdue
+        .body
+        .find("/desk/cases/new?from=worklist&amp;list=dismantling_overdue&amp;item=")
+        .unwrap();
+    let link: String = overdue.body[at..]
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect();
+    let form = d.get(&link.replace("&amp;", "&")).await;
+    assert_eq!(form.status, 200);
     assert!(form.body.contains("value=\"4309032024000001\""));
     assert!(form.body.contains("<option value=\"worklist\" selected>"));
     assert!(form.body.contains("<option value=\"rc\" selected>"));
