@@ -903,14 +903,6 @@ pub async fn worklist(
     let list: campaign::Worklist = name.parse().map_err(|_| ApiError::not_found())?;
     let format = format_of(&req, query.into_inner().format.as_deref())?;
     let items = run_worklist(&state, principal, list).await?;
-    let header = [
-        "kind",
-        "number",
-        "enterprise_uscc",
-        "division",
-        "since",
-        "detail",
-    ];
     let view = |i: WorkItem| WorkItemView {
         kind: i.kind,
         number: i.number,
@@ -919,16 +911,36 @@ pub async fn worklist(
         since: i.since,
         detail: i.detail,
     };
-    list_answer(format, &name, &header, items, view, |i| {
-        vec![
-            i.kind,
-            i.number,
-            i.enterprise_uscc,
-            i.division.unwrap_or_default(),
-            i.since,
-            i.detail,
-        ]
-    })
+    list_answer(
+        format,
+        &name,
+        &WORK_ITEM_COLUMNS,
+        items,
+        view,
+        work_item_cells,
+    )
+}
+
+/// The columns of a worklist's export.
+pub(super) const WORK_ITEM_COLUMNS: [&str; 6] = [
+    "kind",
+    "number",
+    "enterprise_uscc",
+    "division",
+    "since",
+    "detail",
+];
+
+/// A worklist item as its export's columns.
+pub(super) fn work_item_cells(i: WorkItem) -> Vec<String> {
+    vec![
+        i.kind,
+        i.number,
+        i.enterprise_uscc,
+        i.division.unwrap_or_default(),
+        i.since,
+        i.detail,
+    ]
 }
 
 /// A worklist of the caller's division, by the service's settings.

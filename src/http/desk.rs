@@ -16,9 +16,9 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::campaign::{
-    CASE_COLUMNS, CaseDto, Format, SubjectDto, SurveyDto, TransitionDto, case_cells, format_of,
-    run_worklist, summary_table, survey_cells, table, validate_case, validate_survey,
-    validate_transition,
+    CASE_COLUMNS, CaseDto, Format, SubjectDto, SurveyDto, TransitionDto, WORK_ITEM_COLUMNS,
+    case_cells, format_of, run_worklist, summary_table, survey_cells, table, validate_case,
+    validate_survey, validate_transition, work_item_cells,
 };
 use super::desk_pages::{self as ui, Filled, Here, ListNav, desk_page, page_of};
 
@@ -488,26 +488,45 @@ pub async fn survey_post(req: HttpRequest, state: web::Data<AppState>, form: For
         note: field(&mut form, "note"),
         division: field(&mut form, "division"),
     };
-    let result = match validate_survey(dto, state.clock.today()) {
-        Ok(new) => {
-            let now = state.clock.now();
-            state
-                .write(move |conn| campaign::record_survey(conn, &principal, new, now))
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let valid = validate_survey(dto, state.clock.today());
+    let result = write_valid(&state, valid, move |conn, new, now| {
+        campaign::record_survey(conn, &principal, new, now)
+    })
+    .await;
     match result {
         Ok(row) => redirect(&format!("/desk/survey?recorded={}", percent(&row.id))),
         Err(e) => {
-            let sent = Filled {
-                values,
-                errors: field_errors(&e),
-            };
-            let top = ui::notice(&refusal_zh(&e), false);
+            let (sent, top) = resent(values, &e);
             survey_view(&state, &desk, &HashMap::new(), sent, top, status_of(&e)).await
         }
     }
+}
+
+/// A validated form's write through the service (the validator's refusal
+/// as it is).
+async fn write_valid<N, T, E>(
+    state: &web::Data<AppState>,
+    valid: Result<N, ApiError>,
+    write: impl FnOnce(&mut DbConnection, N, chrono::NaiveDateTime) -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    N: Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + Into<ApiError> + Send + 'static,
+{
+    let new = valid?;
+    let now = state.clock.now();
+    state.write(move |conn| write(conn, new, now)).await
+}
+
+/// A refused form as it was sent, with its fields' errors, and the notice
+/// above it.
+fn resent<'a>(values: BTreeMap<String, String>, e: &'a ApiError) -> (Filled<'a>, String) {
+    let sent = Filled {
+        values,
+        errors: field_errors(e),
+    };
+    (sent, ui::notice(&refusal_zh(e), false))
 }
 
 /// The format of a download (`format=csv|xlsx`; else the `Accept`).
@@ -790,23 +809,15 @@ pub async fn case_post(req: HttpRequest, state: web::Data<AppState>, form: Form)
         division: field(&mut form, "division"),
     };
     let principal = desk.session.principal.clone();
-    let result = match validate_case(dto, state.clock.today()) {
-        Ok(new) => {
-            let now = state.clock.now();
-            state
-                .write(move |conn| campaign::open_case(conn, &principal, new, now))
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let valid = validate_case(dto, state.clock.today());
+    let result = write_valid(&state, valid, move |conn, new, now| {
+        campaign::open_case(conn, &principal, new, now)
+    })
+    .await;
     match result {
         Ok(row) => redirect(&format!("/desk/cases/{}?opened=1", percent(&row.id))),
         Err(e) => {
-            let sent = Filled {
-                values,
-                errors: field_errors(&e),
-            };
-            let top = ui::notice(&refusal_zh(&e), false);
+            let (sent, top) = resent(values, &e);
             case_form_page(&state, &desk, sent, &top, status_of(&e))
         }
     }
@@ -872,16 +883,13 @@ pub async fn case_transition(
         note: field(&mut form, "note"),
     };
     let principal = desk.session.principal.clone();
-    let result = match validate_transition(dto) {
-        Ok((to, note)) => {
-            let now = state.clock.now();
-            let id = id.clone();
-            state
-                .write(move |conn| campaign::transition(conn, &principal, &id, to, note, now))
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let case = id.clone();
+    let result = write_valid(
+        &state,
+        validate_transition(dto),
+        move |conn, (to, note), now| campaign::transition(conn, &principal, &case, to, note, now),
+    )
+    .await;
     match result {
         Ok(_) => redirect(&format!("/desk/cases/{}?moved=1", percent(&id))),
         Err(e) => {
@@ -967,28 +975,8 @@ pub async fn worklist_export(
             .map_err(|_| ApiError::not_found())?;
         let format = download_format(&req, &q)?;
         let items = run_worklist(&state, desk.session.principal.clone(), list).await?;
-        let rows = items
-            .into_iter()
-            .map(|i| {
-                vec![
-                    i.kind,
-                    i.number,
-                    i.enterprise_uscc,
-                    i.division.unwrap_or_default(),
-                    i.since,
-                    i.detail,
-                ]
-            })
-            .collect();
-        let header = [
-            "kind",
-            "number",
-            "enterprise_uscc",
-            "division",
-            "since",
-            "detail",
-        ];
-        table(format, list.as_str(), &header, rows)
+        let rows = items.into_iter().map(work_item_cells).collect();
+        table(format, list.as_str(), &WORK_ITEM_COLUMNS, rows)
     };
     answer
         .await
