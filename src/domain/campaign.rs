@@ -292,4 +292,13 @@ mod tests {
              兰溪镇,某回收点,\"a\nb\",,,,\r\n"
         );
     }
+
+    #[test]
+    fn each_status_offers_exactly_its_ledger_moves() {
+        use CaseStatus::*;
+        assert_eq!(Open.moves(), [Rectifying, ReferredToPolice]);
+        assert_eq!(Rectifying.moves(), [Closed, ReferredToPolice]);
+        assert!(Closed.moves().is_empty());
+        assert!(ReferredToPolice.moves().is_empty());
+    }
 }

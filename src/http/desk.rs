@@ -21,6 +21,7 @@ use super::campaign::{
     validate_survey, validate_transition, work_item_cells,
 };
 use super::desk_pages::{self as ui, Filled, Here, ListNav, desk_page, page_of};
+use super::pages::percent_encode;
 
 /// A list the store gives oldest first, newest first.
 fn newest_first<T>(mut rows: Vec<T>) -> Vec<T> {
@@ -93,22 +94,21 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn redirect(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
+/// A 303 to `location`, setting `cookies`.
+fn redirect(location: &str, cookies: &[String]) -> HttpResponse {
+    let mut answer = HttpResponse::SeeOther();
+    answer
         .insert_header((header::LOCATION, location))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    for c in cookies {
+        answer.append_header((header::SET_COOKIE, c.as_str()));
+    }
+    answer.finish()
 }
 
+/// To the sign-in page, clearing the session cookie.
 fn to_signin(state: &AppState) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/desk/signin"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::SET_COOKIE,
-            set_cookie(state, COOKIE, "", "/desk", 0),
-        ))
-        .finish()
+    redirect("/desk/signin", &[set_cookie(state, COOKIE, "", "/desk", 0)])
 }
 
 /// The session of this request, or the answer to give instead: to the
@@ -117,7 +117,7 @@ async fn signed_in(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Des
     // No cookie (SameSite=Strict leaves it off a link from another site):
     // to the sign-in page, leaving any cookie the browser holds alone.
     let Some(secret) = cookie(req, COOKIE).filter(|s| !s.is_empty()) else {
-        return Err(redirect("/desk/signin"));
+        return Err(redirect("/desk/signin", &[]));
     };
     let now = state.clock.now();
     let s = secret.clone();
@@ -235,21 +235,10 @@ fn query_without_page(q: &HashMap<String, String>, keys: &[&str]) -> String {
     let mut parts = Vec::new();
     for k in keys {
         if let Some(v) = q.get(*k).filter(|v| !v.is_empty()) {
-            parts.push(format!("{k}={}", percent(v)));
+            parts.push(format!("{k}={}", percent_encode(v)));
         }
     }
     parts.join("&")
-}
-
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn filled(q: &HashMap<String, String>) -> BTreeMap<String, String> {
@@ -317,18 +306,11 @@ pub async fn signin(req: HttpRequest, state: web::Data<AppState>, form: Form) ->
     {
         Ok((secret, session)) => {
             let max_age = (session.expires_at - now).num_seconds().max(1);
-            HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/desk"))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .append_header((
-                    header::SET_COOKIE,
-                    set_cookie(&state, COOKIE, &secret, "/desk", max_age),
-                ))
-                .append_header((
-                    header::SET_COOKIE,
-                    set_cookie(&state, SIGNIN_COOKIE, "", "/desk/signin", 0),
-                ))
-                .finish()
+            let cookies = [
+                set_cookie(&state, COOKIE, &secret, "/desk", max_age),
+                set_cookie(&state, SIGNIN_COOKIE, "", "/desk/signin", 0),
+            ];
+            redirect("/desk", &cookies)
         }
         Err(e) => {
             let (status, message) = match &e {
@@ -421,7 +403,7 @@ async fn survey_view(
     };
     let body = format!(
         "{top}{}{}",
-        ui::survey_form(&desk.session, &sent, &today),
+        ui::survey_form(&desk.session, sent, &today),
         ui::survey_list(&desk.session, &rows, &nav, &filters)
     );
     desk_page(status, "摸排表", Some(&desk.session), Here::Survey, &body)
@@ -494,7 +476,10 @@ pub async fn survey_post(req: HttpRequest, state: web::Data<AppState>, form: For
     })
     .await;
     match result {
-        Ok(row) => redirect(&format!("/desk/survey?recorded={}", percent(&row.id))),
+        Ok(row) => redirect(
+            &format!("/desk/survey?recorded={}", percent_encode(&row.id)),
+            &[],
+        ),
         Err(e) => {
             let (sent, top) = resent(values, &e);
             survey_view(&state, &desk, &HashMap::new(), sent, top, status_of(&e)).await
@@ -764,7 +749,7 @@ fn case_form_page(
     status: StatusCode,
 ) -> HttpResponse {
     let today = state.clock.today().to_string();
-    let body = format!("{top}{}", ui::case_form(&desk.session, &sent, &today));
+    let body = format!("{top}{}", ui::case_form(&desk.session, sent, &today));
     desk_page(status, "新建案件", Some(&desk.session), Here::Cases, &body)
 }
 
@@ -815,7 +800,10 @@ pub async fn case_post(req: HttpRequest, state: web::Data<AppState>, form: Form)
     })
     .await;
     match result {
-        Ok(row) => redirect(&format!("/desk/cases/{}?opened=1", percent(&row.id))),
+        Ok(row) => redirect(
+            &format!("/desk/cases/{}?opened=1", percent_encode(&row.id)),
+            &[],
+        ),
         Err(e) => {
             let (sent, top) = resent(values, &e);
             case_form_page(&state, &desk, sent, &top, status_of(&e))
@@ -891,7 +879,7 @@ pub async fn case_transition(
     )
     .await;
     match result {
-        Ok(_) => redirect(&format!("/desk/cases/{}?moved=1", percent(&id))),
+        Ok(_) => redirect(&format!("/desk/cases/{}?moved=1", percent_encode(&id)), &[]),
         Err(e) => {
             let top = ui::notice(&refusal_zh(&e), false);
             case_view(&state, &desk, id, top, status_of(&e)).await

@@ -180,11 +180,17 @@ pub fn home(s: &Session) -> String {
     out
 }
 
+/// A table cell's text: at most [`CELL_CHARS`] characters.
 fn short(s: &str) -> String {
-    if s.chars().count() <= CELL_CHARS {
+    cut(s, CELL_CHARS)
+}
+
+/// At most `n` characters of a text, escaped, with `…` where it was cut.
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
         escape(s)
     } else {
-        let head: String = s.chars().take(CELL_CHARS).collect();
+        let head: String = s.chars().take(n - 1).collect();
         format!("{}…", escape(&head))
     }
 }
@@ -289,7 +295,7 @@ fn names_division(p: &Principal) -> bool {
     p.division.as_deref().is_none_or(|d| d.len() < 6)
 }
 
-pub fn survey_form(s: &Session, f: &Filled<'_>, today: &str) -> String {
+pub fn survey_form(s: &Session, mut f: Filled<'_>, today: &str) -> String {
     let p = &s.principal;
     let mut out = format!(
         "<form method=\"post\" action=\"/desk/survey\" id=\"survey-form\">{}",
@@ -307,58 +313,53 @@ pub fn survey_form(s: &Session, f: &Filled<'_>, today: &str) -> String {
     } else {
         " required"
     };
-    let mut f2 = Filled {
-        values: f.values.clone(),
-        errors: f.errors,
-    };
     if p.role == Role::Township {
-        f2.values
+        f.values
             .insert("township".into(), p.township.clone().unwrap_or_default());
     }
-    f2.values
+    f.values
         .entry("found_on".into())
         .or_insert_with(|| today.to_string());
-    out.push_str(&f2.input("township", "text", township_extra));
-    out.push_str(&f2.input("site_name", "text", " required maxlength=\"128\""));
-    out.push_str(&f2.input("address", "text", " required maxlength=\"256\""));
-    out.push_str(&f2.input("business_scope", "text", " required maxlength=\"256\""));
-    out.push_str(&f2.input("parts_flow", "text", " required maxlength=\"256\""));
-    out.push_str(&f2.input("reporter", "text", " required maxlength=\"128\""));
-    out.push_str(&f2.input(
+    out.push_str(&f.input("township", "text", township_extra));
+    out.push_str(&f.input("site_name", "text", " required maxlength=\"128\""));
+    out.push_str(&f.input("address", "text", " required maxlength=\"256\""));
+    out.push_str(&f.input("business_scope", "text", " required maxlength=\"256\""));
+    out.push_str(&f.input("parts_flow", "text", " required maxlength=\"256\""));
+    out.push_str(&f.input("reporter", "text", " required maxlength=\"128\""));
+    out.push_str(&f.input(
         "reporter_phone",
         "text",
         " required inputmode=\"tel\" maxlength=\"20\"",
     ));
-    out.push_str(&f2.input("found_on", "date", &format!(" required max=\"{today}\"")));
-    out.push_str(&f2.input("lat", "text", " inputmode=\"decimal\""));
-    out.push_str(&f2.input("lon", "text", " inputmode=\"decimal\""));
-    out.push_str(&f2.input("note", "text", " maxlength=\"500\""));
+    out.push_str(&f.input("found_on", "date", &format!(" required max=\"{today}\"")));
+    out.push_str(&f.input("lat", "text", " inputmode=\"decimal\""));
+    out.push_str(&f.input("lon", "text", " inputmode=\"decimal\""));
+    out.push_str(&f.input("note", "text", " maxlength=\"500\""));
     out.push_str("<button type=\"submit\" id=\"survey-submit\">提交摸排记录</button></form>");
     out
 }
 
-fn match_tag(code: &str) -> String {
-    let zh = code
-        .parse::<SiteMatch>()
-        .map_or(code.to_string(), |m| m.zh().to_string());
+/// A code shown by its zh-CN name, coloured by its class (`m-…`, `s-…`),
+/// and named in a `data-` attribute for tests and styles.
+fn tag<T: std::str::FromStr>(
+    attr: &str,
+    class: &str,
+    code: &str,
+    zh: fn(T) -> &'static str,
+) -> String {
     format!(
-        "<span class=\"tag m-{}\" data-match=\"{}\">{}</span>",
-        escape(code),
-        escape(code),
-        escape(&zh)
+        "<span class=\"tag {class}-{c}\" data-{attr}=\"{c}\">{}</span>",
+        zh_of(code, zh),
+        c = escape(code),
     )
 }
 
+fn match_tag(code: &str) -> String {
+    tag("match", "m", code, SiteMatch::zh)
+}
+
 fn status_tag(code: &str) -> String {
-    let zh = code
-        .parse::<CaseStatus>()
-        .map_or(code.to_string(), |m| m.zh().to_string());
-    format!(
-        "<span class=\"tag s-{}\" data-status=\"{}\">{}</span>",
-        escape(code),
-        escape(code),
-        escape(&zh)
-    )
+    tag("status", "s", code, CaseStatus::zh)
 }
 
 fn zh_of<T: std::str::FromStr>(code: &str, zh: fn(T) -> &'static str) -> String {
@@ -546,12 +547,8 @@ pub fn case_list(rows: &[CaseRow], nav: &ListNav<'_>, filters: &Filled<'_>) -> S
     out
 }
 
-pub fn case_form(s: &Session, f: &Filled<'_>, today: &str) -> String {
-    let mut f2 = Filled {
-        values: f.values.clone(),
-        errors: f.errors,
-    };
-    f2.values
+pub fn case_form(s: &Session, mut f: Filled<'_>, today: &str) -> String {
+    f.values
         .entry("found_on".into())
         .or_insert_with(|| today.to_string());
     let mut out = format!(
@@ -559,24 +556,24 @@ pub fn case_form(s: &Session, f: &Filled<'_>, today: &str) -> String {
         csrf_field(&s.csrf)
     );
     if names_division(&s.principal) {
-        out.push_str(&f2.input("division", "text", " inputmode=\"numeric\" maxlength=\"6\""));
+        out.push_str(&f.input("division", "text", " inputmode=\"numeric\" maxlength=\"6\""));
     }
-    out.push_str(&f2.select(
+    out.push_str(&f.select(
         "subject.kind",
         &options::<CaseSubjectKind>(CaseSubjectKind::zh),
         false,
     ));
-    out.push_str(&f2.input("subject.ref", "text", " required maxlength=\"128\""));
-    out.push_str(&f2.select("offence", &options::<Offence>(Offence::zh), false));
-    out.push_str(&f2.select("source", &options::<CaseSource>(CaseSource::zh), false));
-    out.push_str(&f2.input("township", "text", " required maxlength=\"128\""));
-    out.push_str(&f2.input("found_on", "date", &format!(" required max=\"{today}\"")));
-    out.push_str(&f2.input("responsible_unit", "text", " required maxlength=\"128\""));
-    out.push_str(&f2.input("deadline", "date", ""));
+    out.push_str(&f.input("subject.ref", "text", " required maxlength=\"128\""));
+    out.push_str(&f.select("offence", &options::<Offence>(Offence::zh), false));
+    out.push_str(&f.select("source", &options::<CaseSource>(CaseSource::zh), false));
+    out.push_str(&f.input("township", "text", " required maxlength=\"128\""));
+    out.push_str(&f.input("found_on", "date", &format!(" required max=\"{today}\"")));
+    out.push_str(&f.input("responsible_unit", "text", " required maxlength=\"128\""));
+    out.push_str(&f.input("deadline", "date", ""));
     out.push_str(&format!(
         "<label for=\"note\">情况说明</label><textarea id=\"note\" name=\"note\" rows=\"4\" maxlength=\"500\" required>{}</textarea>{}",
-        f2.value("note"),
-        f2.error("note")
+        f.value("note"),
+        f.error("note")
     ));
     out.push_str("<button type=\"submit\" id=\"case-submit\">立案</button></form>");
     out
@@ -766,7 +763,7 @@ pub fn summary(rows: &[(String, String, String, i64)]) -> String {
         svg.push_str(&format!(
             "<g data-township=\"{t}\"><text x=\"4\" y=\"{}\" font-size=\"13\">{}</text>",
             y + 18.0,
-            short_label(township),
+            cut(township, 8),
             t = escape(township),
         ));
         let mut x = label_w;
@@ -824,11 +821,57 @@ pub fn summary(rows: &[(String, String, String, i64)]) -> String {
     out
 }
 
-/// A township's name as the chart's label column fits it (eight characters).
-fn short_label(s: &str) -> String {
-    if s.chars().count() <= 8 {
-        escape(s)
-    } else {
-        format!("{}…", escape(&s.chars().take(7).collect::<String>()))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_cut_to_their_length_and_escaped() {
+        assert_eq!(cut("龙光桥镇", 8), "龙光桥镇");
+        assert_eq!(cut("一二三四五六七八九", 8), "一二三四五六七…");
+        assert_eq!(cut("<b>", 8), "&lt;b&gt;");
+    }
+
+    #[test]
+    fn a_page_past_the_end_is_empty_whatever_its_number() {
+        let rows: Vec<u32> = (0..25).collect();
+        assert_eq!(page_of(rows.clone(), 2), (20..25).collect::<Vec<_>>());
+        assert_eq!(page_of(rows.clone(), 0), (0..20).collect::<Vec<_>>());
+        assert!(page_of(rows, usize::MAX).is_empty());
+    }
+
+    #[test]
+    fn items_sharing_a_number_have_different_keys() {
+        let item = |detail: &str| WorkItem {
+            kind: "QC".into(),
+            number: "湘报废资字2024001".into(),
+            enterprise_uscc: "91430903MA4L000017".into(),
+            division: Some("430903".into()),
+            since: "2026-12-04".into(),
+            detail: detail.into(),
+        };
+        let (a, b) = (item("企业 A"), item("企业 B"));
+        assert_ne!(item_key(&a), item_key(&b));
+        assert_eq!(item_key(&a), item_key(&a.clone()));
+        assert_eq!(item_key(&a).len(), 16);
+    }
+
+    #[test]
+    fn the_chart_scales_each_township_to_the_largest() {
+        let row = |t: &str, s: &str, n| (t.to_string(), "other".to_string(), s.to_string(), n);
+        let svg = summary(&[
+            row("兰溪镇", "closed", 3),
+            row("兰溪镇", "open", 1),
+            row("龙光桥镇", "open", 2),
+        ]);
+        // 兰溪镇's four cases fill the 300-unit bar; 龙光桥镇's two half of it.
+        assert!(svg.contains("width=\"225.0\" height=\"22\" fill=\"#146c2e\" data-status=\"closed\" data-count=\"3\""), "{svg}");
+        assert!(svg.contains(
+            "width=\"75.0\" height=\"22\" fill=\"#b00020\" data-status=\"open\" data-count=\"1\""
+        ));
+        assert!(svg.contains(
+            "width=\"150.0\" height=\"22\" fill=\"#b00020\" data-status=\"open\" data-count=\"2\""
+        ));
+        assert!(summary(&[]).contains("尚无案件"));
     }
 }

@@ -445,7 +445,7 @@ pub fn landing_page(status: StatusCode, notice: Option<&str>) -> HttpResponse {
 }
 
 /// Percent-encodes a query value (certificate numbers hold Chinese).
-fn percent_encode(s: &str) -> String {
+pub(super) fn percent_encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

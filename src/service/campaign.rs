@@ -187,8 +187,7 @@ pub fn survey(
 ) -> Result<SurveyRow, DeskError> {
     actor.require(SURVEYORS)?;
     let row = campaign::find_survey(conn, id)?;
-    let township_ok =
-        actor.role != Role::Township || actor.township.as_ref() == Some(&row.township);
+    let township_ok = own_township(actor, &row.township).is_ok();
     if !township_ok || !covers(actor.division.as_deref(), Some(&row.division)) {
         return Err(DeskError::NotFound);
     }
@@ -593,13 +592,7 @@ pub fn worklist(
         Worklist::HolderMismatch => {
             let since = now - chrono::Duration::days(30);
             let mut items = Vec::new();
-            for m in campaign::misheld_qcs(conn, since)? {
-                let Some((uscc, d)) = campaign::owner_of(conn, "QC", &m.number)? else {
-                    continue;
-                };
-                if !covers(division, d.as_deref()) {
-                    continue;
-                }
+            for m in campaign::misheld_qcs(conn, since, division)? {
                 let at = m
                     .last_checkpoint
                     .map(|c| format!("，最近一次在{c}"))
@@ -607,8 +600,8 @@ pub fn worklist(
                 items.push(WorkItem {
                     kind: "QC".into(),
                     number: m.number,
-                    enterprise_uscc: uscc,
-                    division: d,
+                    enterprise_uscc: m.holder_uscc,
+                    division: m.division,
                     since: crate::clock::china_date(m.last_at).to_string(),
                     detail: format!(
                         "企业 {} 出示了不属于本企业的资质认定书（{}次{at}），疑似出租、出借",

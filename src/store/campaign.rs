@@ -388,70 +388,81 @@ pub fn scan_days_over(
 
 /// A QC shown at a checkpoint by an enterprise that does not hold it (the
 /// `holder_mismatch` finding), as one worklist row per QC and presenter.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct MisheldQc {
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub number: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub presented_uscc: String,
+    /// The QC's holder and the holder's division.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub holder_uscc: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub division: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
     pub last_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub last_checkpoint: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub scans: i64,
 }
 
-#[derive(QueryableByName)]
-struct MisheldRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    number: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    presented: String,
-    #[diesel(sql_type = diesel::sql_types::Timestamp)]
-    last_at: NaiveDateTime,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    checkpoint: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-/// The officers' QC scans since `since` that raised `holder_mismatch`, one
-/// row per QC and presenting enterprise (counted, with the latest scan's
-/// time and checkpoint), newest first.
-pub fn misheld_qcs(conn: &mut DbConnection, since: NaiveDateTime) -> StoreResult<Vec<MisheldQc>> {
-    use diesel::sql_types::Timestamp;
+/// The officers' QC scans since `since` that raised `holder_mismatch`, of
+/// QCs whose holder is in `division` (a prefix; none: everywhere): one row
+/// per QC and presenting enterprise, counted, with the latest scan's time
+/// and checkpoint, newest first.
+pub fn misheld_qcs(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    division: Option<&str>,
+) -> StoreResult<Vec<MisheldQc>> {
+    use diesel::sql_types::{Text, Timestamp};
     // The same scans, in the outer query (`s`) and for the latest one (`t`).
     let scans_of = |a: &str| {
         format!(
-            "{a}.cert_kind = 'QC' AND {a}.presented_uscc IS NOT NULL AND {a}.at >= {{1}} \
+            "{a}.cert_kind = 'QC' AND {a}.presented_uscc IS NOT NULL AND {a}.at >= {{since}} \
              AND {a}.findings LIKE '%holder_mismatch%'"
         )
     };
+    let within = if division.is_some() {
+        "AND e.division LIKE {division}"
+    } else {
+        ""
+    };
     let query = format!(
-        "SELECT s.cert_number AS number, s.presented_uscc AS presented, MAX(s.at) AS last_at, \
-         COUNT(*) AS n, (SELECT t.checkpoint FROM scans t WHERE {} \
+        "SELECT s.cert_number AS number, s.presented_uscc AS presented_uscc, \
+         e.uscc AS holder_uscc, e.division AS division, MAX(s.at) AS last_at, \
+         COUNT(*) AS scans, (SELECT t.checkpoint FROM scans t WHERE {} \
          AND t.cert_number = s.cert_number AND t.presented_uscc = s.presented_uscc \
-         ORDER BY t.at DESC, t.id DESC LIMIT 1) AS checkpoint \
-         FROM scans s WHERE {} GROUP BY s.cert_number, s.presented_uscc \
+         ORDER BY t.at DESC, t.id DESC LIMIT 1) AS last_checkpoint \
+         FROM scans s JOIN qualifications q ON q.number = s.cert_number \
+         JOIN enterprises e ON e.uscc = q.enterprise_uscc \
+         WHERE {} {within} GROUP BY s.cert_number, s.presented_uscc, e.uscc, e.division \
          ORDER BY last_at DESC, number LIMIT {LIST_LIMIT}",
         scans_of("t"),
         scans_of("s"),
     );
-    let rows: Vec<MisheldRow> = match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(query.replace("{1}", "?"))
-            .bind::<Timestamp, _>(since)
-            .bind::<Timestamp, _>(since)
-            .load(c)?,
-        DbConnection::Postgres(c) => diesel::sql_query(query.replace("{1}", "$1"))
-            .bind::<Timestamp, _>(since)
-            .load(c)?,
-    };
-    Ok(rows
-        .into_iter()
-        .map(|r| MisheldQc {
-            number: r.number,
-            presented_uscc: r.presented,
-            last_at: r.last_at,
-            last_checkpoint: r.checkpoint,
-            scans: r.n,
-        })
-        .collect())
+    let prefix = division.map(|d| format!("{d}%"));
+    Ok(match conn {
+        // SQLite binds `?` in order: the subquery's, the outer query's.
+        DbConnection::Sqlite(c) => {
+            let q = diesel::sql_query(query.replace("{since}", "?").replace("{division}", "?"))
+                .bind::<Timestamp, _>(since)
+                .bind::<Timestamp, _>(since);
+            match prefix {
+                Some(p) => q.bind::<Text, _>(p).load(c)?,
+                None => q.load(c)?,
+            }
+        }
+        DbConnection::Postgres(c) => {
+            let q = diesel::sql_query(query.replace("{since}", "$1").replace("{division}", "$2"))
+                .bind::<Timestamp, _>(since);
+            match prefix {
+                Some(p) => q.bind::<Text, _>(p).load(c)?,
+                None => q.load(c)?,
+            }
+        }
+    })
 }
 
 /// A certificate's enterprise and that enterprise's division (none: no
