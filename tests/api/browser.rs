@@ -507,16 +507,9 @@ async fn a_repair_shop_looks_a_scrapped_vin_up_from_the_landing_page() {
     ignore = "browser tests skipped: set SCRAPCERT_TEST_CHROMEDRIVER (Debian chromium-driver)"
 )]
 async fn a_survey_row_becomes_a_closed_case_at_the_desk() {
-    const BRANCH: &str = "益阳市赫山区会龙山街道1号";
+    const BRANCH: &str = BRANCH_ADDRESS;
     let app = spawn_app().await;
-    let e = app.qualified_enterprise(1).await;
-    app.post(
-        &format!("/api/v1/enterprises/{}/branches", e.uscc),
-        Some(&app.authority),
-        &json!({"name": "会龙山网点", "address": BRANCH}),
-    )
-    .await
-    .expect(201);
+    let e = app.enterprise_with_branch(1).await;
     let township = crate::desk::township_token(&app, "龙光桥镇").await;
     let district = crate::desk::county_token(&app, HESHAN).await;
 

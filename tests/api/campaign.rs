@@ -18,8 +18,6 @@ async fn text(app: &TestApp, path: &str, token: &str) -> String {
     resp.text().await.unwrap()
 }
 
-const BRANCH_ADDRESS: &str = "益阳市赫山区会龙山街道1号";
-
 fn survey_body(township: &str, address: &str) -> Value {
     json!({"township": township, "site_name": "某回收点", "address": address,
            "business_scope": "废旧物资回收", "parts_flow": "外地废钢厂",
@@ -54,14 +52,7 @@ async fn county(app: &TestApp, division: &str) -> String {
 /// site, a filed branch (which may not dismantle), or 未取得资质.
 async fn survey_entries_are_matched_against_the_registry() {
     let app = spawn_app().await;
-    let e = app.qualified_enterprise(1).await;
-    app.post(
-        &format!("/api/v1/enterprises/{}/branches", e.uscc),
-        Some(&app.authority),
-        &json!({"name": "会龙山网点", "address": BRANCH_ADDRESS}),
-    )
-    .await
-    .expect(201);
+    let e = app.enterprise_with_branch(1).await;
     let longguang = township(&app, "龙光桥镇", HESHAN).await;
     // The same comparison as a dismantling record: NFC and trimmed.
     let cases = [

@@ -74,26 +74,31 @@ impl DeskBrowser {
         }
     }
 
-    pub async fn get(&self, path: &str) -> Page {
-        let resp = self
+    /// A request to `path` with this browser's cookies.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> reqwest::Response {
+        let req = self
             .http
-            .get(format!("{}{path}", self.base))
-            .header(header::COOKIE, &self.cookie)
-            .send()
-            .await
-            .unwrap();
-        page_of(resp).await
+            .request(method, format!("{}{path}", self.base))
+            .header(header::COOKIE, &self.cookie);
+        let req = match form {
+            Some(f) => req.form(f),
+            None => req,
+        };
+        req.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        page_of(self.send(reqwest::Method::GET, path, None).await).await
     }
 
     /// A download's content type and bytes.
     pub async fn download(&self, path: &str) -> (String, Vec<u8>) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(header::COOKIE, &self.cookie)
-            .send()
-            .await
-            .unwrap();
+        let resp = self.send(reqwest::Method::GET, path, None).await;
         assert_eq!(resp.status().as_u16(), 200, "{path}");
         let kind = resp.headers()[header::CONTENT_TYPE]
             .to_str()
@@ -104,15 +109,7 @@ impl DeskBrowser {
 
     /// Posts a form as it is, CSRF token and all.
     pub async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(header::COOKIE, &self.cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        page_of(resp).await
+        page_of(self.send(reqwest::Method::POST, path, Some(form)).await).await
     }
 
     /// Posts a form with the session's CSRF token.
@@ -325,8 +322,6 @@ async fn the_session_cookie_is_secure_behind_https() {
     assert!(set.contains("; Secure"), "{set}");
 }
 
-const BRANCH_ADDRESS: &str = "益阳市赫山区会龙山街道1号";
-
 fn survey_form<'a>(site: &'a str, address: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("township", "龙光桥镇"),
@@ -348,14 +343,7 @@ fn survey_form<'a>(site: &'a str, address: &'a str) -> Vec<(&'a str, &'a str)> {
 /// and the downloads show it; another county sees none of it.
 async fn a_township_row_becomes_a_closed_case_on_the_desk() {
     let app = spawn_app().await;
-    let e = app.qualified_enterprise(1).await;
-    app.post(
-        &format!("/api/v1/enterprises/{}/branches", e.uscc),
-        Some(&app.authority),
-        &json!({"name": "会龙山网点", "address": BRANCH_ADDRESS}),
-    )
-    .await
-    .expect(201);
+    let e = app.enterprise_with_branch(1).await;
     let longguang = township_token(&app, "龙光桥镇").await;
     let t = DeskBrowser::sign_in(&app, &longguang).await;
     let form = t.get("/desk/survey").await;

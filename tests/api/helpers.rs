@@ -401,6 +401,20 @@ impl TestApp {
         Enterprise { uscc, qc, token }
     }
 
+    /// A qualified enterprise with one filed branch at [`BRANCH_ADDRESS`]
+    /// (a branch may not dismantle: SPEC §17's `filed_branch` match).
+    pub async fn enterprise_with_branch(&self, n: u32) -> Enterprise {
+        let e = self.qualified_enterprise(n).await;
+        self.post(
+            &format!("/api/v1/enterprises/{}/branches", e.uscc),
+            Some(&self.authority),
+            &serde_json::json!({"name": "会龙山网点", "address": BRANCH_ADDRESS}),
+        )
+        .await
+        .expect(201);
+        e
+    }
+
     pub async fn register_rc(&self, e: &Enterprise, body: &Value) -> Answer {
         self.post("/api/v1/recycling-certificates", Some(&e.token), body)
             .await
@@ -608,6 +622,9 @@ pub fn enterprise_body(uscc: &str) -> Value {
 pub const HESHAN: &str = "430903";
 
 pub const SITE: &str = "益阳市赫山区龙岭大道1号拆解场地";
+
+/// The address of the branch [`TestApp::enterprise_with_branch`] files.
+pub const BRANCH_ADDRESS: &str = "益阳市赫山区会龙山街道1号";
 
 /// A plain RC body for a small private car.
 pub fn rc_body(number: &str, vin: &str) -> Value {
