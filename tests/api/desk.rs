@@ -33,6 +33,14 @@ pub fn csrf_of(html: &str) -> String {
     rest[..rest.find('"').unwrap()].to_string()
 }
 
+/// The whole `Set-Cookie` of the session cookie.
+fn set_session_cookie(page: &Page) -> &str {
+    page.cookies
+        .iter()
+        .find(|c| c.starts_with("scrapcert_desk="))
+        .expect("a session cookie")
+}
+
 /// The `name=value` of a `Set-Cookie` for `name`.
 fn cookie_value<'a>(cookies: &'a [String], name: &str) -> Option<&'a str> {
     cookies
@@ -217,11 +225,7 @@ async fn signing_in_opens_a_session_that_ends() {
 
     let ok = b.try_sign_in(&app.authority).await;
     assert_eq!(ok.status, 303);
-    let set = ok
-        .cookies
-        .iter()
-        .find(|c| c.starts_with("scrapcert_desk="))
-        .unwrap();
+    let set = set_session_cookie(&ok);
     for part in ["HttpOnly", "SameSite=Strict", "Path=/desk", "Max-Age=28800"] {
         assert!(set.contains(part), "{set}");
     }
@@ -314,11 +318,7 @@ async fn the_session_cookie_is_secure_behind_https() {
     let mut b = DeskBrowser::new(&app);
     let ok = b.try_sign_in(&app.authority).await;
     assert_eq!(ok.status, 303);
-    let set = ok
-        .cookies
-        .iter()
-        .find(|c| c.starts_with("scrapcert_desk="))
-        .unwrap();
+    let set = set_session_cookie(&ok);
     assert!(set.contains("; Secure"), "{set}");
 }
 
