@@ -4,9 +4,10 @@
 //! OOM killer would do at that statement). Unset, as in every deployment,
 //! a point costs one read of a value cached at the first one.
 //!
-//! Points: `event_before_leaf` (an event row inserted, its log leaf not
-//! yet) and `event_after_leaf` (both written, the transaction not yet
-//! committed).
+//! Points: `event_before_leaf` (on SQLite an event row inserted, its log
+//! leaf not yet; on PostgreSQL, where one statement writes both, just
+//! before that statement) and `event_after_leaf`
+//! (both written, the transaction not yet committed).
 
 use std::sync::OnceLock;
 

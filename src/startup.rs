@@ -46,7 +46,9 @@ impl Application {
         let keys = Arc::new(Keys::open_or_create(&settings.keys_dir, clock.clone())?);
         let pool = db::build_pool(
             &target,
-            settings.db_pool_size,
+            settings
+                .db_pool_size
+                .unwrap_or_else(crate::config::default_pool_size),
             std::time::Duration::from_millis(settings.db_timeout_ms.max(100)),
         )?;
         if let Some(division) = &settings.default_division {

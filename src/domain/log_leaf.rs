@@ -59,7 +59,18 @@ pub struct LeafActor<'a> {
     pub org: Option<&'a str>,
 }
 
-impl LeafActor<'_> {
+impl<'a> LeafActor<'a> {
+    /// The actor of an event `principal` makes now.
+    pub fn of(principal: &'a super::Principal) -> LeafActor<'a> {
+        LeafActor {
+            role: principal.role.as_str(),
+            token_id: principal.token_id.as_deref(),
+            level: principal.level.map(|l| l.as_str()),
+            division: principal.division.as_deref(),
+            org: principal.org.as_deref(),
+        }
+    }
+
     fn json(&self) -> Value {
         let mut actor = json!({"role": self.role, "token_id": self.token_id});
         for (member, value) in [

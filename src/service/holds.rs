@@ -177,13 +177,3 @@ pub fn search(
     actor.require(READERS)?;
     Ok(holds::matching(conn, ids)?)
 }
-
-/// The strongest hold in force on a vehicle with these identifiers.
-pub fn in_force(
-    conn: &mut DbConnection,
-    ids: Identifiers<'_>,
-) -> Result<Option<HoldStatus>, StoreError> {
-    Ok(HoldStatus::strongest(
-        holds::in_force(conn, ids)?.into_iter().map(|h| h.status),
-    ))
-}

@@ -23,6 +23,7 @@ use crate::domain::{
     requires_supervised_dismantling,
 };
 use crate::qr::Qr;
+use crate::store::events::ReadyEvent;
 use crate::store::idempotency::{self, StoredResponse};
 use crate::store::qualifications;
 use crate::store::recycling::{self, DismantlingRow, RcRecord, RcRow, StatusUpdate};
@@ -417,31 +418,40 @@ fn insert_rc(
         new.received_on,
         now,
     )?;
-    if let Some(branch_id) = &new.branch_id {
-        let branch = enterprises::find_branch(conn, branch_id)?;
-        if branch.is_none_or(|b| b.enterprise_uscc != enterprise_uscc) {
-            return Err(RcError::UnknownBranch);
-        }
-    }
+    let branch = match &new.branch_id {
+        Some(branch_id) => match enterprises::find_branch(conn, branch_id)? {
+            Some(b) if b.enterprise_uscc == enterprise_uscc => Some(b),
+            _ => return Err(RcError::UnknownBranch),
+        },
+        None => None,
+    };
     if let Some(d) = &new.dismantling {
         check_site(conn, enterprise_uscc, &d.site)?;
     }
     // Clear answers first; the unique constraints below still decide races.
-    if recycling::number_taken(conn, &new.number)? {
+    let checks = recycling::before_registration(
+        conn,
+        store::sql::RegistrationChecks {
+            number: &new.number,
+            vin: &v.vin,
+            engine_number: &v.engine_number,
+            plate: &v.plate,
+            enterprise_uscc,
+        },
+    )?;
+    if checks.number_taken {
         return Err(RcError::DuplicateNumber);
     }
-    if recycling::live_rc_for_vin(conn, &v.vin)? {
+    if checks.vin_live {
         return Err(RcError::DuplicateVehicle);
     }
-    let ids = store::holds::Identifiers {
-        vin: Some(&v.vin),
-        engine_number: Some(&v.engine_number),
-        plate: Some(&v.plate),
-    };
-    if let Some(held) = super::holds::in_force(conn, ids)? {
+    if let Some(held) = checks.held {
         return Err(RcError::VehicleHeld(held));
     }
-    let si = store::status::next_index(conn, CertKind::Rc)?;
+    let si = match checks.status_index {
+        Some(taken) => taken,
+        None => store::status::next_index(conn, CertKind::Rc)?,
+    };
     let qr = signing.sign(
         &Claims::recycling(
             &signing.issuer,
@@ -484,31 +494,50 @@ fn insert_rc(
         status_index: Some(si.cast_signed()),
         owner_id_override_reason: new.owner.id_override_reason.clone(),
     };
-    recycling::insert(conn, &row)?;
-    if let Some(d) = &new.dismantling {
-        insert_dismantling(conn, &row.number, d, now)?;
+    // The record as it will be stored, for the leaf's state and the
+    // answer, without reading it back: every column is what is written
+    // (times are whole microseconds, `clock::now`).
+    let record = RcRecord {
+        enterprise_name: checks.enterprise_name.ok_or(StoreError::NotFound)?,
+        dismantling: new
+            .dismantling
+            .as_ref()
+            .map(|d| dismantling_row(&row.number, d, now)),
+        row,
+        branch,
+    };
+    let row = &record.row;
+    let data = json!({
+        "enterprise_uscc": row.enterprise_uscc,
+        "qualification_number": row.qualification_number,
+        "qualification_revision": qc.row.revision,
+        "vin": row.vin,
+        "vin_check_override": row.vin_override_reason,
+        "plate": row.plate,
+        "received_on": row.received_on,
+        "branch_id": row.branch_id,
+        "dismantling": new.dismantling.as_ref().map(dismantling_json),
+    });
+    let subject = Subject::RecyclingCertificate(&row.number);
+    let state = store::log::rc_record(&record)?;
+    let kind = EventType::RcRegistered;
+    let logged = match checks.event {
+        Some(taken) => {
+            let event = ReadyEvent::new(taken, subject, kind, actor, now, &data, &state);
+            recycling::insert_with_event(conn, row, &event)?;
+            true
+        }
+        None => {
+            recycling::insert(conn, row)?;
+            false
+        }
+    };
+    if let Some(d) = &record.dismantling {
+        insert_dismantling(conn, d)?;
     }
-    // Read once: for the leaf's state and for the answer.
-    let record = recycling::load(conn, &row.number)?;
-    store::events::record_with_state(
-        conn,
-        Subject::RecyclingCertificate(&row.number),
-        EventType::RcRegistered,
-        actor,
-        now,
-        json!({
-            "enterprise_uscc": row.enterprise_uscc,
-            "qualification_number": row.qualification_number,
-            "qualification_revision": qc.row.revision,
-            "vin": row.vin,
-            "vin_check_override": row.vin_override_reason,
-            "plate": row.plate,
-            "received_on": row.received_on,
-            "branch_id": row.branch_id,
-            "dismantling": new.dismantling.as_ref().map(dismantling_json),
-        }),
-        Some(&store::log::rc_record(&record)?),
-    )?;
+    if !logged {
+        store::events::record_with_state(conn, subject, kind, actor, now, data, Some(&state))?;
+    }
     Ok((record, qr))
 }
 
@@ -520,23 +549,19 @@ fn dismantling_json(d: &NewDismantling) -> serde_json::Value {
     })
 }
 
-fn insert_dismantling(
-    conn: &mut DbConnection,
-    number: &str,
-    d: &NewDismantling,
-    now: NaiveDateTime,
-) -> Result<(), RcError> {
-    recycling::insert_dismantling(
-        conn,
-        &DismantlingRow {
-            rc_number: number.to_string(),
-            dismantled_on: d.dismantled_on,
-            site: d.site.clone(),
-            supervision_kind: d.supervision.as_ref().map(|s| s.kind.as_str().to_string()),
-            supervision_officer: d.supervision.as_ref().map(|s| s.officer.clone()),
-            recorded_at: now,
-        },
-    )?;
+fn dismantling_row(number: &str, d: &NewDismantling, now: NaiveDateTime) -> DismantlingRow {
+    DismantlingRow {
+        rc_number: number.to_string(),
+        dismantled_on: d.dismantled_on,
+        site: d.site.clone(),
+        supervision_kind: d.supervision.as_ref().map(|s| s.kind.as_str().to_string()),
+        supervision_officer: d.supervision.as_ref().map(|s| s.officer.clone()),
+        recorded_at: now,
+    }
+}
+
+fn insert_dismantling(conn: &mut DbConnection, row: &DismantlingRow) -> Result<(), RcError> {
+    recycling::insert_dismantling(conn, row)?;
     Ok(())
 }
 
@@ -566,7 +591,7 @@ pub fn record_dismantling(
             .is_some_and(|t| requires_supervised_dismantling(t, record.row.commercial));
         registration::check_supervision(requires, Some(d.supervision.is_some()))?;
         check_site(conn, &record.row.enterprise_uscc, &d.site)?;
-        insert_dismantling(conn, number, &d, now)?;
+        insert_dismantling(conn, &dismantling_row(number, &d, now))?;
         store::events::record(
             conn,
             Subject::RecyclingCertificate(number),

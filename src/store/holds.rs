@@ -50,25 +50,6 @@ pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<HoldRow> {
         .get_result(c))?)
 }
 
-/// The holds in force that name any of `ids`, oldest first. Each
-/// identifier is its own index lookup (the partial indexes of holds in
-/// force); an absent one matches nothing.
-pub fn in_force(conn: &mut DbConnection, ids: Identifiers<'_>) -> StoreResult<Vec<HoldRow>> {
-    let none = "";
-    let rows = on_backend!(conn, c => holds::table
-        .filter(holds::status.ne(Const::<Released>::new()))
-        .filter(
-            holds::vin
-                .eq(ids.vin.unwrap_or(none))
-                .or(holds::engine_number.eq(ids.engine_number.unwrap_or(none)))
-                .or(holds::plate.eq(ids.plate.unwrap_or(none))),
-        )
-        .order((holds::placed_at.asc(), holds::id.asc()))
-        .select(HoldRow::as_select())
-        .load(c))?;
-    Ok(rows)
-}
-
 /// Every hold, in force or released, that names any of `ids`, newest first.
 pub fn matching(conn: &mut DbConnection, ids: Identifiers<'_>) -> StoreResult<Vec<HoldRow>> {
     let none = "";

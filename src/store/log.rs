@@ -114,7 +114,20 @@ impl tlog::HashReader for Hashes<'_> {
 
 /// Appends one leaf (the bytes of event `event_seq`) and the node hashes
 /// it completes; returns its index. Call inside the change's transaction.
+/// On PostgreSQL one call of `log_append` (migration 15) does it in the
+/// server, one round trip.
 pub fn append(conn: &mut DbConnection, event_seq: i64, leaf: &[u8]) -> StoreResult<Appended> {
+    if let DbConnection::Postgres(c) = conn {
+        let index: i64 = super::sql::LogAppend {
+            seq: event_seq,
+            leaf,
+        }
+        .get_result(c)?;
+        return Ok(Appended {
+            index: from_db(index)?,
+            leaf_hash: tlog::record_hash(leaf),
+        });
+    }
     let (size, _) = claim_index(conn)?;
     append_at(conn, size, event_seq, leaf)
 }
@@ -140,6 +153,7 @@ pub(super) fn lock_state(conn: &mut DbConnection) -> StoreResult<(i64, Option<Ve
     })
 }
 
+/// SQLite's append of leaf `size` (its index claimed).
 fn append_at(
     conn: &mut DbConnection,
     size: i64,
@@ -164,22 +178,10 @@ fn append_at(
             ))
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    match conn {
-        // One row a statement: the same cached text every time.
-        DbConnection::Sqlite(c) => {
-            for row in rows {
-                diesel::insert_into(log_hashes::table)
-                    .values(row)
-                    .execute(c)?;
-            }
-        }
-        // One statement, one round trip (a text per row count, each
-        // prepared once: at most 1 + log₂ n of them).
-        DbConnection::Postgres(c) => {
-            diesel::insert_into(log_hashes::table)
-                .values(&rows)
-                .execute(c)?;
-        }
+    // One row a statement: the same cached text every time (SQLite;
+    // PostgreSQL appends with `log_append`).
+    for row in rows {
+        on_backend!(conn, c => diesel::insert_into(log_hashes::table).values(row).execute(c))?;
     }
     let row = (
         log_leaves::idx.eq(size),
@@ -426,7 +428,15 @@ pub(super) fn append_leaf(
     e: &EventRef<'_>,
     record: &Value,
 ) -> StoreResult<Appended> {
-    let (size, salt) = claim_index(conn)?;
+    // PostgreSQL: the salt read under the size row's lock, then one
+    // `log_append` call; SQLite: the index claimed first (one writer).
+    let (size, salt) = match conn {
+        DbConnection::Postgres(_) => (None, lock_state(conn)?.1),
+        DbConnection::Sqlite(_) => {
+            let (size, salt) = claim_index(conn)?;
+            (Some(size), salt)
+        }
+    };
     let salt = match salt {
         Some(salt) => salt,
         None => make_salt(conn)?,
@@ -441,7 +451,11 @@ pub(super) fn append_leaf(
         subject_id,
         data: e.data,
     };
-    append_at(conn, size, e.seq, &log_leaf::leaf(&event, record, &salt))
+    let leaf = log_leaf::leaf(&event, record, &salt);
+    match size {
+        Some(size) => append_at(conn, size, e.seq, &leaf),
+        None => append(conn, e.seq, &leaf),
+    }
 }
 
 /// Appends the leaf of event `seq` (just inserted, in this transaction):
@@ -467,13 +481,7 @@ pub fn append_event(
         subject,
         event_type: event_type.as_str(),
         at,
-        actor: LeafActor {
-            role: actor.role.as_str(),
-            token_id: actor.token_id.as_deref(),
-            level: actor.level.map(|l| l.as_str()),
-            division: actor.division.as_deref(),
-            org: actor.org.as_deref(),
-        },
+        actor: LeafActor::of(actor),
         data,
     };
     append_leaf(conn, &event, record)

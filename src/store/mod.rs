@@ -39,7 +39,9 @@ use std::time::Duration;
 use anyhow::Context;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{
+    ConnectionManager, CustomizeConnection, ManageConnection, Pool, PooledConnection,
+};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 /// What can go wrong in storage.
@@ -190,8 +192,66 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
-pub type DbPool = Pool<ConnectionManager<DbConnection>>;
-pub type PooledDb = PooledConnection<ConnectionManager<DbConnection>>;
+pub type DbPool = Pool<Manager>;
+pub type PooledDb = PooledConnection<Manager>;
+
+/// How long a PostgreSQL connection's last check (`SELECT 1`) holds: a
+/// checkout checks it again only when it is older. Checking on every
+/// checkout cost two round trips a request (the token's read and the
+/// call's each check out); this way a connection the server dropped is
+/// found within a second (the requests that used it meanwhile fail with
+/// `503` and write nothing), and a busy pool checks each connection about
+/// once a second.
+const RECHECK_AFTER: Duration = Duration::from_secs(1);
+
+/// The pool's connection manager: diesel's, with [`RECHECK_AFTER`]. A
+/// SQLite file does not go away between two requests and is never checked.
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<DbConnection>);
+
+/// A pooled connection and when it was last known to work.
+pub struct PoolConn {
+    conn: DbConnection,
+    checked: std::time::Instant,
+}
+
+impl std::ops::Deref for PoolConn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PoolConn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = PoolConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PoolConn, Self::Error> {
+        Ok(PoolConn {
+            conn: self.0.connect()?,
+            checked: std::time::Instant::now(),
+        })
+    }
+
+    fn is_valid(&self, c: &mut PoolConn) -> Result<(), Self::Error> {
+        if matches!(c.conn, DbConnection::Sqlite(_)) || c.checked.elapsed() < RECHECK_AFTER {
+            return Ok(());
+        }
+        self.0.is_valid(&mut c.conn)?;
+        c.checked = std::time::Instant::now();
+        Ok(())
+    }
+
+    fn has_broken(&self, c: &mut PoolConn) -> bool {
+        self.0.has_broken(&mut c.conn)
+    }
+}
 
 /// Which backend a database URL selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,8 +297,8 @@ impl DatabaseTarget {
 #[derive(Debug)]
 struct ConnectionSetup;
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+impl CustomizeConnection<PoolConn, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut PoolConn) -> Result<(), diesel::r2d2::Error> {
         apply_connection_settings(conn).map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -327,12 +387,12 @@ pub fn build_pool(target: &DatabaseTarget, size: u32, timeout: Duration) -> anyh
     let mut conn = connect(target)?;
     run_migrations(&mut conn)?;
     drop(conn);
-    let manager = ConnectionManager::<DbConnection>::new(target.connection_url());
+    let manager = Manager(ConnectionManager::<DbConnection>::new(
+        target.connection_url(),
+    ));
     Pool::builder()
         .max_size(size)
-        // A checkout normally runs `SELECT 1` first. A SQLite file does not
-        // go away between two requests; a PostgreSQL server may.
-        .test_on_check_out(target.is_postgres())
+        .test_on_check_out(true)
         .connection_timeout(timeout)
         .connection_customizer(Box::new(ConnectionSetup))
         .build(manager)

@@ -264,13 +264,56 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
-/// Is an RC number taken, in any ASCII case (SPEC §14)?
-pub fn number_taken(conn: &mut DbConnection, number: &str) -> StoreResult<bool> {
-    let n: i64 = on_backend!(conn, c => rcs::table
-        .filter(lower(rcs::number).eq(lower(number)))
-        .count()
-        .get_result(c))?;
-    Ok(n > 0)
+/// What registering an RC checks before it writes (see
+/// [`RegistrationChecks`](super::sql::RegistrationChecks)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BeforeRegistration {
+    /// An RC has the number, in any ASCII case (SPEC §14).
+    pub number_taken: bool,
+    /// A live RC has the VIN.
+    pub vin_live: bool,
+    /// The strongest hold in force on the VIN, engine number or plate.
+    pub held: Option<HoldStatus>,
+    /// The enterprise's name, if it is registered.
+    pub enterprise_name: Option<String>,
+    /// PostgreSQL: the status-list index taken for the new RC.
+    pub status_index: Option<u64>,
+    /// PostgreSQL once the log has its salt: the number of the
+    /// registration's event, taken.
+    pub event: Option<super::events::TakenEvent>,
+}
+
+/// The checks of an RC's registration, in one statement.
+pub fn before_registration(
+    conn: &mut DbConnection,
+    checks: super::sql::RegistrationChecks<'_>,
+) -> StoreResult<BeforeRegistration> {
+    type Found = (
+        bool,
+        bool,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<Vec<u8>>,
+    );
+    let (number_taken, vin_live, held, enterprise_name, status_index, seq, salt): Found =
+        on_backend!(conn, c => checks.get_result(c))?;
+    Ok(BeforeRegistration {
+        enterprise_name,
+        event: seq
+            .zip(salt)
+            .map(|(seq, salt)| super::events::TakenEvent { seq, salt }),
+        number_taken,
+        vin_live,
+        held: held
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("hold status {s:?}")))
+            })
+            .transpose()?,
+        status_index: status_index.map(super::status::stored_index).transpose()?,
+    })
 }
 
 /// The RC number as stored of a number given in any ASCII case, if an RC
@@ -295,30 +338,41 @@ pub fn division_of(conn: &mut DbConnection, given: &str) -> StoreResult<Option<O
         .optional()?)
 }
 
-/// Is there an RC for this VIN that is not voided? `'voided'` is written
-/// into the SQL so that the partial unique index matches without a
-/// re-prepare (see [`super::sql`]).
-pub fn live_rc_for_vin(conn: &mut DbConnection, vin: &str) -> StoreResult<bool> {
-    let n: i64 = on_backend!(conn, c => rcs::table
-        .filter(rcs::vin.eq(vin))
-        .filter(rcs::status.ne(Const::<Voided>::new()))
-        .count()
-        .get_result(c))?;
-    Ok(n > 0)
-}
-
 pub fn insert(conn: &mut DbConnection, row: &RcRow) -> StoreResult<()> {
     on_backend!(conn, c => diesel::insert_into(rcs::table).values(row.clone()).execute(c))
-        .map_err(|e| {
-            StoreError::from(e).unique_as(|what| {
-                if what.contains("vin") {
-                    Conflict::RcLiveVin
-                } else {
-                    Conflict::RcNumber
-                }
-            })
-        })?;
+        .map_err(rc_conflict)?;
     Ok(())
+}
+
+/// PostgreSQL: inserts `row` and appends its registration event in one
+/// statement ([`InsertThenAppend`](super::sql::InsertThenAppend)).
+pub fn insert_with_event(
+    conn: &mut DbConnection,
+    row: &RcRow,
+    event: &super::events::ReadyEvent<'_>,
+) -> StoreResult<()> {
+    let DbConnection::Postgres(c) = conn else {
+        return Err(StoreError::Corrupt(
+            "one-call append outside PostgreSQL".into(),
+        ));
+    };
+    let insert = diesel::insert_into(rcs::table).values(row.clone());
+    crate::crash::point("event_before_leaf");
+    let _index: i64 = super::sql::InsertThenAppend(insert, event.call())
+        .get_result(c)
+        .map_err(rc_conflict)?;
+    crate::crash::point("event_after_leaf");
+    Ok(())
+}
+
+fn rc_conflict(e: diesel::result::Error) -> StoreError {
+    StoreError::from(e).unique_as(|what| {
+        if what.contains("vin") {
+            Conflict::RcLiveVin
+        } else {
+            Conflict::RcNumber
+        }
+    })
 }
 
 pub fn insert_dismantling(conn: &mut DbConnection, row: &DismantlingRow) -> StoreResult<()> {

@@ -314,3 +314,261 @@ mod tests {
         assert_eq!(QcKind::SQL, format!("'{}'", CertKind::Qc.as_str()));
     }
 }
+
+/// PostgreSQL: the next event's number and the log's salt, one cached
+/// statement before [`AppendEvent`] (the leaf names its event, so the
+/// number is taken first; a rolled-back change leaves a gap in the
+/// numbers, as a rolled-back insert always did).
+#[derive(Debug, Clone, Copy)]
+pub struct NextEvent;
+
+impl QueryId for NextEvent {
+    type QueryId = NextEvent;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for NextEvent {
+    type SqlType = (
+        diesel::sql_types::BigInt,
+        diesel::sql_types::Nullable<diesel::sql_types::Binary>,
+    );
+}
+
+impl QueryFragment<diesel::pg::Pg> for NextEvent {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT nextval('events_seq_seq'), salt FROM log_state WHERE id = 1");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for NextEvent {}
+
+/// PostgreSQL: one event and its leaf, appended by `log_append_event`
+/// (migration 15) in one cached statement; returns the leaf's index.
+#[derive(Debug, Clone, Copy)]
+pub struct AppendEvent<'a> {
+    pub seq: i64,
+    pub subject_kind: &'a str,
+    pub subject_id: &'a str,
+    pub event_type: &'a str,
+    pub at: chrono::NaiveDateTime,
+    pub actor_role: &'a str,
+    pub actor_token_id: Option<&'a str>,
+    pub data: &'a str,
+    pub actor_level: Option<&'a str>,
+    pub actor_division: Option<&'a str>,
+    pub actor_org: Option<&'a str>,
+    pub leaf: &'a [u8],
+}
+
+impl QueryId for AppendEvent<'_> {
+    type QueryId = AppendEvent<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for AppendEvent<'_> {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+impl QueryFragment<diesel::pg::Pg> for AppendEvent<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Binary, Nullable, Timestamp};
+        out.push_sql("SELECT log_append_event(");
+        out.push_bind_param::<BigInt, _>(&self.seq)?;
+        for text in [self.subject_kind, self.subject_id, self.event_type] {
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(text)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(self.actor_role)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.actor_token_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(self.data)?;
+        for text in [&self.actor_level, &self.actor_division, &self.actor_org] {
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Text>, _>(text)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Binary, [u8]>(self.leaf)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for AppendEvent<'_> {}
+
+/// PostgreSQL: the next status-list index of a kind from its sequence, as
+/// a cached statement (`sql_query` is prepared anew every time, a round
+/// trip more).
+#[derive(Debug, Clone, Copy)]
+pub struct NextStatusIndex(pub crate::domain::CertKind);
+
+impl QueryId for NextStatusIndex {
+    type QueryId = ();
+    // Two texts under one type: the cache is keyed by the SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for NextStatusIndex {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+impl QueryFragment<diesel::pg::Pg> for NextStatusIndex {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        out.push_sql(match self.0 {
+            crate::domain::CertKind::Rc => "SELECT nextval('rc_status_index_seq')",
+            crate::domain::CertKind::Qc => "SELECT nextval('qc_status_index_seq')",
+        });
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for NextStatusIndex {}
+
+/// What registering an RC must know before it writes, as one cached
+/// statement: whether an RC has its number (in any ASCII case), whether a
+/// live RC has its VIN, the strongest hold in force on the vehicle (as
+/// [`HeldStatus`]), the enterprise's name (for the record the leaf
+/// hashes), and on PostgreSQL the next status-list index and the next
+/// event number from their sequences with the log's salt ([`NextEvent`];
+/// `NULL` on SQLite, where the caller takes the highest index plus one and
+/// the event gets its number on insert). On PostgreSQL six round trips
+/// become one.
+#[derive(Debug, Clone, Copy)]
+pub struct RegistrationChecks<'a> {
+    pub number: &'a str,
+    pub vin: &'a str,
+    pub engine_number: &'a str,
+    pub plate: &'a str,
+    pub enterprise_uscc: &'a str,
+}
+
+impl QueryId for RegistrationChecks<'_> {
+    type QueryId = RegistrationChecks<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for RegistrationChecks<'_> {
+    type SqlType = (
+        diesel::sql_types::Bool,
+        diesel::sql_types::Bool,
+        diesel::sql_types::Nullable<Text>,
+        diesel::sql_types::Nullable<Text>,
+        diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+        diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+        diesel::sql_types::Nullable<diesel::sql_types::Binary>,
+    );
+}
+
+impl<'a> RegistrationChecks<'a> {
+    fn walk<'b, DB>(&'b self, out: &mut AstPass<'_, 'b, DB>, taken: &str) -> QueryResult<()>
+    where
+        DB: Backend + diesel::sql_types::HasSqlType<Text>,
+        str: ToSql<Text, DB>,
+    {
+        out.push_sql(
+            "SELECT EXISTS (SELECT 1 FROM recycling_certificates \
+             WHERE lower(recycling_certificates.number) = lower(",
+        );
+        out.push_bind_param::<Text, str>(self.number)?;
+        out.push_sql(
+            ")), EXISTS (SELECT 1 FROM recycling_certificates \
+             WHERE recycling_certificates.vin = ",
+        );
+        out.push_bind_param::<Text, str>(self.vin)?;
+        out.push_sql(
+            " AND recycling_certificates.status <> 'voided'), \
+             (SELECT min(holds.status) FROM holds WHERE holds.status <> 'released' \
+             AND (holds.vin = ",
+        );
+        out.push_bind_param::<Text, str>(self.vin)?;
+        out.push_sql(" OR holds.engine_number = ");
+        out.push_bind_param::<Text, str>(self.engine_number)?;
+        out.push_sql(" OR holds.plate = ");
+        out.push_bind_param::<Text, str>(self.plate)?;
+        out.push_sql(")), (SELECT enterprises.name FROM enterprises WHERE enterprises.uscc = ");
+        out.push_bind_param::<Text, str>(self.enterprise_uscc)?;
+        out.push_sql("), ");
+        out.push_sql(taken);
+        Ok(())
+    }
+}
+
+impl QueryFragment<diesel::pg::Pg> for RegistrationChecks<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        self.walk(
+            &mut out,
+            "nextval('rc_status_index_seq'), nextval('events_seq_seq'), \
+             (SELECT salt FROM log_state WHERE id = 1)",
+        )
+    }
+}
+
+impl QueryFragment<diesel::sqlite::Sqlite> for RegistrationChecks<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::sqlite::Sqlite>) -> QueryResult<()> {
+        self.walk(&mut out, "NULL, NULL, NULL")
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for RegistrationChecks<'_> {}
+
+/// PostgreSQL: a row's insert and the append of its event in one
+/// statement, `WITH inserted AS (<insert>) SELECT log_append_event(…)` (a
+/// data-modifying `WITH` always runs to completion; the event does not
+/// refer to the row). Returns the leaf's index.
+#[derive(Debug, Clone)]
+pub struct InsertThenAppend<'a, I>(pub I, pub AppendEvent<'a>);
+
+impl<I> QueryId for InsertThenAppend<'_, I> {
+    type QueryId = ();
+    // Cached by its SQL text (one per set of columns the insert names).
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<I> diesel::query_builder::Query for InsertThenAppend<'_, I> {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+impl<I: QueryFragment<diesel::pg::Pg>> QueryFragment<diesel::pg::Pg> for InsertThenAppend<'_, I> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        out.push_sql("WITH inserted AS (");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(") ");
+        self.1.walk_ast(out)
+    }
+}
+
+impl<I, Conn> RunQueryDsl<Conn> for InsertThenAppend<'_, I> {}
+
+/// PostgreSQL: appends one leaf with `log_append` (migration 15) in one
+/// cached statement; returns its index.
+#[derive(Debug, Clone, Copy)]
+pub struct LogAppend<'a> {
+    pub seq: i64,
+    pub leaf: &'a [u8],
+}
+
+impl QueryId for LogAppend<'_> {
+    type QueryId = LogAppend<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for LogAppend<'_> {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+impl QueryFragment<diesel::pg::Pg> for LogAppend<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT log_append(");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.seq)?;
+        out.push_sql(", ");
+        out.push_bind_param::<diesel::sql_types::Binary, [u8]>(self.leaf)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for LogAppend<'_> {}

@@ -4,19 +4,12 @@
 
 use diesel::dsl::max;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 
 use super::schema::{
     events, log_leaves, qualification_revisions, qualifications, recycling_certificates as rcs,
 };
 use super::{DbConnection, StoreError, StoreResult};
 use crate::domain::{CertKind, QcStatus, RcStatus};
-
-#[derive(QueryableByName)]
-struct Next {
-    #[diesel(sql_type = BigInt)]
-    si: i64,
-}
 
 /// The index the next certificate of `kind` takes, inside the write
 /// transaction that stores it. SQLite has one writer at a time, so the
@@ -33,11 +26,7 @@ pub fn next_index(conn: &mut DbConnection, kind: CertKind) -> StoreResult<u64> {
                 .get_result(c)?,
         },
         DbConnection::Postgres(c) => {
-            let sequence = match kind {
-                CertKind::Rc => "SELECT nextval('rc_status_index_seq') AS si",
-                CertKind::Qc => "SELECT nextval('qc_status_index_seq') AS si",
-            };
-            return stored_index(diesel::sql_query(sequence).get_result::<Next>(c)?.si);
+            return stored_index(super::sql::NextStatusIndex(kind).get_result(c)?);
         }
     };
     stored_index(highest.map_or(0, |h: i64| h + 1))
@@ -97,7 +86,7 @@ pub fn rc_entries(
         .collect()
 }
 
-fn stored_index(index: i64) -> StoreResult<u64> {
+pub(super) fn stored_index(index: i64) -> StoreResult<u64> {
     u64::try_from(index).map_err(|_| StoreError::Corrupt(format!("status index {index}")))
 }
 

@@ -236,7 +236,7 @@ pub fn settings_for(dir: &std::path::Path) -> Settings {
     settings.database_url = format!("sqlite://{}", dir.join("data/scrapcert.db").display());
     settings.keys_dir = dir.join("keys");
     settings.bind = "127.0.0.1:0".into();
-    settings.db_pool_size = 4;
+    settings.db_pool_size = Some(4);
     settings.workers = Some(2);
     // QR photos are decoded in child processes of the real binary.
     settings.qr_decoder = Some(std::path::PathBuf::from(env!("CARGO_BIN_EXE_scrapcert")));

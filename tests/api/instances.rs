@@ -505,7 +505,7 @@ fn migrate_works_on_postgres_from_the_command_line() {
     );
     let said = String::from_utf8_lossy(&first.stderr).to_string();
     assert!(
-        said.contains("14 migration(s) applied to postgres"),
+        said.contains("15 migration(s) applied to postgres"),
         "{said}"
     );
     assert!(!said.contains(&db.url), "the URL is not echoed");

@@ -1720,7 +1720,7 @@ async fn recycling_problem_shapes() {
 /// pool of one connection held by a write that waits for a lock.
 async fn outage_shapes() {
     let app = spawn_app_with(|s| {
-        s.db_pool_size = 1;
+        s.db_pool_size = Some(1);
         s.db_timeout_ms = 300;
     })
     .await;

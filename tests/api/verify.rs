@@ -640,7 +640,7 @@ async fn verify_requests_are_validated() {
 }
 
 async fn scan_history_shows_the_callers_own_scan_even_with_one_connection() {
-    let app = spawn_app_with(|s| s.db_pool_size = 1).await;
+    let app = spawn_app_with(|s| s.db_pool_size = Some(1)).await;
     let e = app.qualified_enterprise(19).await;
     let (_, url) = registered_rc(&app, &e, "RC-S", &make_vin(19)).await;
     let police = app.token("police", None).await;
