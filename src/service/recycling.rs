@@ -23,7 +23,7 @@ use crate::domain::{
     requires_supervised_dismantling,
 };
 use crate::qr::Qr;
-use crate::store::events::ReadyEvent;
+use crate::store::append::ReadyEvent;
 use crate::store::idempotency::{self, StoredResponse};
 use crate::store::qualifications;
 use crate::store::recycling::{self, DismantlingRow, RcRecord, RcRow, StatusUpdate};

@@ -17,6 +17,7 @@ macro_rules! on_backend {
     };
 }
 
+pub mod append;
 pub mod campaign;
 pub mod enterprises;
 pub mod events;

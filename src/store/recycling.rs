@@ -280,7 +280,7 @@ pub struct BeforeRegistration {
     pub status_index: Option<u64>,
     /// PostgreSQL once the log has its salt: the number of the
     /// registration's event, taken.
-    pub event: Option<super::events::TakenEvent>,
+    pub event: Option<super::append::TakenEvent>,
 }
 
 /// The checks of an RC's registration, in one statement.
@@ -303,7 +303,7 @@ pub fn before_registration(
         enterprise_name,
         event: seq
             .zip(salt)
-            .map(|(seq, salt)| super::events::TakenEvent { seq, salt }),
+            .map(|(seq, salt)| super::append::TakenEvent { seq, salt }),
         number_taken,
         vin_live,
         held: held
@@ -349,7 +349,7 @@ pub fn insert(conn: &mut DbConnection, row: &RcRow) -> StoreResult<()> {
 pub fn insert_with_event(
     conn: &mut DbConnection,
     row: &RcRow,
-    event: &super::events::ReadyEvent<'_>,
+    event: &super::append::ReadyEvent<'_>,
 ) -> StoreResult<()> {
     let DbConnection::Postgres(c) = conn else {
         return Err(StoreError::Corrupt(
