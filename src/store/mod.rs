@@ -294,6 +294,11 @@ impl DatabaseTarget {
     }
 }
 
+/// The mode of a data directory the service creates.
+const DATA_DIR_MODE: u32 = 0o700;
+/// The mode of the SQLite database file (and so of its `-wal` and `-shm`).
+const DATA_FILE_MODE: u32 = 0o600;
+
 /// Per-connection settings applied whenever the pool opens a connection.
 #[derive(Debug)]
 struct ConnectionSetup;
@@ -331,11 +336,50 @@ pub fn connect(target: &DatabaseTarget) -> anyhow::Result<DbConnection> {
 }
 
 /// Creates the SQLite file's directory and switches the file to WAL once.
+/// The data stay private (SPEC §16): a directory the service creates is
+/// 0700, and the database file is 0600 (SQLite gives its `-wal` and
+/// `-shm` files the database file's mode). A directory that already
+/// existed keeps its mode, since it may be shared (`/tmp`, say); a warning
+/// says so when others may enter it.
 fn prepare_target(target: &DatabaseTarget) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     if let DatabaseTarget::Sqlite(path) = target {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+            if dir.is_dir() {
+                let mode = std::fs::metadata(dir)
+                    .with_context(|| format!("cannot read {}", dir.display()))?
+                    .permissions()
+                    .mode();
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        directory = %dir.display(),
+                        mode = format!("{:o}", mode & 0o777),
+                        "the database's directory is open to other users; 0700 is advised"
+                    );
+                }
+            } else {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(DATA_DIR_MODE)
+                    .create(dir)
+                    .with_context(|| {
+                        format!("cannot create the data directory {}", dir.display())
+                    })?;
+            }
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(DATA_FILE_MODE)
+            .open(path)
+            .with_context(|| format!("cannot open SQLite file {}", path.display()))?;
+        for file in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{file}", path.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(DATA_FILE_MODE))
+                    .with_context(|| format!("cannot set the mode of {}", file.display()))?;
+            }
         }
         let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
             .with_context(|| format!("cannot open SQLite file {}", path.display()))?;

@@ -243,3 +243,45 @@ crate::backend_tests!(
     migrations_run_down_and_up_again,
     the_summary_migration_counts_the_officer_scans_already_stored,
 );
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// SPEC §16: the data directory the service creates is 0700 and the
+/// database with its WAL files 0600; a directory that existed keeps its
+/// mode, and a database file made by someone else is made 0600.
+#[tokio::test]
+async fn data_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let fresh = tmp.path().join("fresh").join("data");
+    let url = format!("sqlite://{}/scrapcert.db", fresh.display());
+    let app = spawn_app_with(|s| s.database_url = url.clone()).await;
+    let e = app.qualified_enterprise(41).await;
+    app.register_rc(&e, &fresh_rc_body("RC-M1", &make_vin(41)))
+        .await
+        .expect(201);
+    assert_eq!(mode_of(&fresh), 0o700);
+    assert_eq!(mode_of(&tmp.path().join("fresh")), 0o700);
+    for file in ["scrapcert.db", "scrapcert.db-wal", "scrapcert.db-shm"] {
+        assert_eq!(mode_of(&fresh.join(file)), 0o600, "{file}");
+    }
+
+    // An existing shared directory and a world-readable file in it.
+    let shared = tmp.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = shared.join("scrapcert.db");
+    std::fs::write(&file, b"").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let url = format!("sqlite://{}", file.display());
+    let _other = spawn_app_with(|s| s.database_url = url.clone()).await;
+    assert_eq!(mode_of(&shared), 0o755);
+    assert_eq!(mode_of(&file), 0o600);
+}
