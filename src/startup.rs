@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
@@ -140,6 +140,13 @@ impl Application {
         });
         let mut server = HttpServer::new(move || {
             App::new()
+                // Nothing is cached unless its route says it may be (status
+                // lists, JWKS, tiles, checkpoints): answers that carry
+                // personal data, and errors, are `no-store` (SPEC §16).
+                .wrap(
+                    middleware::DefaultHeaders::new()
+                        .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
+                )
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {

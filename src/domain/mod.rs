@@ -71,7 +71,7 @@ pub use certificate::{QcNumber, RcNumber, parse_date};
 pub use id_number::ResidentId;
 pub use owner::{IdType, OwnerIdentity};
 pub use plate::{Plate, PlateType};
-pub use principal::{AccessDenied, Principal, Role};
+pub use principal::{AccessDenied, Disclosure, Principal, Role};
 pub use status::{
     CertKind, QcAction, QcPublicStatus, QcStatus, RcAction, RcStatus, RevocationKind,
     SupervisionKind,

@@ -144,12 +144,34 @@ impl Principal {
 
     /// Officers and the issuing enterprise see an RC's owner in full.
     pub fn sees_owner_of(&self, issuer_uscc: &str) -> bool {
-        match self.role {
+        self.disclosure(issuer_uscc) == Disclosure::Full
+    }
+
+    /// How much of a certificate held by `holder_uscc` this caller sees
+    /// (SPEC §16): officers and the holder everything; anyone else the
+    /// public allow-list.
+    pub fn disclosure(&self, holder_uscc: &str) -> Disclosure {
+        let full = match self.role {
             Role::Clerk | Role::Police | Role::Authority => true,
-            Role::Enterprise => self.enterprise.as_deref() == Some(issuer_uscc),
+            Role::Enterprise => self.enterprise.as_deref() == Some(holder_uscc),
             Role::Public | Role::Repairer | Role::Township => false,
+        };
+        if full {
+            Disclosure::Full
+        } else {
+            Disclosure::Public
         }
     }
+}
+
+/// What of a certificate a caller is shown. `Public` is an allow-list: the
+/// certificate's identity, status and dates, the owner's masked name, and
+/// none of the free text officers write (void, suspension, revocation,
+/// revision and override reasons) and no officer's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disclosure {
+    Full,
+    Public,
 }
 
 #[cfg(test)]

@@ -190,7 +190,11 @@ fn rc_rows(c: &RcView) -> String {
         row(
             &mut out,
             "已作废",
-            Some(&format!("{} {}", local_time(&v.at), v.reason)),
+            Some(&format!(
+                "{} {}",
+                local_time(&v.at),
+                v.reason.as_deref().unwrap_or("")
+            )),
         );
     }
     out

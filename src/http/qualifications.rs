@@ -11,7 +11,7 @@ use crate::domain::jurisdiction::{self, Action};
 use crate::domain::{
     CertKind, FieldCode, FieldError, QcAction, QcNumber, RevocationKind, Uscc, parse_date, text,
 };
-use crate::domain::{Principal, Role};
+use crate::domain::{Disclosure, Principal, Role};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::views::QualificationView;
@@ -117,12 +117,12 @@ pub async fn create(
     let (read, qr) = state
         .write(move |conn| qualifications::create(conn, &principal, new, &signing, now))
         .await?;
-    let view = QualificationView::new(&read, state.clock.today())?;
+    let view = QualificationView::new(&read, state.clock.today(), Disclosure::Full)?;
     Ok(HttpResponse::Created().json(serde_json::json!({ "certificate": view, "qr": qr })))
 }
 
 pub async fn read(
-    _principal: Principal,
+    principal: Principal,
     state: web::Data<AppState>,
     path: web::Path<String>,
     query: web::Query<ReadQuery>,
@@ -132,7 +132,12 @@ pub async fn read(
     let read = state
         .db(move |conn| qualifications::read(conn, &number, revision))
         .await?;
-    Ok(HttpResponse::Ok().json(QualificationView::new(&read, state.clock.today())?))
+    let disclosure = principal.disclosure(&read.record.row.enterprise_uscc);
+    Ok(HttpResponse::Ok().json(QualificationView::new(
+        &read,
+        state.clock.today(),
+        disclosure,
+    )?))
 }
 
 pub async fn reissue(
@@ -177,7 +182,7 @@ pub async fn reissue(
             qualifications::reissue(conn, &principal, &number, change, &signing, now)
         })
         .await?;
-    let view = QualificationView::new(&read, state.clock.today())?;
+    let view = QualificationView::new(&read, state.clock.today(), Disclosure::Full)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "certificate": view, "qr": qr })))
 }
 
@@ -199,7 +204,7 @@ pub async fn resign(
     let (read, qr) = state
         .write(move |conn| qualifications::resign(conn, &principal, &number, reason, &signing, now))
         .await?;
-    let view = QualificationView::new(&read, state.clock.today())?;
+    let view = QualificationView::new(&read, state.clock.today(), Disclosure::Full)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "certificate": view, "qr": qr })))
 }
 
@@ -250,7 +255,11 @@ async fn change_status(
     let read = state
         .write(move |conn| qualifications::change_status(conn, &principal, &number, change, now))
         .await?;
-    Ok(HttpResponse::Ok().json(QualificationView::new(&read, state.clock.today())?))
+    Ok(HttpResponse::Ok().json(QualificationView::new(
+        &read,
+        state.clock.today(),
+        Disclosure::Full,
+    )?))
 }
 
 pub async fn suspend(

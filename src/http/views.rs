@@ -13,10 +13,12 @@ use crate::clock::rfc3339;
 use crate::domain::qualification::public_status;
 use crate::domain::text::mask_name;
 use crate::domain::verdict::{Finding, VerdictKind};
-use crate::domain::{CertKind, QcPublicStatus, RcStatus, RevocationKind, SupervisionKind};
+use crate::domain::{
+    CertKind, Disclosure, QcPublicStatus, RcStatus, RevocationKind, SupervisionKind,
+};
 use crate::service::enterprises::EnterpriseRecord;
 use crate::service::log_cache::LogProof;
-use crate::service::qualifications::QualificationView as QcRead;
+use crate::service::qualifications::{ISSUED_REASON, QualificationView as QcRead};
 use crate::service::verification::{Certificate, Verdict};
 use crate::store::StoreError;
 use crate::store::enterprises::BranchRow;
@@ -143,8 +145,9 @@ pub struct QualificationView {
 }
 
 impl QualificationView {
-    pub fn new(q: &QcRead, today: NaiveDate) -> Result<Self, StoreError> {
+    pub fn new(q: &QcRead, today: NaiveDate, disclosure: Disclosure) -> Result<Self, StoreError> {
         let (record, shown) = (&q.record, &q.shown);
+        let full = disclosure == Disclosure::Full;
         let status = if shown.revision < record.row.revision {
             QcPublicStatus::Superseded
         } else {
@@ -165,7 +168,7 @@ impl QualificationView {
             issuing_authority: record.row.issuing_authority.clone(),
             issued_on: record.row.issued_on,
             valid_until: record.row.valid_until,
-            revision_reason: shown.reason.clone(),
+            revision_reason: shown.reason.clone().filter(|_| full),
             revised_at: rfc3339(shown.created_at),
             status_history: record
                 .history
@@ -175,7 +178,7 @@ impl QualificationView {
                         status: h.status,
                         at: rfc3339(h.at),
                         effective_at: rfc3339(h.effective_at),
-                        reason: h.reason.clone(),
+                        reason: h.reason.clone().filter(|r| full || r == ISSUED_REASON),
                         kind: h.revocation_kind()?,
                     })
                 })
@@ -234,7 +237,9 @@ impl OwnerView {
 #[derive(Debug, Serialize)]
 pub struct SupervisionView {
     pub kind: SupervisionKind,
-    pub officer: String,
+    /// Officers and the holder only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub officer: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -267,7 +272,9 @@ pub struct DeregistrationView {
 #[derive(Debug, Serialize)]
 pub struct VoidView {
     pub at: String,
-    pub reason: String,
+    /// Officers and the holder only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -288,23 +295,17 @@ pub struct RcView {
     pub voided: Option<VoidView>,
 }
 
-/// Whether the owner is shown in full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OwnerAccess {
-    Full,
-    Masked,
-}
-
 impl RcView {
-    pub fn new(record: &RcRecord, access: OwnerAccess) -> Result<Self, StoreError> {
+    pub fn new(record: &RcRecord, disclosure: Disclosure) -> Result<Self, StoreError> {
         let r = &record.row;
+        let full = disclosure == Disclosure::Full;
         let dismantling = match &record.dismantling {
             Some(d) => Some(DismantlingView {
                 dismantled_on: d.dismantled_on,
                 site: d.site.clone(),
                 supervision: d.supervision()?.map(|(kind, officer)| SupervisionView {
                     kind,
-                    officer: officer.to_string(),
+                    officer: full.then(|| officer.to_string()),
                 }),
                 recorded_at: rfc3339(d.recorded_at),
             }),
@@ -338,9 +339,10 @@ impl RcView {
             vin_check_override: r
                 .vin_override_reason
                 .clone()
+                .filter(|_| full)
                 .map(|reason| Override { reason }),
-            owner: match access {
-                OwnerAccess::Full => OwnerView::Full {
+            owner: match disclosure {
+                Disclosure::Full => OwnerView::Full {
                     name: r.owner_name.clone(),
                     id_type: r.owner_id_type.clone(),
                     id_number: r.owner_id_number.clone(),
@@ -349,7 +351,7 @@ impl RcView {
                         .clone()
                         .map(|reason| Override { reason }),
                 },
-                OwnerAccess::Masked => OwnerView::Masked {
+                Disclosure::Public => OwnerView::Masked {
                     name: mask_name(&r.owner_name),
                 },
             },
@@ -366,7 +368,7 @@ impl RcView {
             voided: match (r.voided_at, &r.void_reason) {
                 (Some(at), Some(reason)) => Some(VoidView {
                     at: rfc3339(at),
-                    reason: reason.clone(),
+                    reason: full.then(|| reason.clone()),
                 }),
                 _ => None,
             },
@@ -375,7 +377,7 @@ impl RcView {
 
     /// The full view, for callers that may see the owner.
     pub fn full(record: &RcRecord) -> Result<Self, StoreError> {
-        RcView::new(record, OwnerAccess::Full)
+        RcView::new(record, Disclosure::Full)
     }
 }
 
@@ -499,16 +501,11 @@ pub enum CertificateView {
 impl CertificateView {
     pub fn new(c: &Certificate, today: NaiveDate) -> Result<Self, StoreError> {
         Ok(match c {
-            Certificate::Qualification(q) => {
-                CertificateView::Qualification(Box::new(QualificationView::new(q, today)?))
-            }
-            Certificate::Recycling { record, full_owner } => {
-                let access = if *full_owner {
-                    OwnerAccess::Full
-                } else {
-                    OwnerAccess::Masked
-                };
-                CertificateView::Recycling(Box::new(RcView::new(record, access)?))
+            Certificate::Qualification { read, disclosure } => CertificateView::Qualification(
+                Box::new(QualificationView::new(read, today, *disclosure)?),
+            ),
+            Certificate::Recycling { record, disclosure } => {
+                CertificateView::Recycling(Box::new(RcView::new(record, *disclosure)?))
             }
         })
     }

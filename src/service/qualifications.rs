@@ -19,6 +19,10 @@ use crate::store::qualifications::{
 };
 use crate::store::{self, Conflict, DbConnection, StoreError, TextList, enterprises};
 
+/// The reason of a QC's first status entry: written by the service, not
+/// an officer, so the public sees it too.
+pub const ISSUED_REASON: &str = "issued";
+
 #[derive(Debug, thiserror::Error)]
 pub enum QcError {
     #[error("no such qualification certificate")]
@@ -195,7 +199,7 @@ pub fn create(
             NewHistory {
                 status: QcStatus::Active,
                 kind: None,
-                reason: Some("issued"),
+                reason: Some(ISSUED_REASON),
                 at: now,
                 effective_at: clock::china_day_start(row.issued_on),
             },

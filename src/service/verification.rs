@@ -19,7 +19,9 @@ use crate::domain::anomaly::{self, RecentScans, ThisScan};
 use crate::domain::claims::Claims;
 use crate::domain::qualification::{StatusAt, public_status, status_at};
 use crate::domain::verdict::{Finding, FindingCode, PresentedField, Severity, VerdictKind, decide};
-use crate::domain::{CertKind, Plate, Principal, QcPublicStatus, QcStatus, RcStatus, Uscc, Vin};
+use crate::domain::{
+    CertKind, Disclosure, Plate, Principal, QcPublicStatus, QcStatus, RcStatus, Uscc, Vin,
+};
 use crate::domain::{text, wire_enum};
 use crate::qr::{Qr, extract_jws};
 use crate::store::qualifications;
@@ -80,12 +82,15 @@ pub struct Rules {
 
 /// The certificate a verdict is about, as the caller may see it.
 pub enum Certificate {
-    Qualification(Box<QualificationView>),
+    Qualification {
+        read: Box<QualificationView>,
+        disclosure: Disclosure,
+    },
     Recycling {
         record: Box<RcRecord>,
-        /// Officers and the issuing enterprise see the owner in full; the
-        /// public a masked name only.
-        full_owner: bool,
+        /// Officers and the issuing enterprise see the owner and the free
+        /// text in full; anyone else the public allow-list.
+        disclosure: Disclosure,
     },
 }
 
@@ -274,7 +279,7 @@ pub fn check_registry(
 ) -> Result<RegistryOutcome, StoreError> {
     match claims.cert {
         CertKind::Qc => read_tx(conn, |conn| {
-            check_qualification(conn, claims, jws, &request.presented, now)
+            check_qualification(conn, principal, claims, jws, &request.presented, now)
         }),
         // Its registry state is one statement, a snapshot of its own.
         CertKind::Rc => check_recycling(conn, principal, claims, jws, request, rules, queued, now),
@@ -316,6 +321,7 @@ fn stored_jws_differs(stored_url: Option<&str>, jws: &str) -> bool {
 
 fn check_qualification(
     conn: &mut DbConnection,
+    principal: &Principal,
     claims: &Claims,
     jws: &str,
     presented: &Presented,
@@ -396,10 +402,10 @@ fn check_qualification(
     Ok(RegistryOutcome {
         latest_leaf,
         findings,
-        certificate: Some(Certificate::Qualification(Box::new(QualificationView {
-            record,
-            shown,
-        }))),
+        certificate: Some(Certificate::Qualification {
+            disclosure: principal.disclosure(&record.row.enterprise_uscc),
+            read: Box::new(QualificationView { record, shown }),
+        }),
     })
 }
 
@@ -498,13 +504,13 @@ fn check_recycling(
         rules.scan_daily_limit,
         now,
     ));
-    let full_owner = principal.sees_owner_of(&row.enterprise_uscc);
+    let disclosure = principal.disclosure(&row.enterprise_uscc);
     Ok(RegistryOutcome {
         latest_leaf: state.latest_leaf,
         findings,
         certificate: Some(Certificate::Recycling {
             record: Box::new(record),
-            full_owner,
+            disclosure,
         }),
     })
 }

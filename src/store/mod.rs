@@ -536,8 +536,9 @@ pub fn abandon_group(conn: &mut DbConnection) {
 }
 
 /// Runs `f` in a read transaction (one consistent snapshot). On PostgreSQL
-/// it is `READ ONLY`, so a read/write-splitting router may send it to a
-/// replica. On SQLite, outside any other transaction, `BEGIN` and `COMMIT`
+/// it is `REPEATABLE READ READ ONLY`: every statement sees the snapshot the
+/// first one took (READ COMMITTED would give each statement its own), and
+/// a read/write-splitting router may send it to a replica. On SQLite, outside any other transaction, `BEGIN` and `COMMIT`
 /// are cached statements (see [`sql::TxStatement`]).
 pub fn read_tx<T, E: From<StoreError>>(
     conn: &mut DbConnection,
@@ -551,9 +552,10 @@ pub fn read_tx<T, E: From<StoreError>>(
         return sqlite_read_tx(conn, f);
     }
     let begun = match conn {
-        DbConnection::Postgres(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN READ ONLY")
-        }
+        DbConnection::Postgres(inner) => AnsiTransactionManager::begin_transaction_sql(
+            inner,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        ),
         DbConnection::Sqlite(_) => {
             <DbConnection as Connection>::TransactionManager::begin_transaction(conn)
         }

@@ -480,6 +480,32 @@ fn postgres_reads_run_in_read_only_transactions() {
     })
     .unwrap();
     assert_eq!(count_rows_in(&db, "scans"), 1);
+    // One snapshot: a row another connection commits between two reads of
+    // the same read transaction is not seen by the second (REPEATABLE READ;
+    // under READ COMMITTED it would be).
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |c: &mut scrapcert::store::DbConnection| -> i64 {
+        let scrapcert::store::DbConnection::Postgres(pg) = c else {
+            unreachable!()
+        };
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT count(*) AS n FROM scans")
+            .get_result::<Count>(pg)
+            .unwrap()
+            .n
+    };
+    let (first, second) = scrapcert::store::read_tx(&mut conn, |c| {
+        let first = count(c);
+        db.exec(insert);
+        Ok::<_, scrapcert::store::StoreError>((first, count(c)))
+    })
+    .unwrap();
+    assert_eq!((first, second), (1, 1), "one snapshot per read transaction");
+    assert_eq!(count_rows_in(&db, "scans"), 2, "the other commit landed");
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod conformance;
 mod crash;
 mod deregister;
 mod desk;
+mod disclosure;
 mod enterprises;
 mod errors;
 mod health;

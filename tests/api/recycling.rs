@@ -791,3 +791,39 @@ crate::backend_tests!(
     rc_numbers_are_unique_and_found_in_any_ascii_case,
     a_uscc_checksum_override_is_accepted_for_owners_and_branches,
 );
+
+/// SPEC §16: answers with personal data, lists and errors are never kept
+/// by a cache; what may be cached says so itself.
+#[tokio::test]
+async fn personal_data_is_never_cached() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(42).await;
+    app.register_rc(&e, &fresh_rc_body("RC-NS1", &make_vin(42)))
+        .await
+        .expect(201);
+    let client = reqwest::Client::new();
+    let cache_control = |resp: &reqwest::Response| {
+        resp.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    for path in [
+        "/api/v1/recycling-certificates/RC-NS1",
+        "/api/v1/recycling-certificates",
+        "/api/v1/recycling-certificates/RC-NONE",
+    ] {
+        let resp = client
+            .get(app.url(path))
+            .bearer_auth(&e.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cache_control(&resp).as_deref(), Some("no-store"), "{path}");
+    }
+    let jwks = client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cache_control(&jwks).as_deref(), Some("public, max-age=300"));
+}
