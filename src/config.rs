@@ -121,6 +121,16 @@ pub struct Settings {
     )]
     pub scan_daily_limit: u32,
 
+    /// Hours an `Idempotency-Key` answer is kept and replayed (at least 24);
+    /// after them it is deleted.
+    #[arg(
+        long,
+        env = "SCRAPCERT_IDEMPOTENCY_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub idempotency_hours: u32,
+
     /// Days scans are kept (0 = forever).
     #[arg(
         long,
@@ -222,6 +232,10 @@ pub struct Settings {
 /// more scan time than the limit.
 pub const MAX_SCAN_DAILY_LIMIT: u32 = 1_000;
 
+/// The longest `SCRAPCERT_IDEMPOTENCY_HOURS` (30 days): a key answers
+/// retries, not an archive.
+pub const MAX_IDEMPOTENCY_HOURS: u32 = 720;
+
 /// The pool size when none is set: two connections per CPU this process
 /// may use, at least four (the usual starting point for a pool in front of
 /// PostgreSQL; on a two-core machine four connections registered RCs
@@ -278,6 +292,7 @@ impl Settings {
             desk_session_hours: 8,
             scan_daily_limit: 20,
             scan_retention_days: 365,
+            idempotency_hours: 24,
             scan_queue: 10_000,
             nev_battery_rule_from: crate::domain::vehicle::NEV_BATTERY_RULE_FROM
                 .parse()
@@ -292,6 +307,11 @@ impl Settings {
             workers: None,
             log: "info".into(),
         }
+    }
+
+    /// How long an `Idempotency-Key` answer is kept.
+    pub fn idempotency_kept(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::hours(i64::from(self.idempotency_hours))
     }
 
     /// Checks what clap cannot.
@@ -322,6 +342,10 @@ impl Settings {
         anyhow::ensure!(
             (1..=MAX_SCAN_DAILY_LIMIT).contains(&self.scan_daily_limit),
             "SCRAPCERT_SCAN_DAILY_LIMIT must be 1 to {MAX_SCAN_DAILY_LIMIT}"
+        );
+        anyhow::ensure!(
+            (24..=MAX_IDEMPOTENCY_HOURS).contains(&self.idempotency_hours),
+            "SCRAPCERT_IDEMPOTENCY_HOURS must be 24 to {MAX_IDEMPOTENCY_HOURS}"
         );
         anyhow::ensure!(
             self.db_pool_size != Some(0),
@@ -377,6 +401,21 @@ mod tests {
             s.scan_daily_limit = refused;
             let e = s.validate().unwrap_err().to_string();
             assert!(e.contains("SCRAPCERT_SCAN_DAILY_LIMIT"), "{e}");
+        }
+    }
+
+    #[test]
+    fn idempotency_answers_are_kept_one_day_to_thirty() {
+        let mut s = Settings::defaults();
+        assert_eq!(s.idempotency_kept(), chrono::TimeDelta::hours(24));
+        for kept in [24, MAX_IDEMPOTENCY_HOURS] {
+            s.idempotency_hours = kept;
+            assert!(s.validate().is_ok());
+        }
+        for refused in [0, 23, MAX_IDEMPOTENCY_HOURS + 1] {
+            s.idempotency_hours = refused;
+            let e = s.validate().unwrap_err().to_string();
+            assert!(e.contains("SCRAPCERT_IDEMPOTENCY_HOURS"), "{e}");
         }
     }
 

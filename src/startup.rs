@@ -98,6 +98,9 @@ impl Application {
             Arc::clone(&log_tree),
             clock.clone(),
         );
+        // Expired idempotency records go before the first request (then
+        // every ten minutes); lookups ignore them in any case.
+        crate::service::expiry::start(pool.clone(), clock.clone(), settings.idempotency_kept());
         let (scan_log, _writer) = ScanLog::start(
             pool,
             settings.scan_queue,

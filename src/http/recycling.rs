@@ -408,9 +408,10 @@ pub async fn register(
     let (dto, raw) = json_body::<RcDto>(body).await?;
     let today = state.clock.today();
     let new = validate_rc(dto, today, state.settings.nev_battery_rule_from)?;
-    let idem = key.map(|k| IdempotencyRequest::new(k, &raw));
     let signing = state.signing();
     let now = state.clock.now();
+    let kept_since = now - state.settings.idempotency_kept();
+    let idem = key.map(|k| IdempotencyRequest::new(k, &raw, kept_since));
     let answer = state
         .write(move |conn| {
             recycling::register(

@@ -4,6 +4,7 @@
 
 pub mod campaign;
 pub mod enterprises;
+pub mod expiry;
 mod group;
 pub mod holds;
 pub mod jurisdiction;

@@ -188,16 +188,19 @@ pub struct NewRc {
 pub struct IdempotencyRequest {
     pub key: String,
     pub request_hash: String,
+    /// Records stored before this have expired.
+    pub kept_since: NaiveDateTime,
 }
 
 impl IdempotencyRequest {
     /// The fingerprint ignores formatting: the body is hashed as canonical
     /// JSON (keys sorted, no whitespace).
-    pub fn new(key: String, body: &serde_json::Value) -> Self {
+    pub fn new(key: String, body: &serde_json::Value, kept_since: NaiveDateTime) -> Self {
         use sha2::{Digest, Sha256};
         IdempotencyRequest {
             key,
             request_hash: hex::encode(Sha256::digest(body.to_string().as_bytes())),
+            kept_since,
         }
     }
 }
@@ -347,7 +350,7 @@ pub fn register(
             e @ (RcError::DuplicateNumber
             | RcError::DuplicateVehicle
             | RcError::Store(StoreError::Conflict(Conflict::IdempotencyKey))),
-        ) => match idempotency::find(conn, enterprise_uscc, &idem.key)? {
+        ) => match idempotency::find(conn, enterprise_uscc, &idem.key, idem.kept_since)? {
             Some(stored) => replay(stored, &idem),
             None if matches!(e, RcError::Store(_)) => Err(RcError::ConcurrentDuplicate),
             None => Err(e),
@@ -369,7 +372,8 @@ fn register_once(
 ) -> Result<Answer, RcError> {
     store::write_tx(conn, |conn| {
         if let Some(idem) = idem
-            && let Some(stored) = idempotency::find(conn, enterprise_uscc, &idem.key)?
+            && let Some(stored) =
+                idempotency::find(conn, enterprise_uscc, &idem.key, idem.kept_since)?
         {
             return replay(stored, idem);
         }

@@ -1,6 +1,7 @@
 //! `Idempotency-Key` records for RC registration, scoped to the enterprise.
-//! A stored response is replayed unchanged; rows are kept (at least 24 hours,
-//! in practice until an operator prunes them).
+//! A stored response is replayed unchanged while the record is kept
+//! (`SCRAPCERT_IDEMPOTENCY_HOURS`, at least 24); an expired record is
+//! never replayed and is deleted, with the owner's data its answer holds.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -22,16 +23,37 @@ pub struct StoredResponse {
     pub created_at: NaiveDateTime,
 }
 
+/// The record of `key`, unless it was stored before `kept_since`: such a
+/// record has expired, and is deleted here (in the caller's transaction)
+/// so that the key may be used again.
 pub fn find(
     conn: &mut DbConnection,
     enterprise: &str,
     key: &str,
+    kept_since: NaiveDateTime,
 ) -> StoreResult<Option<StoredResponse>> {
-    Ok(idempotency_keys::table
+    let found = idempotency_keys::table
         .find((enterprise, key))
         .select(StoredResponse::as_select())
         .get_result(conn)
-        .optional()?)
+        .optional()?;
+    match found {
+        Some(row) if row.created_at < kept_since => {
+            diesel::delete(idempotency_keys::table.find((enterprise, key)))
+                .filter(idempotency_keys::created_at.lt(kept_since))
+                .execute(conn)?;
+            Ok(None)
+        }
+        other => Ok(other),
+    }
+}
+
+/// Deletes every record stored before `kept_since`; the number deleted.
+pub fn prune(conn: &mut DbConnection, kept_since: NaiveDateTime) -> StoreResult<usize> {
+    Ok(
+        diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(kept_since)))
+            .execute(conn)?,
+    )
 }
 
 /// Stores an answer; a concurrent request that stored one for the same key

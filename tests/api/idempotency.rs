@@ -95,7 +95,75 @@ async fn malformed_keys_are_refused() {
     assert_eq!(count_rows_in(&app.db, "recycling_certificates"), 0);
 }
 
+fn stored_keys(app: &TestApp) -> Vec<String> {
+    text_rows(
+        &app.db,
+        "SELECT idempotency_key AS value FROM idempotency_keys ORDER BY idempotency_key",
+    )
+}
+
+/// SPEC §16: an answer is replayed for 24 hours, then forgotten with the
+/// owner's identity it holds.
+async fn an_expired_answer_is_not_replayed_and_is_deleted() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(8).await;
+    let body = rc_body("RC-I9", &make_vin(9));
+    let first = register_with_key(&app, &e, "k9", &body).await;
+    first.expect(201);
+    app.clock.advance(chrono::TimeDelta::hours(23));
+    let again = register_with_key(&app, &e, "k9", &body).await;
+    assert_eq!(again.body, first.body, "replayed within the day");
+    app.clock.advance(chrono::TimeDelta::hours(2));
+    // Past the day the key is new again: the same body is a plain
+    // duplicate, and another body is no reuse.
+    register_with_key(&app, &e, "k9", &body)
+        .await
+        .expect_problem(409, "duplicate_number");
+    register_with_key(&app, &e, "k9", &rc_body("RC-I12", &make_vin(12)))
+        .await
+        .expect(201);
+    let answers = text_rows(
+        &app.db,
+        "SELECT response_body AS value FROM idempotency_keys",
+    );
+    assert_eq!(answers.len(), 1);
+    assert!(answers[0].contains("RC-I12") && !answers[0].contains("RC-I9"));
+    assert_eq!(app.rc_events("RC-I9").await.len(), 1);
+}
+
+/// Records nobody asks for again are deleted too: on start and every ten
+/// minutes.
+async fn expired_answers_are_deleted_unasked() {
+    let app = spawn_app().await;
+    let e = app.qualified_enterprise(9).await;
+    for (key, n) in [("old", 10), ("fresh", 11)] {
+        register_with_key(&app, &e, key, &rc_body(&format!("RC-I{n}"), &make_vin(n)))
+            .await
+            .expect(201);
+    }
+    let day_ago = (scrapcert::clock::now() - chrono::TimeDelta::hours(25))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    app.db.exec(&format!(
+        "UPDATE idempotency_keys SET created_at = '{day_ago}' WHERE idempotency_key = 'old'"
+    ));
+    // A second instance on the same database prunes as it starts.
+    let second = scrapcert::startup::Application::build(app.settings.clone()).unwrap();
+    let mut left = stored_keys(&app);
+    for _ in 0..50 {
+        if left.len() < 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        left = stored_keys(&app);
+    }
+    assert_eq!(left, ["fresh"]);
+    drop(second);
+}
+
 crate::backend_tests!(
+    an_expired_answer_is_not_replayed_and_is_deleted,
+    expired_answers_are_deleted_unasked,
     a_retry_with_the_same_key_and_body_replays_the_first_answer,
     the_same_key_with_another_body_is_refused,
     keys_are_scoped_to_the_enterprise,
