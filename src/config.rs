@@ -93,8 +93,8 @@ pub struct Settings {
     #[arg(long, env = "SCRAPCERT_COMPLAINT_PHONE", global = true)]
     pub complaint_phone: Option<String>,
 
-    /// Complaints one client address may file at once; after them, one
-    /// every two minutes (429 `rate_limited` with `Retry-After` between).
+    /// Complaints one client address may file at once, and as many an hour
+    /// (429 `rate_limited` with `Retry-After` beyond).
     #[arg(
         long,
         env = "SCRAPCERT_COMPLAINT_BURST",
@@ -130,6 +130,62 @@ pub struct Settings {
         global = true
     )]
     pub idempotency_hours: u32,
+
+    /// `on` or `off`: the rate limits of the public endpoints (SPEC §16);
+    /// `off` for benchmarks.
+    #[arg(
+        long,
+        env = "SCRAPCERT_RATE_LIMIT",
+        default_value = "on",
+        global = true
+    )]
+    pub rate_limit: String,
+
+    /// Verifications and pages per client address: `BURST,PER_SECOND`.
+    #[arg(
+        long,
+        env = "SCRAPCERT_RATE_VERIFY",
+        default_value = "120,10",
+        global = true
+    )]
+    pub rate_verify: String,
+
+    /// QR photo uploads per client address: `BURST,PER_SECOND`.
+    #[arg(
+        long,
+        env = "SCRAPCERT_RATE_IMAGE",
+        default_value = "5,1",
+        global = true
+    )]
+    pub rate_image: String,
+
+    /// Vehicle lookups per client address: `BURST,PER_SECOND`.
+    #[arg(
+        long,
+        env = "SCRAPCERT_RATE_VEHICLE",
+        default_value = "30,1",
+        global = true
+    )]
+    pub rate_vehicle: String,
+
+    /// Public work per token, instead of per address: `BURST,PER_SECOND`.
+    #[arg(
+        long,
+        env = "SCRAPCERT_RATE_TOKEN",
+        default_value = "1000,100",
+        global = true
+    )]
+    pub rate_token: String,
+
+    /// Proxies (addresses or CIDR networks, comma-separated) whose
+    /// `X-Forwarded-For` names the client; none by default.
+    #[arg(
+        long,
+        env = "SCRAPCERT_TRUSTED_PROXIES",
+        default_value = "",
+        global = true
+    )]
+    pub trusted_proxies: String,
 
     /// Days scans are kept (0 = forever).
     #[arg(
@@ -228,6 +284,49 @@ pub struct Settings {
     pub log: String,
 }
 
+/// A budget: `burst` requests at once, then `per_second` a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    pub burst: u32,
+    pub per_second: u32,
+}
+
+impl Allowance {
+    /// `BURST,PER_SECOND`, both at least 1 (e.g. `120,10`).
+    pub fn parse(s: &str) -> Result<Allowance, String> {
+        let (burst, rate) = s
+            .split_once(',')
+            .ok_or_else(|| format!("{s:?}: expected BURST,PER_SECOND"))?;
+        let number = |t: &str| {
+            t.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| format!("{s:?}: {t:?} is not a whole number of at least 1"))
+        };
+        Ok(Allowance {
+            burst: number(burst)?,
+            per_second: number(rate)?,
+        })
+    }
+}
+
+/// The rate limits of the public endpoints (SPEC §16).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub enabled: bool,
+    /// Verifications and the public pages, per client address.
+    pub verify: Allowance,
+    /// QR photo uploads, per client address.
+    pub image: Allowance,
+    /// Vehicle lookups, per client address.
+    pub vehicle: Allowance,
+    /// All of these, per token instead of per address.
+    pub token: Allowance,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
 /// The highest daily scan limit: each certificate's scan summary keeps one
 /// more scan time than the limit.
 pub const MAX_SCAN_DAILY_LIMIT: u32 = 1_000;
@@ -293,6 +392,12 @@ impl Settings {
             scan_daily_limit: 20,
             scan_retention_days: 365,
             idempotency_hours: 24,
+            rate_limit: "on".into(),
+            rate_verify: "120,10".into(),
+            rate_image: "5,1".into(),
+            rate_vehicle: "30,1".into(),
+            rate_token: "1000,100".into(),
+            trusted_proxies: String::new(),
             scan_queue: 10_000,
             nev_battery_rule_from: crate::domain::vehicle::NEV_BATTERY_RULE_FROM
                 .parse()
@@ -312,6 +417,39 @@ impl Settings {
     /// How long an `Idempotency-Key` answer is kept.
     pub fn idempotency_kept(&self) -> chrono::TimeDelta {
         chrono::TimeDelta::hours(i64::from(self.idempotency_hours))
+    }
+
+    /// The rate limits, as set.
+    pub fn limits(&self) -> anyhow::Result<Limits> {
+        let allowance = |name: &str, value: &str| {
+            Allowance::parse(value).map_err(|e| anyhow::anyhow!("{name} {e}"))
+        };
+        let enabled = match self.rate_limit.as_str() {
+            "on" => true,
+            "off" => false,
+            other => anyhow::bail!("SCRAPCERT_RATE_LIMIT must be on or off, not {other:?}"),
+        };
+        let trusted_proxies = self
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!("SCRAPCERT_TRUSTED_PROXIES: {s:?} is no address or network")
+                    })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Limits {
+            enabled,
+            verify: allowance("SCRAPCERT_RATE_VERIFY", &self.rate_verify)?,
+            image: allowance("SCRAPCERT_RATE_IMAGE", &self.rate_image)?,
+            vehicle: allowance("SCRAPCERT_RATE_VEHICLE", &self.rate_vehicle)?,
+            token: allowance("SCRAPCERT_RATE_TOKEN", &self.rate_token)?,
+            trusted_proxies,
+        })
     }
 
     /// Checks what clap cannot.
@@ -343,6 +481,7 @@ impl Settings {
             (1..=MAX_SCAN_DAILY_LIMIT).contains(&self.scan_daily_limit),
             "SCRAPCERT_SCAN_DAILY_LIMIT must be 1 to {MAX_SCAN_DAILY_LIMIT}"
         );
+        self.limits()?;
         anyhow::ensure!(
             (24..=MAX_IDEMPOTENCY_HOURS).contains(&self.idempotency_hours),
             "SCRAPCERT_IDEMPOTENCY_HOURS must be 24 to {MAX_IDEMPOTENCY_HOURS}"

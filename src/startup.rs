@@ -125,6 +125,7 @@ impl Application {
             complaint_limit: Arc::new(crate::http::state::complaint_limit(
                 settings.complaint_burst,
             )),
+            rate_limits: Arc::new(crate::http::limits::RateLimits::new(&settings.limits()?)),
             handover,
             qr_decoder,
             status_lists,
@@ -143,6 +144,8 @@ impl Application {
         });
         let mut server = HttpServer::new(move || {
             App::new()
+                // Innermost: a refusal gets the headers every answer gets.
+                .wrap(middleware::from_fn(crate::http::limits::limit))
                 // Nothing is cached unless its route says it may be (status
                 // lists, JWKS, tiles, checkpoints): answers that carry
                 // personal data, and errors, are `no-store` (SPEC §16).

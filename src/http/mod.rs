@@ -10,6 +10,7 @@ pub mod enterprises;
 pub mod error;
 pub mod health;
 pub mod holds;
+pub mod limits;
 pub mod log;
 pub mod pages;
 pub mod portal;

@@ -32,22 +32,21 @@ pub struct AppState {
     pub qr_decoder: Option<std::path::PathBuf>,
     /// The hand-over deadline of deregistration, holidays included.
     pub handover: Arc<crate::domain::workdays::HandoverRule>,
-    /// Complaints a client address may file (SPEC §17): a few at once
-    /// (`SCRAPCERT_COMPLAINT_BURST`), then one every two minutes.
+    /// Complaints a client address may file (SPEC §16, §17): a few at once
+    /// (`SCRAPCERT_COMPLAINT_BURST`, default 5), then as many an hour.
     pub complaint_limit: Arc<ComplaintLimit>,
+    /// The rate limits of the other public work (SPEC §16).
+    pub rate_limits: Arc<crate::http::limits::RateLimits>,
 }
 
 /// The keyed rate limit of public complaints.
 pub type ComplaintLimit = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
 
-/// `burst` complaints at once from one address, then one every two minutes.
+/// `burst` complaints at once from one address, then `burst` an hour.
 pub fn complaint_limit(burst: u32) -> ComplaintLimit {
     use std::num::NonZeroU32;
     let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-    let quota = governor::Quota::with_period(std::time::Duration::from_secs(120))
-        .unwrap_or_else(|| governor::Quota::per_minute(NonZeroU32::MIN))
-        .allow_burst(burst);
-    governor::RateLimiter::keyed(quota)
+    governor::RateLimiter::keyed(governor::Quota::per_hour(burst))
 }
 
 impl AppState {

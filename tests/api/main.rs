@@ -18,6 +18,7 @@ mod idempotency;
 mod instances;
 mod jurisdiction;
 mod keys;
+mod limits;
 mod log_api;
 mod log_events;
 mod log_tree;

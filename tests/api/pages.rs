@@ -185,7 +185,8 @@ fn blank_png() -> Vec<u8> {
 }
 
 async fn the_image_api_answers_a_verdict_or_a_clear_problem() {
-    let app = spawn_app().await;
+    // More photo uploads than one address may send a second.
+    let app = spawn_app_with(|s| s.rate_image = "50,50".into()).await;
     let e = app.qualified_enterprise(5).await;
     registered(&app, &e, "RC-P5", 5).await;
     let png = rc_png(&app, &e, "RC-P5").await;

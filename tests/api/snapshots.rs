@@ -884,7 +884,8 @@ async fn verification_shapes() {
 
 /// Problems about the request itself: who asks, where, and the body.
 async fn request_problem_shapes() {
-    let app = spawn_app().await;
+    // More photo uploads than one address may send a second.
+    let app = spawn_app_with(|s| s.rate_image = "50,50".into()).await;
     let snap = Snap::new(&app);
     let e = app.qualified_enterprise(1).await;
     let clerk = app.token("clerk", None).await;
