@@ -275,6 +275,36 @@ pub struct Settings {
     )]
     pub db_timeout_ms: u64,
 
+    /// Milliseconds a client has to send a request's headers (then 408
+    /// and the connection is closed).
+    #[arg(
+        long,
+        env = "SCRAPCERT_HEADER_DEADLINE_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub header_deadline_ms: u64,
+
+    /// Seconds a client has to send a request's body once its headers are
+    /// in (then 408 `request_timeout` and the connection is closed).
+    #[arg(
+        long,
+        env = "SCRAPCERT_BODY_DEADLINE_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub body_deadline_secs: u64,
+
+    /// Connections served at once, over all workers; more wait to be
+    /// accepted.
+    #[arg(
+        long,
+        env = "SCRAPCERT_MAX_CONNECTIONS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub max_connections: usize,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "SCRAPCERT_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -409,6 +439,9 @@ impl Settings {
             qr_decoder: None,
             db_pool_size: None,
             db_timeout_ms: 5000,
+            header_deadline_ms: 5000,
+            body_deadline_secs: 30,
+            max_connections: 1000,
             workers: None,
             log: "info".into(),
         }
@@ -482,6 +515,18 @@ impl Settings {
             "SCRAPCERT_SCAN_DAILY_LIMIT must be 1 to {MAX_SCAN_DAILY_LIMIT}"
         );
         self.limits()?;
+        anyhow::ensure!(
+            (100..=60_000).contains(&self.header_deadline_ms),
+            "SCRAPCERT_HEADER_DEADLINE_MS must be 100 to 60000"
+        );
+        anyhow::ensure!(
+            (1..=600).contains(&self.body_deadline_secs),
+            "SCRAPCERT_BODY_DEADLINE_SECS must be 1 to 600"
+        );
+        anyhow::ensure!(
+            self.max_connections >= 1,
+            "SCRAPCERT_MAX_CONNECTIONS must be at least 1"
+        );
         anyhow::ensure!(
             (24..=MAX_IDEMPOTENCY_HOURS).contains(&self.idempotency_hours),
             "SCRAPCERT_IDEMPOTENCY_HOURS must be 24 to {MAX_IDEMPOTENCY_HOURS}"

@@ -78,6 +78,11 @@ impl Application {
         }
         tracing::info!(address = %local, database = %db::describe(&target), "scrapcert listening");
         let workers = settings.workers;
+        let header_deadline = std::time::Duration::from_millis(settings.header_deadline_ms);
+        // actix's default worker count is one per physical core.
+        let worker_count = workers.unwrap_or_else(num_cpus_physical).max(1);
+        let connections_per_worker = settings.max_connections.div_ceil(worker_count).max(1);
+        raise_open_files(settings.max_connections);
         let db = Db::new(
             pool.clone(),
             !target.is_postgres(),
@@ -144,7 +149,8 @@ impl Application {
         });
         let mut server = HttpServer::new(move || {
             App::new()
-                // Innermost: a refusal gets the headers every answer gets.
+                .wrap(middleware::from_fn(crate::http::deadline::body_deadline))
+                // A refusal gets the headers every answer gets.
                 .wrap(middleware::from_fn(crate::http::limits::limit))
                 // Nothing is cached unless its route says it may be (status
                 // lists, JWKS, tiles, checkpoints): answers that carry
@@ -176,6 +182,12 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(routes::fallback))
         })
+        // Slow clients (SPEC §16): headers within their deadline, then
+        // the body within its own (the middleware above); connections
+        // beyond the limit wait to be accepted.
+        .client_request_timeout(header_deadline)
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
+        .max_connections(connections_per_worker)
         .listen(listener)?;
         if let Some(n) = workers {
             server = server.workers(n);
@@ -198,6 +210,46 @@ impl Application {
         let log = Arc::clone(&self.scan_log);
         let _ = web::block(move || log.flush()).await;
         result
+    }
+}
+
+/// The number of HTTP workers actix starts by default.
+fn num_cpus_physical() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Raises this process's open-file limit to its hard limit, so that the
+/// connection limit, not the file-descriptor limit, is what turns clients
+/// away; warns when even the hard limit is below what the connections need.
+fn raise_open_files(connections: usize) {
+    // Files beyond the connections: database, keys, log, child processes.
+    let needed = connections as u64 + 256;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    if limit.rlim_cur < needed {
+        tracing::warn!(
+            open_files = limit.rlim_cur,
+            needed,
+            "the open-file limit is below SCRAPCERT_MAX_CONNECTIONS plus the service's own files; \
+             lower SCRAPCERT_MAX_CONNECTIONS or raise the limit"
+        );
     }
 }
 

@@ -44,6 +44,8 @@ wire_enum!(
         // A new QC within three years of a penalty revocation (SPEC §15).
         ReapplicationBarred,
         RateLimited,
+        // The request's body did not arrive within its deadline (SPEC §16).
+        RequestTimeout,
         InternalError,
         DatabaseUnavailable,
     }

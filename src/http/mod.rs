@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod campaign;
+pub mod deadline;
 pub mod desk;
 pub mod desk_pages;
 pub mod enterprises;

@@ -34,6 +34,8 @@ mod recycling;
 mod roles;
 mod scans;
 mod schema_parity;
+mod shutdown;
+mod slow_clients;
 mod snapshots;
 mod status_lists;
 mod storage;
