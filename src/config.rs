@@ -56,6 +56,15 @@ pub struct Settings {
     )]
     pub log_entries_public: bool,
 
+    /// Serve `GET /metrics` to anyone, not only to authority tokens.
+    #[arg(
+        long,
+        env = "SCRAPCERT_METRICS_PUBLIC",
+        default_value_t = false,
+        global = true
+    )]
+    pub metrics_public: bool,
+
     /// Days after receipt before an RC with no dismantling record is flagged.
     #[arg(
         long,
@@ -412,6 +421,7 @@ impl Settings {
             issuer: "local".into(),
             log_origin: None,
             log_entries_public: false,
+            metrics_public: false,
             dismantle_days: 30,
             handover_workdays: 7,
             holidays_file: None,

@@ -130,6 +130,9 @@ impl Application {
             complaint_limit: Arc::new(crate::http::state::complaint_limit(
                 settings.complaint_burst,
             )),
+            metrics: Arc::new(
+                crate::http::metrics::Metrics::new().context("cannot set up the metrics")?,
+            ),
             rate_limits: Arc::new(crate::http::limits::RateLimits::new(&settings.limits()?)),
             handover,
             qr_decoder,
@@ -159,6 +162,7 @@ impl Application {
                     middleware::DefaultHeaders::new()
                         .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
                 )
+                .wrap(middleware::from_fn(crate::http::metrics::track))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {

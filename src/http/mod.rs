@@ -13,6 +13,7 @@ pub mod health;
 pub mod holds;
 pub mod limits;
 pub mod log;
+pub mod metrics;
 pub mod pages;
 pub mod portal;
 pub mod qualifications;
@@ -64,6 +65,7 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(POST "/api/v1/recycling-certificates/{number}/deregister" => recycling::deregister),
         route!(GET "/healthz" => health::healthz),
         route!(GET "/readyz" => health::readyz),
+        route!(GET "/metrics" => metrics::scrape),
         route!(GET "/.well-known/jwks.json" => verify::jwks),
         route!(GET "/.well-known/scrapcert-keys.json" => verify::key_status),
         route!(GET "/api/v1/status-lists/{kind}" => status_lists::list),

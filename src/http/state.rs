@@ -35,6 +35,8 @@ pub struct AppState {
     /// Complaints a client address may file (SPEC §16, §17): a few at once
     /// (`SCRAPCERT_COMPLAINT_BURST`, default 5), then as many an hour.
     pub complaint_limit: Arc<ComplaintLimit>,
+    /// The counters `GET /metrics` shows (SPEC §16).
+    pub metrics: Arc<crate::http::metrics::Metrics>,
     /// The rate limits of the other public work (SPEC §16).
     pub rate_limits: Arc<crate::http::limits::RateLimits>,
 }

@@ -95,12 +95,21 @@ pub async fn decode_upload(
     let settings = &state.settings;
     let limit = std::time::Duration::from_millis(settings.qr_decode_limit_ms);
     let decoder = state.qr_decoder.clone();
+    let started = std::time::Instant::now();
     let result = web::block(move || match decoder {
         Some(decoder) => qr_reader::read_qr_isolated(&decoder, &image, limit),
         None => Ok(qr_reader::read_qr(&image)),
     })
     .await?;
     drop(permit);
+    use crate::http::metrics::Decode;
+    let outcome = match &result {
+        Ok(Ok(_)) => Decode::Read,
+        Ok(Err(_)) => Decode::NoQr,
+        Err(qr_reader::IsolatedError::TimedOut) => Decode::TimedOut,
+        Err(_) => Decode::Failed,
+    };
+    state.metrics.decode(outcome, started);
     match result {
         Ok(read) => Ok(read),
         // A photo whose QR cannot be found in the time allowed has none we

@@ -157,6 +157,7 @@ pub async fn run(
 ) -> Result<VerdictView, ApiError> {
     let now = state.clock.now();
     let verdict = state.verification().run(caller, request, now).await?;
+    state.metrics.verdict(verdict.verdict, &verdict.findings);
     Ok(VerdictView::new(verdict, clock::china_date(now))?)
 }
 

@@ -63,10 +63,22 @@ type CertKey = (String, String);
 struct Shared {
     counters: Mutex<HashMap<CounterKey, i64>>,
     pending: Mutex<HashMap<CertKey, Vec<Pending>>>,
+    /// Officer scans written, and lost after the writer's retries.
+    written: AtomicU64,
+    lost: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// See [`ScanLog::totals`].
+#[derive(Debug, Clone, Copy)]
+pub struct ScanTotals {
+    pub queued: u64,
+    pub written: u64,
+    pub dropped: u64,
+    pub lost: u64,
 }
 
 pub struct ScanLog {
@@ -184,6 +196,17 @@ impl ScanLog {
         }
     }
 
+    /// The officer scans of this instance: queued (accepted, dropped
+    /// included), written, and lost after the writer's retries.
+    pub fn totals(&self) -> ScanTotals {
+        ScanTotals {
+            queued: self.next_seq.load(Ordering::Relaxed) - 1,
+            written: self.shared.written.load(Ordering::Relaxed),
+            dropped: self.dropped(),
+            lost: self.shared.lost.load(Ordering::Relaxed),
+        }
+    }
+
     /// Officer scans dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -286,7 +309,12 @@ fn write(pool: &DbPool, shared: &Shared, batch: Vec<(u64, ScanRecord)>, recent_k
             }
         }
     }
-    if !written {
+    if written {
+        shared
+            .written
+            .fetch_add(rows.len() as u64, Ordering::Relaxed);
+    } else {
+        shared.lost.fetch_add(rows.len() as u64, Ordering::Relaxed);
         tracing::error!(
             scans = rows.len(),
             counters = counters.len(),

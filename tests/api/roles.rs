@@ -423,6 +423,8 @@ fn cases(w: &World) -> Vec<Case> {
         )
         .allow(&[Authority, Police, Clerk], 200),
         Case::new(Method::GET, "/log/checkpoint", "/log/checkpoint".into()).allow(&EVERYONE, 200),
+        // Operations (SPEC §16): the authority, unless made public.
+        Case::new(Method::GET, "/metrics", "/metrics".into()).allow(&[Authority], 200),
         Case::new(
             Method::GET,
             "/log/tile/{tile}",
