@@ -179,12 +179,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             }));
         }
         Command::Serve => {
-            init_tracing(&settings.log);
+            init_tracing(&settings.log, settings.log_json());
             let app = Application::build(settings)?;
             app.run_until_stopped().await?;
         }
         Command::Migrate => {
-            init_tracing(&settings.log);
+            init_tracing(&settings.log, settings.log_json());
             let target = DatabaseTarget::parse(&settings.database_url)?;
             let mut conn = db::connect(&target)?;
             let applied = db::run_migrations(&mut conn)?;

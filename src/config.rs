@@ -321,6 +321,11 @@ pub struct Settings {
     /// Log filter (tracing `EnvFilter` syntax).
     #[arg(long, env = "SCRAPCERT_LOG", default_value = "info", global = true)]
     pub log: String,
+
+    /// `json` (one JSON object per line) or `text`; the default is `json`
+    /// unless the log goes to a terminal.
+    #[arg(long, env = "SCRAPCERT_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
 }
 
 /// A budget: `burst` requests at once, then `per_second` a second.
@@ -454,6 +459,17 @@ impl Settings {
             max_connections: 1000,
             workers: None,
             log: "info".into(),
+            log_format: None,
+        }
+    }
+
+    /// Whether the log is JSON lines: as set, else unless it is a terminal.
+    pub fn log_json(&self) -> bool {
+        use std::io::IsTerminal;
+        match self.log_format.as_deref() {
+            Some("json") => true,
+            Some(_) => false,
+            None => !std::io::stderr().is_terminal(),
         }
     }
 
@@ -525,6 +541,10 @@ impl Settings {
             "SCRAPCERT_SCAN_DAILY_LIMIT must be 1 to {MAX_SCAN_DAILY_LIMIT}"
         );
         self.limits()?;
+        anyhow::ensure!(
+            matches!(self.log_format.as_deref(), None | Some("json" | "text")),
+            "SCRAPCERT_LOG_FORMAT must be json or text"
+        );
         anyhow::ensure!(
             (100..=60_000).contains(&self.header_deadline_ms),
             "SCRAPCERT_HEADER_DEADLINE_MS must be 100 to 60000"

@@ -126,14 +126,15 @@ impl Application {
             },
         ));
         let handover = Arc::new(settings.handover_rule()?);
+        let metrics =
+            Arc::new(crate::http::metrics::Metrics::new().context("cannot set up the metrics")?);
+        let rate_limits = Arc::new(crate::http::limits::RateLimits::new(&settings.limits()?));
         let state = web::Data::new(AppState {
             complaint_limit: Arc::new(crate::http::state::complaint_limit(
                 settings.complaint_burst,
             )),
-            metrics: Arc::new(
-                crate::http::metrics::Metrics::new().context("cannot set up the metrics")?,
-            ),
-            rate_limits: Arc::new(crate::http::limits::RateLimits::new(&settings.limits()?)),
+            metrics: Arc::clone(&metrics),
+            rate_limits: Arc::clone(&rate_limits),
             handover,
             qr_decoder,
             status_lists,
@@ -163,8 +164,12 @@ impl Application {
                         .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
                 )
                 .wrap(middleware::from_fn(crate::http::metrics::track))
+                .wrap(middleware::from_fn(crate::http::request_id::request_id))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                // The middlewares' own (they know nothing of the state).
+                .app_data(web::Data::from(Arc::clone(&rate_limits)))
+                .app_data(web::Data::from(Arc::clone(&metrics)))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ApiError::malformed(format!("invalid query string: {err}"), vec![]).into()
                 }))
@@ -257,12 +262,21 @@ fn raise_open_files(connections: usize) {
     }
 }
 
-/// Installs the log subscriber (once per process).
-pub fn init_tracing(filter: &str) {
+/// Installs the log subscriber (once per process): JSON lines with the
+/// request's span (its `request_id`) on each, or text for a terminal.
+pub fn init_tracing(filter: &str, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
 }

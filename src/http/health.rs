@@ -1,9 +1,9 @@
-//! Liveness and readiness.
+//! Liveness, readiness and the metrics.
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::domain::Principal;
+use crate::domain::{Principal, Role};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
@@ -24,4 +24,22 @@ pub async fn readyz(
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"})))
+}
+
+/// `GET /metrics` (SPEC §16): for the authority, or anyone with
+/// `SCRAPCERT_METRICS_PUBLIC=true`.
+pub async fn metrics(
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if !state.settings.metrics_public {
+        principal.require(&[Role::Authority])?;
+    }
+    let text = state
+        .metrics
+        .render(state.scan_log.totals(), state.db.pool().state())
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
 }

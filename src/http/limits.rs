@@ -28,7 +28,6 @@ use sha2::{Digest, Sha256};
 use crate::config::{Allowance, Limits};
 use crate::domain::ProblemCode;
 use crate::http::error::ApiError;
-use crate::http::state::AppState;
 
 fn quota(a: Allowance) -> Quota {
     let rate = NonZeroU32::new(a.per_second).unwrap_or(NonZeroU32::MIN);
@@ -215,10 +214,7 @@ pub async fn limit(
             .await
             .map(ServiceResponse::map_into_boxed_body);
     };
-    let Some(limits) = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| std::sync::Arc::clone(&s.rate_limits))
-    else {
+    let Some(limits) = req.app_data::<web::Data<RateLimits>>().cloned() else {
         return next
             .call(req)
             .await

@@ -9,16 +9,17 @@ use std::time::Instant;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
     Registry, TextEncoder,
 };
 
 use crate::domain::verdict::{Finding, VerdictKind};
-use crate::domain::{Principal, Role};
-use crate::http::error::ApiError;
-use crate::http::state::AppState;
+use crate::service::scan_log::ScanTotals;
+
+/// The pool's figures at a scrape.
+pub type PoolState = diesel::r2d2::State;
 
 /// The service's metrics.
 pub struct Metrics {
@@ -152,8 +153,7 @@ impl Metrics {
     }
 
     /// The text of a scrape, with the figures read at scrape time.
-    fn render(&self, state: &AppState) -> Result<String, prometheus::Error> {
-        let totals = state.scan_log.totals();
+    pub fn render(&self, totals: ScanTotals, pool: PoolState) -> Result<String, prometheus::Error> {
         let set = |label: &str, value: u64| {
             let counter: IntCounter = self.scans.with_label_values(&[label]);
             counter.inc_by(value.saturating_sub(counter.get()));
@@ -162,7 +162,6 @@ impl Metrics {
         set("written", totals.written);
         set("dropped", totals.dropped);
         set("lost", totals.lost);
-        let pool = state.db.pool().state();
         self.pool_connections.set(i64::from(pool.connections));
         self.pool_idle.set(i64::from(pool.idle_connections));
         let mut out = Vec::new();
@@ -178,9 +177,7 @@ pub async fn track(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| std::sync::Arc::clone(&s.metrics));
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let res = next.call(req).await?.map_into_boxed_body();
     if let Some(metrics) = metrics {
         let route = res.request().match_pattern();
@@ -193,18 +190,4 @@ pub async fn track(
         );
     }
     Ok(res)
-}
-
-/// `GET /metrics`.
-pub async fn scrape(
-    principal: Principal,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    if !state.settings.metrics_public {
-        principal.require(&[Role::Authority])?;
-    }
-    let text = state.metrics.render(&state).map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(text))
 }

@@ -18,6 +18,7 @@ pub mod pages;
 pub mod portal;
 pub mod qualifications;
 pub mod recycling;
+pub mod request_id;
 pub mod state;
 pub mod status_lists;
 pub mod tokens;
@@ -65,7 +66,7 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
         route!(POST "/api/v1/recycling-certificates/{number}/deregister" => recycling::deregister),
         route!(GET "/healthz" => health::healthz),
         route!(GET "/readyz" => health::readyz),
-        route!(GET "/metrics" => metrics::scrape),
+        route!(GET "/metrics" => health::metrics),
         route!(GET "/.well-known/jwks.json" => verify::jwks),
         route!(GET "/.well-known/scrapcert-keys.json" => verify::key_status),
         route!(GET "/api/v1/status-lists/{kind}" => status_lists::list),

@@ -17,6 +17,7 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::views::RcView;
 use crate::qr::Qr;
+use crate::service::access;
 use crate::service::jurisdiction::On;
 use crate::service::recycling::{
     self, IdempotencyRequest, NewDismantling, NewRc, Owner, Supervision, Vehicle,
@@ -463,9 +464,11 @@ pub async fn read(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(READERS)?;
     let number = stored_number(&state, path.into_inner()).await?;
+    let reader = principal.clone();
     let record = state
-        .db(move |conn| recycling::load_visible(conn, &principal, &number))
+        .db(move |conn| recycling::load_visible(conn, &reader, &number))
         .await?;
+    access::personal_data_read(&principal, access::Read::Certificate, &record.row.number);
     Ok(HttpResponse::Ok().json(RcView::full(&record)?))
 }
 
@@ -546,14 +549,18 @@ pub async fn events(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let number = stored_number(&state, path.into_inner()).await?;
-    super::history(
+    let reader = principal.clone();
+    let answer = super::history(
         principal,
         state,
         super::History::Events,
         CertKind::Rc,
-        number,
+        number.clone(),
     )
-    .await
+    .await?;
+    // Refused reads (no right, out of jurisdiction) never get here.
+    access::personal_data_read(&reader, access::Read::Events, &number);
+    Ok(answer)
 }
 
 #[derive(Deserialize)]

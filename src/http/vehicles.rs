@@ -13,6 +13,7 @@ use crate::domain::{FieldCode, Principal};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::views::EnterpriseRef;
+use crate::service::access;
 use crate::service::vehicles::{self, VehicleAnswer};
 use crate::store::vehicles::{VehicleKey, VehicleRc};
 
@@ -105,9 +106,14 @@ async fn run(
     key: Key,
 ) -> Result<Vec<VehicleAnswer>, ApiError> {
     let now = state.clock.now();
-    state
-        .write(move |conn| vehicles::lookup(conn, &principal, key.as_key(), now))
-        .await
+    let reader = principal.clone();
+    let answers = state
+        .write(move |conn| vehicles::lookup(conn, &reader, key.as_key(), now))
+        .await?;
+    for answer in answers.iter().filter(|a| a.detail.is_some()) {
+        access::personal_data_read(&principal, access::Read::Vehicle, &answer.vin);
+    }
+    Ok(answers)
 }
 
 /// `GET /api/v1/vehicles/{vin}`: one vehicle, for anyone.

@@ -2,6 +2,7 @@
 //! reissue, void, deregister, verify, …), with typed errors per area. Time
 //! comes in as a parameter (`now`), read once per request from the clock.
 
+pub mod access;
 pub mod campaign;
 pub mod enterprises;
 pub mod expiry;

@@ -24,6 +24,7 @@ use crate::domain::{
 };
 use crate::domain::{text, wire_enum};
 use crate::qr::{Qr, extract_jws};
+use crate::service::access;
 use crate::store::qualifications;
 use crate::store::recycling::{self, RcRecord};
 use crate::store::scans::{CounterKey, ScanRecord};
@@ -252,6 +253,13 @@ impl Verification<'_> {
             }
         };
         tracing::Span::current().record("role", principal.role.as_str());
+        if let Some(Certificate::Recycling {
+            record,
+            disclosure: Disclosure::Full,
+        }) = &verdict.certificate
+        {
+            access::personal_data_read(&principal, access::Read::Verdict, &record.row.number);
+        }
         let request = context_of(&principal, request);
         self.scan_log.record(scan_record(
             &principal,

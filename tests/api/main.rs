@@ -25,6 +25,7 @@ mod log_tree;
 mod log_verdict;
 mod log_verify;
 mod log_witness;
+mod logs;
 mod offline;
 mod openapi;
 mod pages;
