@@ -32,6 +32,13 @@ pub enum Command {
     Serve,
     /// Create the database if needed and apply pending migrations.
     Migrate,
+    /// Copy the SQLite database, online, to a new file (mode 0600), and
+    /// check the copy. PostgreSQL: use pg_dump (docs/DEPLOYMENT.md).
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
     /// Manage bearer tokens.
     Token {
         #[command(subcommand)]
@@ -182,6 +189,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             init_tracing(&settings.log, settings.log_json());
             let app = Application::build(settings)?;
             app.run_until_stopped().await?;
+        }
+        Command::Backup { to } => {
+            let target = DatabaseTarget::parse(&settings.database_url)?;
+            let bytes = crate::store::backup::to_file(&target, &to)?;
+            eprintln!(
+                "{} backed up to {} ({bytes} bytes, integrity ok)",
+                db::describe(&target),
+                to.display()
+            );
         }
         Command::Migrate => {
             init_tracing(&settings.log, settings.log_json());

@@ -18,6 +18,7 @@ macro_rules! on_backend {
 }
 
 pub mod append;
+pub mod backup;
 pub mod campaign;
 pub mod enterprises;
 pub mod events;

@@ -1,6 +1,7 @@
 //! Integration tests: each test starts the real server on a free port with
 //! its own temporary database and key directory.
 
+mod backup;
 mod browser;
 mod campaign;
 mod cli;
