@@ -8,6 +8,8 @@ wire_enum!(
         Unauthorized,
         Forbidden,
         NotFound,
+        // A path that exists, with a method it does not take (405, `Allow`).
+        MethodNotAllowed,
         DuplicateEnterprise,
         DuplicateNumber,
         QualificationExists,

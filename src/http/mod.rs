@@ -148,10 +148,57 @@ pub fn table() -> Vec<(Method, &'static str, Route)> {
     ]
 }
 
+/// Every route, in the table's order (each a resource guarded by its
+/// method); then, per path, a resource that answers any other method with
+/// 405 and `Allow`. The guarded routes come first, so a path that two
+/// patterns match (`/api/v1/vehicles/lookup`, `/api/v1/vehicles/{vin}`)
+/// reaches the route of its method.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for (_, path, route) in table() {
+    let mut paths: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+    for (method, path, route) in table() {
         cfg.route(&actix_path(path), route);
+        let method = method_name(&method);
+        match paths.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, methods)) => methods.push(method),
+            None => paths.push((path, vec![method])),
+        }
     }
+    for (path, methods) in paths {
+        let allow = methods.join(", ");
+        cfg.service(
+            web::resource(actix_path(path).as_ref()).default_service(web::to(move || {
+                let allow = allow.clone();
+                async move { method_not_allowed(allow) }
+            })),
+        );
+    }
+}
+
+fn method_name(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        _ => "OPTIONS",
+    }
+}
+
+/// A method the path does not take: 405 `method_not_allowed` with `Allow`.
+fn method_not_allowed(allow: String) -> HttpResponse {
+    use actix_web::ResponseError;
+    let mut resp = ApiError::problem(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        ProblemCode::MethodNotAllowed,
+        format!("this path takes {allow}"),
+    )
+    .error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        resp.headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    resp
 }
 
 /// The actix pattern of a documented path: a tile path (C2SP tlog-tiles)

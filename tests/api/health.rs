@@ -13,6 +13,37 @@ async fn unknown_routes_are_problem_404() {
     a.expect_problem(404, "not_found");
 }
 
+/// A known path with a method it does not take: 405 with `Allow`, and
+/// nothing done (SPEC §16; RFC 9110 §15.5.6).
+async fn a_wrong_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    let before = database_dump(&app.db);
+    let cases = [
+        (reqwest::Method::DELETE, "/api/v1/verify", "POST"),
+        (reqwest::Method::PUT, "/v/abc", "GET, POST"),
+        (reqwest::Method::POST, "/healthz", "GET"),
+        (reqwest::Method::PATCH, "/api/v1/holds", "POST, GET"),
+        (reqwest::Method::POST, "/api/v1/cases/summary", "GET"),
+        (reqwest::Method::GET, "/api/v1/tokens/abc", "DELETE"),
+    ];
+    for (method, path, allow) in cases {
+        let resp = app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth(&app.authority)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 405, "{method} {path}");
+        assert_eq!(resp.headers()["allow"], allow, "{method} {path}");
+        let problem: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(problem["code"], "method_not_allowed");
+    }
+    assert_eq!(before, database_dump(&app.db));
+    // Every route still answers its own method.
+    assert_eq!(app.get("/healthz", None).await.status.as_u16(), 200);
+}
+
 async fn a_bad_token_is_refused_even_on_health_endpoints() {
     let app = spawn_app().await;
     for path in ["/healthz", "/readyz"] {
@@ -25,6 +56,7 @@ async fn a_bad_token_is_refused_even_on_health_endpoints() {
 crate::backend_tests!(
     liveness_and_readiness_answer,
     unknown_routes_are_problem_404,
+    a_wrong_method_is_405_with_allow,
     a_bad_token_is_refused_even_on_health_endpoints,
 );
 

@@ -958,11 +958,11 @@ async fn request_problem_shapes() {
         )
         .await;
     snap.problem(
-        "problem_not_found_method",
+        "problem_method_not_allowed",
         "PUT /api/v1/enterprises (a method the route does not have)",
         &a,
-        404,
-        "not_found",
+        405,
+        "method_not_allowed",
     );
 
     let a = app
