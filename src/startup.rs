@@ -79,8 +79,7 @@ impl Application {
         tracing::info!(address = %local, database = %db::describe(&target), "scrapcert listening");
         let workers = settings.workers;
         let header_deadline = std::time::Duration::from_millis(settings.header_deadline_ms);
-        // actix's default worker count is one per physical core.
-        let worker_count = workers.unwrap_or_else(num_cpus_physical).max(1);
+        let worker_count = workers.unwrap_or_else(default_workers).max(1);
         let connections_per_worker = settings.max_connections.div_ceil(worker_count).max(1);
         raise_open_files(settings.max_connections);
         let db = Db::new(
@@ -222,8 +221,9 @@ impl Application {
     }
 }
 
-/// The number of HTTP workers actix starts by default.
-fn num_cpus_physical() -> usize {
+/// The number of HTTP workers actix starts when none is set (one per CPU
+/// this process may use).
+fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 

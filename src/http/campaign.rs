@@ -682,13 +682,7 @@ pub struct ComplaintDto {
 /// `rate_limited`, with `Retry-After`).
 fn within_complaint_limit(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
     use governor::clock::{Clock, DefaultClock};
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    let ip = state
-        .rate_limits
-        .client(req.peer_addr().map(|a| a.ip()), forwarded);
+    let ip = state.rate_limits.client(req);
     let limit = &state.complaint_limit;
     if limit.len() > 100_000 {
         limit.retain_recent();

@@ -33,6 +33,8 @@ pub struct Metrics {
     scans: IntCounterVec,
     pool_connections: IntGauge,
     pool_idle: IntGauge,
+    /// Held while the scan totals are copied into their counters.
+    mirror: std::sync::Mutex<()>,
 }
 
 /// How a QR photo decode ended.
@@ -125,6 +127,7 @@ impl Metrics {
             scans,
             pool_connections,
             pool_idle,
+            mirror: std::sync::Mutex::new(()),
         })
     }
 
@@ -154,6 +157,11 @@ impl Metrics {
 
     /// The text of a scrape, with the figures read at scrape time.
     pub fn render(&self, totals: ScanTotals, pool: PoolState) -> Result<String, prometheus::Error> {
+        // Two scrapes at once must not both add the same difference.
+        let _one_at_a_time = self
+            .mirror
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let set = |label: &str, value: u64| {
             let counter: IntCounter = self.scans.with_label_values(&[label]);
             counter.inc_by(value.saturating_sub(counter.get()));
@@ -180,11 +188,10 @@ pub async fn track(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let res = next.call(req).await?.map_into_boxed_body();
     if let Some(metrics) = metrics {
-        let route = res.request().match_pattern();
-        let method = res.request().method().as_str().to_string();
+        let request = res.request();
         metrics.request(
-            route.as_deref().unwrap_or("unmatched"),
-            &method,
+            request.match_pattern().as_deref().unwrap_or("unmatched"),
+            request.method().as_str(),
             res.status().as_u16(),
             started,
         );

@@ -78,24 +78,12 @@ fn back_up_and_restore(app: &TestApp, into: &std::path::Path) -> (String, TestDb
 async fn a_restored_backup_verifies_the_qrs_issued_before_it() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(95).await;
-    let before = app
-        .register_rc(&e, &fresh_rc_body("RC-B1", &make_vin(95)))
-        .await
-        .expect(201)["qr"]["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let before = app.registered_qr(&e, "RC-B1", &make_vin(95)).await;
     let qc_qr = stored_qc_qr(&app, &e).await;
     let scratch = tempfile::tempdir().unwrap();
     // Online: the service is serving while the backup runs.
     let (url, _restored) = back_up_and_restore(&app, scratch.path());
-    let after = app
-        .register_rc(&e, &fresh_rc_body("RC-B2", &make_vin(96)))
-        .await
-        .expect(201)["qr"]["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let after = app.registered_qr(&e, "RC-B2", &make_vin(96)).await;
 
     let mut settings = app.settings.clone();
     settings.database_url = url;

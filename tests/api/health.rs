@@ -65,12 +65,7 @@ crate::backend_tests!(
 async fn metrics_count_what_was_done_and_are_for_the_authority() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(31).await;
-    let created = app
-        .register_rc(&e, &fresh_rc_body("RC-M1", &make_vin(31)))
-        .await
-        .expect(201)
-        .clone();
-    let url = created["qr"]["url"].as_str().unwrap().to_string();
+    let url = app.registered_qr(&e, "RC-M1", &make_vin(31)).await;
     let police = app.token("police", None).await;
     for _ in 0..3 {
         app.verify(Some(&police), &serde_json::json!({"qr": url}))

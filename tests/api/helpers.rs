@@ -415,6 +415,12 @@ impl TestApp {
         e
     }
 
+    /// Registers a fresh RC (received today) and returns its QR's text.
+    pub async fn registered_qr(&self, e: &Enterprise, number: &str, vin: &str) -> String {
+        let a = self.register_rc(e, &fresh_rc_body(number, vin)).await;
+        a.expect(201)["qr"]["url"].as_str().unwrap().to_string()
+    }
+
     pub async fn register_rc(&self, e: &Enterprise, body: &Value) -> Answer {
         self.post("/api/v1/recycling-certificates", Some(&e.token), body)
             .await

@@ -51,12 +51,7 @@ fn assert_limited_problem(r: &Reply) {
 async fn an_address_verifies_its_burst_then_waits() {
     let app = spawn_app_with(|s| s.rate_verify = "3,1".into()).await;
     let e = app.qualified_enterprise(71).await;
-    let created = app
-        .register_rc(&e, &fresh_rc_body("RC-L1", &make_vin(71)))
-        .await
-        .expect(201)
-        .clone();
-    let url = created["qr"]["url"].as_str().unwrap().to_string();
+    let url = app.registered_qr(&e, "RC-L1", &make_vin(71)).await;
     for _ in 0..2 {
         assert_eq!(send(verify(&app, &url, None)).await.status, 200);
     }
@@ -88,12 +83,7 @@ async fn an_accepted_token_has_its_own_budget() {
     })
     .await;
     let e = app.qualified_enterprise(72).await;
-    let created = app
-        .register_rc(&e, &fresh_rc_body("RC-L2", &make_vin(72)))
-        .await
-        .expect(201)
-        .clone();
-    let url = created["qr"]["url"].as_str().unwrap().to_string();
+    let url = app.registered_qr(&e, "RC-L2", &make_vin(72)).await;
     let police = app.token("police", None).await;
     // The token's first request is charged to the address; once accepted,
     // the token has a budget of its own.

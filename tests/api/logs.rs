@@ -17,12 +17,7 @@ async fn reads_of_personal_data_leave_an_access_line_and_nothing_personal() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(51).await;
     let vin = make_vin(51);
-    let created = app
-        .register_rc(&e, &fresh_rc_body("RC-A1", &vin))
-        .await
-        .expect(201)
-        .clone();
-    let url = created["qr"]["url"].as_str().unwrap().to_string();
+    let url = app.registered_qr(&e, "RC-A1", &vin).await;
     let police = app.token("police", None).await;
     let police_id = app
         .get("/api/v1/tokens/me", Some(&police))

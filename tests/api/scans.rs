@@ -6,11 +6,6 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-async fn registered_rc(app: &TestApp, e: &Enterprise, number: &str, vin: &str) -> String {
-    let a = app.register_rc(e, &fresh_rc_body(number, vin)).await;
-    a.expect(201)["qr"]["url"].as_str().unwrap().to_string()
-}
-
 /// The count of one counter of today, read on a connection of its own.
 fn counted(app: &TestApp, number: &str, role: &str, outcome: &str) -> i64 {
     let key = scrapcert::store::scans::CounterKey {
@@ -36,7 +31,7 @@ async fn a_flood_of_garbage_and_of_anonymous_views_adds_no_rows() {
     // The flood the scan log must absorb, not the one the rate limit stops.
     let app = spawn_app_with(|s| s.rate_limit = "off".into()).await;
     let e = app.qualified_enterprise(41).await;
-    let url = registered_rc(&app, &e, "RC-F", &make_vin(41)).await;
+    let url = app.registered_qr(&e, "RC-F", &make_vin(41)).await;
     let (head, payload, _) = {
         let jws = url.rsplit_once("/v/").unwrap().1;
         let mut it = jws.split('.');
@@ -97,7 +92,7 @@ async fn impossible_travel_is_seen_through_a_long_unpositioned_history() {
     // limit is high: only the journey can raise the anomaly.
     let app = spawn_app_with(|s| s.scan_daily_limit = 1_000).await;
     let e = app.qualified_enterprise(42).await;
-    let url = registered_rc(&app, &e, "RC-H", &make_vin(42)).await;
+    let url = app.registered_qr(&e, "RC-H", &make_vin(42)).await;
     seed_unpositioned_scans(&app, "RC-H", 100_000);
     assert_eq!(count_rows_in(&app.db, "scans"), 100_000);
     let police = app.token("police", None).await;
@@ -135,7 +130,7 @@ async fn impossible_travel_is_seen_through_a_long_unpositioned_history() {
 async fn officer_scans_count_for_a_day_from_the_summary() {
     let app = spawn_app_with(|s| s.scan_daily_limit = 2).await;
     let e = app.qualified_enterprise(43).await;
-    let url = registered_rc(&app, &e, "RC-D", &make_vin(43)).await;
+    let url = app.registered_qr(&e, "RC-D", &make_vin(43)).await;
     let police = app.token("police", None).await;
     let clerk = app.token("clerk", None).await;
     let here = json!({"qr": url});

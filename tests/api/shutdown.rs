@@ -14,12 +14,7 @@ use crate::instances::start_instance_with;
 async fn sigterm_finishes_what_is_in_flight_and_writes_queued_scans() {
     let app = spawn_app().await;
     let e = app.qualified_enterprise(81).await;
-    let created = app
-        .register_rc(&e, &fresh_rc_body("RC-G1", &make_vin(81)))
-        .await
-        .expect(201)
-        .clone();
-    let url = created["qr"]["url"].as_str().unwrap().to_string();
+    let url = app.registered_qr(&e, "RC-G1", &make_vin(81)).await;
     let police = app.token("police", None).await;
     let mut server = start_instance_with(
         &app.settings.database_url,
